@@ -1,0 +1,1 @@
+"""Platform models: each module assembles components and tiles into one accelerator."""

@@ -1,0 +1,113 @@
+"""The `tlmsim` command.
+
+Sub-commands register an ``add_parser(subparsers)`` function in `COMMANDS`; each parser
+sets ``func`` to a callable taking the parsed arguments and returning an exit code.
+User errors (`TlmsimError`) print as one or two lines and exit non-zero.
+"""
+
+import argparse
+import importlib
+import json
+import sys
+
+import tlmsim
+from tlmsim.errors import TlmsimError
+
+#: Modules that contribute sub-commands, each with an ``add_parser(subparsers)``.
+COMMANDS = [
+    "tlmsim.cli",
+]
+
+
+def add_parser(sub):
+    p = sub.add_parser("platforms", help="list the platforms found, one line each")
+    p.set_defaults(func=_cmd_platforms)
+
+    p = sub.add_parser("params", help="list a platform's parameters with units and sources")
+    p.add_argument("--platform", required=True)
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    p.set_defaults(func=_cmd_params)
+
+    p = sub.add_parser("replay", help="replay an activity trace on a platform model")
+    p.add_argument("trace", help="HDF5 activity trace (see traces/FORMAT.md)")
+    p.add_argument("--platform", "-p", required=True, help="platform name (tlmsim platforms)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter, e.g. --set noc.hop_energy_pj=2.0")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--out", metavar="DIR", help="write the report, tables and plots to DIR")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_replay)
+
+
+def _cmd_platforms(args):
+    from tlmsim import registry
+    found = registry.platforms()
+    if not found:
+        print("no platforms found")
+        return 1
+    width = max(map(len, found))
+    for name, text in found.items():
+        print(f"{name:<{width}}  {text}")
+    return 0
+
+
+def _cmd_params(args):
+    from tlmsim import params as P
+    from tlmsim import registry
+    platform = registry.get_platform(args.platform)
+    values = P.override(platform.Params(), args.set)
+    for row in P.describe(values):
+        unit = f" {row['unit']}" if row["unit"] else ""
+        src = f"  [{row['source']}]" if row["source"] else ""
+        print(f"{row['name']} = {row['value']!r}{unit}  {row['doc']}{src}")
+    return 0
+
+
+def _cmd_replay(args):
+    from tlmsim import params as P
+    from tlmsim import registry
+    platform = registry.get_platform(args.platform)
+    values = P.override(platform.Params(), args.set)
+    report = platform.replay(args.trace, values, progress=not args.quiet and not args.json)
+    if args.out:
+        report.save(args.out)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, sort_keys=False))
+    else:
+        print(report.summary())
+        if args.out:
+            print(f"report written to {args.out}")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="tlmsim",
+        description="Transaction-level simulation of neural-network accelerators.")
+    parser.add_argument("--version", action="version", version=f"tlmsim {tlmsim.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except TlmsimError as e:
+        print(f"tlmsim: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("tlmsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The errors a user can meet.
+
+Every error a user should read derives from `TlmsimError`. Its message says what is
+wrong, where (file, dataset, layer, parameter) and how to fix it; the command line
+prints it in one or two lines and exits non-zero. Anything else escaping is a bug.
+"""
+
+
+class TlmsimError(Exception):
+    """Base of every user-facing error."""
+
+    exit_code = 2
+
+
+class TraceFormatError(TlmsimError):
+    """An activity trace is missing, malformed, truncated or of an unknown version."""
+
+
+class MappingError(TlmsimError):
+    """A network does not fit on the platform (which limit broke, what would fit)."""
+
+
+class ParameterError(TlmsimError):
+    """A parameter is unknown, of the wrong type or out of range."""
+
+
+class BindingError(TlmsimError):
+    """A socket is unbound or bound twice (raised at elaboration, before the run)."""
+
+
+class DeadlockError(TlmsimError):
+    """The simulation ran out of events while processes were still waiting."""
+
+
+class InvariantError(TlmsimError):
+    """A replay broke one of its end-of-run invariants: this is a model bug."""
+
+    exit_code = 3

@@ -1,0 +1,206 @@
+"""Declared parameters: defaults, units, meaning and source, overridable by name.
+
+Components and platforms declare their parameters as dataclasses whose fields are made
+with `param`, the way gem5 SimObjects declare theirs::
+
+    @dataclass
+    class NocParams:
+        hop_energy_pj: float = param(3.0, "pJ", "energy of one flit crossing one link",
+                                     source="Davies 2018, Table 2")
+
+A platform's parameters nest such dataclasses; `override` sets a field by a dotted path
+(``noc.hop_energy_pj=2.0``) from text, checking the name and the type.
+"""
+
+import dataclasses
+import typing
+
+from tlmsim.errors import ParameterError
+
+
+def param(default, unit="", doc="", source="", choices=None, min=None, max=None):
+    """A dataclass field carrying its unit, meaning, source and allowed values."""
+    meta = {"unit": unit, "doc": doc, "source": source, "choices": choices,
+            "min": min, "max": max}
+    if isinstance(default, (list, dict, set)) or dataclasses.is_dataclass(default):
+        factory = (lambda d=default: type(d)(d)) if not dataclasses.is_dataclass(default) \
+            else (lambda d=default: dataclasses.replace(d))
+        return dataclasses.field(default_factory=factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def nested(cls):
+    """A field holding a nested parameter dataclass, built with its defaults."""
+    return dataclasses.field(default_factory=cls, metadata={"nested": True})
+
+
+def describe(params, prefix=""):
+    """Rows (name, value, unit, doc, source) for every leaf parameter, dotted names."""
+    rows = []
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        name = prefix + f.name
+        if dataclasses.is_dataclass(value):
+            rows.extend(describe(value, name + "."))
+        else:
+            m = f.metadata
+            rows.append({"name": name, "value": value, "unit": m.get("unit", ""),
+                         "doc": m.get("doc", ""), "source": m.get("source", "")})
+    return rows
+
+
+def to_dict(params):
+    """Every parameter in force as a flat {dotted name: value} mapping (JSON-safe)."""
+    return {r["name"]: _jsonable(r["value"]) for r in describe(params)}
+
+
+def _jsonable(v):
+    if isinstance(v, tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    return v
+
+
+def override(params, assignments):
+    """Return a copy of `params` with ``{"a.b": value}`` assignments applied.
+
+    Values given as text are converted to the field's declared type. Unknown names,
+    values of the wrong type and values out of range raise `ParameterError`.
+    """
+    if isinstance(assignments, (list, tuple)):
+        assignments = parse_assignments(assignments)
+    result = _deep_copy(params)
+    for path, raw in assignments.items():
+        _set(result, path, raw)
+    validate(result)
+    return result
+
+
+def parse_assignments(items):
+    """Parse ``["noc.hop_energy_pj=2.0", ...]`` into a dict; malformed items raise."""
+    out = {}
+    for item in items:
+        if not isinstance(item, str) or "=" not in item:
+            raise ParameterError(f"cannot read parameter assignment {item!r}: "
+                                 "write it as NAME=VALUE, e.g. noc.hop_energy_pj=2.0")
+        name, value = item.split("=", 1)
+        name = name.strip()
+        if not name:
+            raise ParameterError(f"parameter assignment {item!r} has no name before '='")
+        out[name] = value.strip()
+    return out
+
+
+def validate(params, prefix=""):
+    """Check every leaf parameter against its declared choices and range."""
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        if dataclasses.is_dataclass(value):
+            validate(value, prefix + f.name + ".")
+            continue
+        m = f.metadata
+        name = prefix + f.name
+        if m.get("choices") is not None and value not in m["choices"]:
+            raise ParameterError(f"parameter {name}={value!r} is not one of "
+                                 f"{', '.join(map(repr, m['choices']))}")
+        if m.get("min") is not None and value is not None and value < m["min"]:
+            raise ParameterError(f"parameter {name}={value!r} is below its minimum {m['min']}"
+                                 f"{' ' + m['unit'] if m.get('unit') else ''}")
+        if m.get("max") is not None and value is not None and value > m["max"]:
+            raise ParameterError(f"parameter {name}={value!r} is above its maximum {m['max']}"
+                                 f"{' ' + m['unit'] if m.get('unit') else ''}")
+
+
+def _deep_copy(params):
+    changes = {f.name: _deep_copy(getattr(params, f.name))
+               for f in dataclasses.fields(params)
+               if dataclasses.is_dataclass(getattr(params, f.name))}
+    return dataclasses.replace(params, **changes)
+
+
+def _set(params, path, raw):
+    parts = path.split(".")
+    target = params
+    for i, part in enumerate(parts[:-1]):
+        value = getattr(target, part, None) if _has_field(target, part) else None
+        if not dataclasses.is_dataclass(value):
+            raise ParameterError(_unknown(params, path))
+        target = value
+    leaf = parts[-1]
+    if not _has_field(target, leaf) or dataclasses.is_dataclass(getattr(target, leaf)):
+        raise ParameterError(_unknown(params, path))
+    field = next(f for f in dataclasses.fields(target) if f.name == leaf)
+    hints = typing.get_type_hints(type(target))
+    setattr(target, leaf, coerce(raw, hints.get(leaf, type(getattr(target, leaf))), path))
+
+
+def _has_field(obj, name):
+    return dataclasses.is_dataclass(obj) and any(f.name == name for f in dataclasses.fields(obj))
+
+
+def _unknown(params, path):
+    names = [r["name"] for r in describe(params)]
+    close = [n for n in names if n.split(".")[-1] == path.split(".")[-1]] or \
+        [n for n in names if path.split(".")[-1] in n][:5]
+    hint = f" (did you mean {', '.join(close)}?)" if close else \
+        " (`tlmsim params --platform NAME` lists them)"
+    return f"unknown parameter {path!r}{hint}"
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def coerce(raw, typ, name="parameter"):
+    """Convert `raw` (often text from the command line) to the declared type `typ`."""
+    origin = typing.get_origin(typ)
+    if origin is typing.Union:
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if isinstance(raw, str) and raw.lower() in ("none", "null"):
+            return None
+        if raw is None:
+            return None
+        typ = args[0] if len(args) == 1 else str
+        origin = typing.get_origin(typ)
+    if origin in (tuple, list):
+        items = raw.split(",") if isinstance(raw, str) else list(raw)
+        args = typing.get_args(typ)
+        inner = args[0] if args else str
+        vals = [coerce(x.strip() if isinstance(x, str) else x, inner, name) for x in items
+                if not (isinstance(x, str) and x.strip() == "")]
+        return tuple(vals) if origin is tuple else vals
+    try:
+        if typ is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError
+        if typ is int:
+            if isinstance(raw, bool):
+                raise ValueError
+            if isinstance(raw, float):
+                if not raw.is_integer():
+                    raise ValueError
+                return int(raw)
+            text = str(raw).strip().replace("_", "")
+            return int(float(text)) if ("e" in text.lower() and float(text).is_integer()) \
+                else int(text)
+        if typ is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            value = float(str(raw).strip().replace("_", "")) if isinstance(raw, str) else float(raw)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError
+            return value
+        if typ is str:
+            return str(raw)
+    except (ValueError, TypeError, OverflowError):
+        raise ParameterError(f"parameter {name}: cannot read {raw!r} as {typ.__name__}") from None
+    return raw

@@ -1,0 +1,105 @@
+"""Where platforms and tiles are found by name.
+
+Platforms are the modules of the package `tlmsim.platforms` (the repository's
+``platforms/`` folder) plus any module registered under the entry-point group
+``tlmsim.platforms``. Tiles (compute tiles, DMA engines, NoCs: any component class a
+platform names in its parameters) register with the `tile` decorator or under the
+entry-point group ``tlmsim.tiles``; a platform names them by string.
+"""
+
+import importlib
+import pkgutil
+from importlib import metadata
+
+from tlmsim.errors import ParameterError
+
+_TILES = {}
+
+
+def tile(name):
+    """Class decorator: make a tile class available to platforms as `name`."""
+    def register(cls):
+        existing = _TILES.get(name)
+        if existing is not None and existing is not cls:
+            raise ParameterError(f"tile name {name!r} is already taken by "
+                                 f"{existing.__module__}.{existing.__qualname__}")
+        _TILES[name] = cls
+        cls.tile_name = name
+        return cls
+    return register
+
+
+def get_tile(name):
+    """The tile class registered as `name`, or named as ``package.module:Class``."""
+    if not isinstance(name, str):
+        return name
+    if name in _TILES:
+        return _TILES[name]
+    for ep in _entry_points("tlmsim.tiles"):
+        if ep.name == name:
+            cls = ep.load()
+            _TILES.setdefault(name, cls)
+            return cls
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise ParameterError(f"cannot load tile {name!r}: {e}") from None
+    raise ParameterError(f"unknown tile {name!r}; known tiles: {', '.join(sorted(tiles())) or 'none'}"
+                         " (register one with @tlmsim.registry.tile('name') or the"
+                         " 'tlmsim.tiles' entry-point group)")
+
+
+def tiles():
+    """Names of every tile known now (decorated or declared as entry points)."""
+    names = set(_TILES)
+    names.update(ep.name for ep in _entry_points("tlmsim.tiles"))
+    return sorted(names)
+
+
+def platforms():
+    """{name: one-line description} of every platform found."""
+    found = {}
+    try:
+        pkg = importlib.import_module("tlmsim.platforms")
+        for info in pkgutil.iter_modules(pkg.__path__):
+            if not info.name.startswith("_"):
+                found[info.name] = f"tlmsim.platforms.{info.name}"
+    except ImportError:
+        pass
+    for ep in _entry_points("tlmsim.platforms"):
+        found.setdefault(ep.name, ep.value)
+    return {name: _describe(path) for name, path in sorted(found.items())}
+
+
+def get_platform(name):
+    """The platform module called `name`."""
+    try:
+        pkg = importlib.import_module("tlmsim.platforms")
+        names = {i.name for i in pkgutil.iter_modules(pkg.__path__)}
+    except ImportError:
+        names = set()
+    if name in names:
+        return importlib.import_module(f"tlmsim.platforms.{name}")
+    for ep in _entry_points("tlmsim.platforms"):
+        if ep.name == name:
+            return ep.load()
+    known = ", ".join(sorted(platforms())) or "none"
+    raise ParameterError(f"unknown platform {name!r}; known platforms: {known}")
+
+
+def _describe(path):
+    try:
+        module = importlib.import_module(path.split(":")[0])
+    except Exception as e:  # a broken third-party platform must not hide the others
+        return f"(cannot load: {e})"
+    doc = (module.__doc__ or "").strip().splitlines()
+    return getattr(module, "DESCRIPTION", doc[0] if doc else "")
+
+
+def _entry_points(group):
+    try:
+        return list(metadata.entry_points(group=group))
+    except TypeError:  # Python < 3.10
+        return list(metadata.entry_points().get(group, []))
