@@ -1,0 +1,18 @@
+"""The simulation kernel: time, modules, transactions, sockets, energy and statistics.
+
+Nothing here knows about neurons or matrices; components, tiles and platforms build on it.
+"""
+
+from tlmsim.kernel.simulator import PS_PER_S, Clock, Simulator, ps, seconds
+from tlmsim.kernel.module import Module
+from tlmsim.kernel.transaction import Command, Extension, GemmTile, SpikeBatch, Status, Transaction
+from tlmsim.kernel.socket import InitiatorSocket, TargetSocket
+from tlmsim.kernel.quantum import QuantumKeeper
+from tlmsim.kernel.energy import EnergyLedger
+from tlmsim.kernel.stats import Histogram, Stats, records_frame
+
+__all__ = [
+    "PS_PER_S", "Clock", "Simulator", "ps", "seconds", "Module", "Command", "Extension",
+    "GemmTile", "SpikeBatch", "Status", "Transaction", "InitiatorSocket", "TargetSocket",
+    "QuantumKeeper", "EnergyLedger", "Histogram", "Stats", "records_frame",
+]

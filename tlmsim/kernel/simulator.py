@@ -1,0 +1,153 @@
+"""The simulator: a SimPy environment whose time is an integer number of picoseconds."""
+
+import numbers
+
+import simpy
+
+from tlmsim.errors import BindingError, DeadlockError, ParameterError
+
+PS_PER_S = 10**12
+
+
+def ps(seconds_):
+    """Seconds to the nearest integer picosecond."""
+    return int(round(seconds_ * PS_PER_S))
+
+
+def seconds(ps_):
+    """Picoseconds to seconds."""
+    return ps_ / PS_PER_S
+
+
+class Clock:
+    """A clock of `freq_hz`; `cycles(n)` is the duration of n cycles in picoseconds.
+
+    Durations are rounded once, for the whole count, so ``cycles(n)`` does not accumulate
+    the rounding error of a period that is not a whole number of picoseconds (700 MHz).
+    """
+
+    def __init__(self, freq_hz):
+        if not isinstance(freq_hz, numbers.Real) or not freq_hz > 0:
+            raise ParameterError(f"clock frequency must be a positive number of Hz, got {freq_hz!r}")
+        self.freq_hz = freq_hz
+        self.period_ps = PS_PER_S / freq_hz
+
+    def cycles(self, n):
+        """Duration of `n` cycles, in integer picoseconds."""
+        return int(round(n * PS_PER_S / self.freq_hz))
+
+    def to_cycles(self, duration_ps):
+        """How many cycles (a float) fit in `duration_ps`."""
+        return duration_ps * self.freq_hz / PS_PER_S
+
+    def next_edge(self, t_ps):
+        """The first clock edge at or after time `t_ps` (edges at whole cycles from 0)."""
+        n = -(-t_ps * self.freq_hz // PS_PER_S)
+        edge = self.cycles(n)
+        return edge if edge >= t_ps else self.cycles(n + 1)
+
+    def __repr__(self):
+        return f"Clock({self.freq_hz:g} Hz)"
+
+
+class Simulator:
+    """One simulation: the SimPy environment, the module tree and the global quantum.
+
+    Processes started with `process` are watched: if the event queue runs dry while one
+    of them still waits (and it is not a daemon, such as a server loop waiting for
+    requests), `run` raises `DeadlockError` naming each blocked process and its event.
+    """
+
+    def __init__(self, global_quantum_ps=0):
+        self.env = simpy.Environment(initial_time=0)
+        self.global_quantum_ps = int(global_quantum_ps)
+        self.modules = {}
+        self.sockets = []
+        self._watched = {}
+        self._elaborated = False
+
+    @property
+    def now(self):
+        """Current simulated time in picoseconds."""
+        return self.env.now
+
+    def wait(self, delay_ps):
+        """An event that fires `delay_ps` picoseconds from now (an integer)."""
+        if type(delay_ps) is not int:
+            delay_ps = _as_ps(delay_ps)
+        return self.env.timeout(delay_ps)
+
+    def event(self):
+        """A new untriggered event."""
+        return self.env.event()
+
+    def process(self, generator, name=None, daemon=False):
+        """Start a process; non-daemon processes are checked for deadlock at the end."""
+        proc = self.env.process(generator)
+        if not daemon:
+            key = id(proc)
+            self._watched[key] = (name or getattr(generator, "__name__", "process"), proc)
+            proc.callbacks.append(lambda _e, k=key: self._watched.pop(k, None))
+        return proc
+
+    def elaborate(self):
+        """Check the structure before time starts: every socket bound where it must be."""
+        unbound = [s.full_name for s in self.sockets if s.required and not s.bound]
+        if unbound:
+            raise BindingError(f"unbound socket(s): {', '.join(unbound)}; bind each initiator "
+                               "socket to a target socket before running")
+        self._elaborated = True
+
+    def run(self, until=None):
+        """Run until time `until` (ps) or, without it, until no event is left.
+
+        Running dry with watched processes still waiting is a deadlock: `DeadlockError`.
+        """
+        if not self._elaborated:
+            self.elaborate()
+        if until is not None:
+            until = _as_ps(until)
+            if until <= self.now:
+                raise ParameterError(f"run(until={until}) is not after the current time {self.now} ps")
+        self.env.run(until=until)
+        if until is None and self._watched:
+            raise DeadlockError(self.deadlock_report())
+        return self.now
+
+    def blocked(self):
+        """(name, event waited on) of each watched process still alive."""
+        return [(name, proc.target) for name, proc in self._watched.values() if proc.is_alive]
+
+    def deadlock_report(self):
+        lines = [f"deadlock at t={self.now} ps: {len(self._watched)} process(es) still waiting"]
+        for name, target in self.blocked()[:20]:
+            lines.append(f"  {name} waits on {_describe_event(target)}")
+        return "\n".join(lines)
+
+    def register_module(self, module):
+        if module.full_name in self.modules:
+            raise BindingError(f"two modules are named {module.full_name!r}: give each a unique name")
+        self.modules[module.full_name] = module
+
+    def walk(self):
+        """Every module, in creation order."""
+        return list(self.modules.values())
+
+
+def _as_ps(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"simulated time is an integer number of picoseconds, got {value!r}"
+                        " (use Clock.cycles or tlmsim.kernel.ps to convert)")
+    if value < 0:
+        raise ValueError(f"negative delay {value} ps")
+    return int(value)
+
+
+def _describe_event(event):
+    if event is None:
+        return "nothing (not started)"
+    name = type(event).__name__
+    owner = getattr(event, "resource", None) or getattr(event, "store", None)
+    if owner is not None:
+        return f"{name} on {type(owner).__name__}"
+    return name
