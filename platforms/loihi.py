@@ -1,0 +1,206 @@
+"""Loihi-like neuromorphic manycore: 128 neuro-cores per chip on a mesh, barrier-synchronised steps.
+
+Figures from M. Davies et al., "Loihi: A Neuromorphic Manycore Processor with On-Chip
+Learning", IEEE Micro 38(1), 2018 ("Davies 2018"; Table 2 is pre-silicon at 0.75 V) and
+M. Davies et al., Proc. IEEE 109(5), 2021 ("Davies 2021"). Figures marked ASSUMPTION are
+not published; they are stated so that they can be changed with ``--set``.
+
+Model: each core integrates the spike messages it received (one synaptic op per synapse),
+updates all its compartments (active ones cost more, see `tlmsim.tiles.neurocore`) and
+sends one message per (spiking neuron, destination core); messages cross the tile mesh
+with XY routing; the step ends with the mesh-wide barrier. Step time = slowest core +
+network + barrier (`tlmsim.replay.snn`).
+
+Validation note
+---------------
+Davies 2018 gives, besides Table 2, the chip's per-core synaptic throughput implied by
+its figures and the barrier range; those are inputs here, not checks. As an outside
+check we use the one Loihi measurement whose workload we can rebuild from the paper
+alone: the calibration in ``docs``-free form below, run by
+``tests/test_loihi_validation.py``:
+
+  Davies 2018, Table 2: the energy per synaptic op on a loaded core "23.6 pJ" is a
+  minimum; the chip-level figure the same table implies for a core at full rate is
+  (23.6 pJ + compartment share). We replay a full core (1,024 compartments, one dense
+  1,024-synapse fan-in per neuron, every input spiking every step) and compare the
+  energy per synaptic op with the table's op energy. Model: see test output; the
+  difference is the compartment-update share (52-81 pJ per compartment per step spread
+  over 1,024 ops), below 4%.
+
+This is a consistency check of the model against its own source, not an independent
+silicon measurement; the error against a measured workload is still open (see the
+report to the lead).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tlmsim.errors import MappingError, ParameterError
+from tlmsim.params import nested, param, to_dict
+from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
+from tlmsim.replay.snn import SnnPlatform, replay_snn
+from tlmsim.replay.spikemesh import MeshCosts
+from tlmsim.replay.workload import open_workload
+from tlmsim.tiles.neurocore import NeuroCore, NeuroCoreCosts
+
+DESCRIPTION = "Intel Loihi-like neuromorphic chip: 128 cores, 8x4 tile mesh, barrier steps (Davies 2018)"
+
+D18 = "Davies 2018 (IEEE Micro), Table 2"
+D18T = "Davies 2018 (IEEE Micro), text"
+D21 = "Davies 2021 (Proc. IEEE)"
+
+
+@dataclass
+class CoreParams:
+    """One neuro-core: capacity and per-operation energy and time."""
+
+    compartments: int = param(1024, "compartments", "neurons (compartments) per core", D18T, min=1)
+    input_axons: int = param(4096, "axons", "input axons per core", D18T, min=1)
+    output_routes: int = param(4096, "routes", "output (core-to-core) routes per core", D18T, min=1)
+    synaptic_memory_kib: int = param(128, "KiB", "synaptic memory per core", D18T, min=1)
+    axon_header_bits: int = param(
+        32, "bit", "synaptic memory per used input axon (synapse-list pointer)",
+        "ASSUMPTION; 0 gives Davies 2018's ~130 M 1-bit synapses per chip", min=0)
+    core_overhead_bits: int = param(0, "bit", "fixed synaptic memory reserved per core",
+                                    "ASSUMPTION", min=0)
+    weight_bits: int = param(0, "bit", "weight width; 0 uses each layer's width from the trace",
+                             "Davies 2018: 1-9 bits", min=0, max=9)
+    synaptic_op_pj: float = param(23.6, "pJ", "synaptic spike op", D18, min=0)
+    synaptic_op_ns: float = param(3.5, "ns", "synaptic spike op time", D18, min=0)
+    neuron_active_pj: float = param(81.0, "pJ", "compartment update, active", D18, min=0)
+    neuron_active_ns: float = param(8.4, "ns", "compartment update time, active", D18, min=0)
+    neuron_inactive_pj: float = param(52.0, "pJ", "compartment update, inactive", D18, min=0)
+    neuron_inactive_ns: float = param(5.3, "ns", "compartment update time, inactive", D18, min=0)
+    learning: bool = param(False, "", "charge a synaptic (learning) update per synaptic op", "")
+    learning_update_pj: float = param(120.0, "pJ", "synaptic update (learning)", D18, min=0)
+    learning_update_ns: float = param(6.1, "ns", "synaptic update time (learning)", D18, min=0)
+    static_power_w: float = param(0.0, "W", "static power per core",
+                                  "not modelled: Table 2 gives dynamic energy only", min=0)
+
+
+@dataclass
+class MeshParams:
+    """The tile mesh of one chip and its spike messages."""
+
+    cores_per_tile: int = param(4, "cores", "neuro-cores per tile", D18T, min=1)
+    tiles_x: int = param(8, "tiles", "mesh columns per chip", D18T, min=1)
+    tiles_y: int = param(4, "tiles", "mesh rows per chip", D18T, min=1)
+    spike_local_pj: float = param(1.7, "pJ", "spike message within a tile (paid by every message)", D18, min=0)
+    spike_local_ns: float = param(2.1, "ns", "spike latency within a tile", D18, min=0)
+    hop_ew_pj: float = param(3.0, "pJ", "tile hop east-west", D18, min=0)
+    hop_ew_ns: float = param(4.1, "ns", "tile hop east-west latency", D18, min=0)
+    hop_ns_pj: float = param(4.0, "pJ", "tile hop north-south", D18, min=0)
+    hop_ns_ns: float = param(6.5, "ns", "tile hop north-south latency", D18, min=0)
+    link_gspike_s: float = param(3.44, "Gspike/s", "spikes per second one mesh link carries",
+                                 D18 + " (cross-sectional spike bandwidth per tile)", min=1e-6)
+
+
+@dataclass
+class ChipParams:
+    """Chips, the inter-chip links and the step barrier."""
+
+    max_chips: int = param(32, "chips", "most chips a network may use (a 32-chip Nahuku board)",
+                           D21, min=1)
+    chips_x: int = param(4, "chips", "chips per row of the chip mesh", "ASSUMPTION", min=1)
+    chip_link_pj: float = param(30.0, "pJ", "spike crossing an inter-chip link",
+                                "ASSUMPTION (10x an east-west hop); no published figure", min=0)
+    chip_link_ns: float = param(40.0, "ns", "inter-chip link latency",
+                                "ASSUMPTION (10x an east-west hop); no published figure", min=0)
+    barrier_1tile_ns: float = param(113.0, "ns", "barrier time with 1 tile in use", D18T, min=0)
+    barrier_32tiles_ns: float = param(465.0, "ns", "barrier time with 32 tiles in use", D18T, min=0)
+
+
+@dataclass
+class MapperParams:
+    policy: str = param("sequential", "", "placement policy", "", choices=POLICIES)
+    placement_file: str = param("", "", ".npy file of one core id per neuron (explicit placement)", "")
+
+
+@dataclass
+class ReplayParams:
+    step_period_s: float = param(0.0, "s", "real-time step period (0: run as fast as the chip can)",
+                                 "", min=0)
+    window_steps: int = param(256, "steps", "steps counted per bulk call (memory bound)", "", min=1)
+
+
+@dataclass
+class Params:
+    """Every parameter of the Loihi-like platform."""
+
+    core: CoreParams = nested(CoreParams)
+    mesh: MeshParams = nested(MeshParams)
+    chip: ChipParams = nested(ChipParams)
+    mapper: MapperParams = nested(MapperParams)
+    replay: ReplayParams = nested(ReplayParams)
+
+
+def _ps(ns):
+    return int(round(ns * 1000))
+
+
+def barrier_ps(n_tiles, mesh, p=None):
+    """Barrier time for `n_tiles` tiles in use: linear in tiles between Davies 2018's two
+    end points (113 ns at 1 tile, 465 ns at 32), extrapolated beyond one chip, plus a round
+    trip over the inter-chip links spanning the chips in use."""
+    p = p or Params()
+    c = p.chip
+    slope = (c.barrier_32tiles_ns - c.barrier_1tile_ns) / 31.0
+    ns = c.barrier_1tile_ns + slope * (max(1, n_tiles) - 1)
+    if mesh.n_chips > 1:
+        rows = -(-mesh.n_chips // mesh.chips_x)
+        ns += 2 * c.chip_link_ns * ((mesh.chips_x - 1) + (rows - 1))
+    return _ps(ns)
+
+
+def build(params=None):
+    """The platform description the replay engine drives (cores, mesh, barrier)."""
+    p = params or Params()
+    c, m = p.core, p.mesh
+    core = NeuroCoreCosts(c.synaptic_op_pj, _ps(c.synaptic_op_ns), c.neuron_active_pj,
+                          _ps(c.neuron_active_ns), c.neuron_inactive_pj, _ps(c.neuron_inactive_ns),
+                          c.learning_update_pj, _ps(c.learning_update_ns), c.learning,
+                          c.static_power_w)
+    mesh = MeshCosts(m.spike_local_pj, _ps(m.spike_local_ns), m.hop_ew_pj, _ps(m.hop_ew_ns),
+                     m.hop_ns_pj, _ps(m.hop_ns_ns), p.chip.chip_link_pj, _ps(p.chip.chip_link_ns),
+                     int(round(1000 / m.link_gspike_s)))
+    return SnnPlatform("loihi", NeuroCore, core, mesh, lambda n, mesh_: barrier_ps(n, mesh_, p),
+                       _ps(p.replay.step_period_s * 1e9), p.replay.window_steps)
+
+
+def limits(params=None):
+    """Per-core `CoreLimits` from the parameters."""
+    c = (params or Params()).core
+    return CoreLimits(c.compartments, c.input_axons, c.output_routes,
+                      c.synaptic_memory_kib * 8192, c.axon_header_bits, c.core_overhead_bits)
+
+
+def map_workload(workload, params=None, placement=None):
+    """Place the workload's neurons on Loihi cores (`Mapping`), or raise `MappingError`."""
+    p = params or Params()
+    for layer in workload.layers:
+        if p.core.weight_bits:
+            layer.weight_bits = p.core.weight_bits
+        if not 1 <= int(layer.weight_bits) <= 9:
+            raise MappingError(f"layer {layer.name!r} has {layer.weight_bits}-bit weights; Loihi "
+                               "stores 1-9 bits: quantise the trace or --set core.weight_bits=8")
+    if placement is None and p.mapper.placement_file:
+        try:
+            placement = np.load(p.mapper.placement_file, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise ParameterError(f"mapper.placement_file {p.mapper.placement_file!r}: {e}") from None
+    m = p.mesh
+    return map_network(workload, limits(p), m.cores_per_tile, m.tiles_x, m.tiles_y,
+                       p.chip.max_chips, p.chip.chips_x, p.mapper.policy, placement)
+
+
+def replay(trace, params=None, progress=False, placement=None, **options):
+    """Replay an SNN trace (path or `Workload`) on the Loihi model; returns a `Report`."""
+    p = params or Params()
+    workload = open_workload(trace)
+    mapping = map_workload(workload, p, placement)
+    if progress:
+        import sys
+        print(mapping.format_table(), file=sys.stderr)
+    name = trace if isinstance(trace, str) else getattr(workload, "name", "")
+    return replay_snn(workload, mapping, build(p), to_dict(p), str(name), progress=progress)

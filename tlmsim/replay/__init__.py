@@ -1,0 +1,1 @@
+"""Replay: driving a platform model from an activity trace."""
