@@ -143,8 +143,16 @@ class Layer:
         only synapses whose stored weight is non-zero count (NeuroBench's effective
         operations); without stored weights every synapse counts."""
         source = self._source(source)
+        n_pre = self.network[source].n_neurons
+        syn = self.synapses.get(source)
+        stored = syn is not None and syn.weights is not None
+        if not (effective and stored):  # uniform fan-outs need no table
+            if self.kind in ("dense", "recurrent"):
+                return np.full(n_pre, self.n_neurons, dtype=np.int64)
+            if self.kind == "sparse" and syn.hash_fanout is not None:
+                return np.full(n_pre, syn.hash_fanout, dtype=np.int64)
         indptr, indices, _ = self._table(source)
-        if effective:
+        if effective and stored:
             w = self.fanout_weights(source)
             if w is not None:
                 row = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
@@ -153,8 +161,7 @@ class Layer:
 
     def n_synapses(self, source=None):
         """Number of synapses from `source`."""
-        indptr, _ = self.fanout_csr(source)
-        return int(indptr[-1])
+        return int(self.fanout_counts(source, effective=False).sum())
 
 
 class Network:
