@@ -299,7 +299,9 @@ class MulticastRouter(Module):
         idle_finish = int(round(t + arrival_last + ser))
         finish = max(begin + busy, idle_finish) if n_ok else begin
         if p.on_saturation == "backpressure":
-            self.stats.add("stalled_ps", max(0, finish - idle_finish))
+            # time beyond what these packets would need on an idle link
+            alone = int(round(t + max(n * ser, arrival_last + ser)))
+            self.stats.add("stalled_ps", max(0, finish - alone))
         self.next_free_ps[link] = finish
         self.link_busy_ps[link] += busy
         self.stats.add_busy(busy)
