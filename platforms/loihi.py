@@ -36,11 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tlmsim.components.noc import MeshParams
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.params import nested, param, to_dict
 from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
 from tlmsim.replay.snn import SnnPlatform, replay_snn
-from tlmsim.replay.spikemesh import MeshCosts
 from tlmsim.replay.workload import open_workload
 from tlmsim.tiles.neurocore import NeuroCore, NeuroCoreCosts
 
@@ -80,33 +80,13 @@ class CoreParams:
 
 
 @dataclass
-class MeshParams:
-    """The tile mesh of one chip and its spike messages."""
-
-    cores_per_tile: int = param(4, "cores", "neuro-cores per tile", D18T, min=1)
-    tiles_x: int = param(8, "tiles", "mesh columns per chip", D18T, min=1)
-    tiles_y: int = param(4, "tiles", "mesh rows per chip", D18T, min=1)
-    spike_local_pj: float = param(1.7, "pJ", "spike message within a tile (paid by every message)", D18, min=0)
-    spike_local_ns: float = param(2.1, "ns", "spike latency within a tile", D18, min=0)
-    hop_ew_pj: float = param(3.0, "pJ", "tile hop east-west", D18, min=0)
-    hop_ew_ns: float = param(4.1, "ns", "tile hop east-west latency", D18, min=0)
-    hop_ns_pj: float = param(4.0, "pJ", "tile hop north-south", D18, min=0)
-    hop_ns_ns: float = param(6.5, "ns", "tile hop north-south latency", D18, min=0)
-    link_gspike_s: float = param(3.44, "Gspike/s", "spikes per second one mesh link carries",
-                                 D18 + " (cross-sectional spike bandwidth per tile)", min=1e-6)
-
-
-@dataclass
 class ChipParams:
-    """Chips, the inter-chip links and the step barrier."""
+    """Cores per tile, chips and the step barrier (the mesh itself: `noc`)."""
 
+    cores_per_tile: int = param(4, "cores", "neuro-cores per tile (one mesh router each)", D18T, min=1)
     max_chips: int = param(32, "chips", "most chips a network may use (a 32-chip Nahuku board)",
                            D21, min=1)
     chips_x: int = param(4, "chips", "chips per row of the chip mesh", "ASSUMPTION", min=1)
-    chip_link_pj: float = param(30.0, "pJ", "spike crossing an inter-chip link",
-                                "ASSUMPTION (10x an east-west hop); no published figure", min=0)
-    chip_link_ns: float = param(40.0, "ns", "inter-chip link latency",
-                                "ASSUMPTION (10x an east-west hop); no published figure", min=0)
     barrier_1tile_ns: float = param(113.0, "ns", "barrier time with 1 tile in use", D18T, min=0)
     barrier_32tiles_ns: float = param(465.0, "ns", "barrier time with 32 tiles in use", D18T, min=0)
 
@@ -114,6 +94,8 @@ class ChipParams:
 @dataclass
 class MapperParams:
     policy: str = param("sequential", "", "placement policy", "", choices=POLICIES)
+    input_on_cores: bool = param(False, "", "place input layers on cores as relay neurons "
+                                 "(default: their spikes enter from the host at tile 0)", "")
     placement_file: str = param("", "", ".npy file of one core id per neuron (explicit placement)", "")
 
 
@@ -129,8 +111,8 @@ class Params:
     """Every parameter of the Loihi-like platform."""
 
     core: CoreParams = nested(CoreParams)
-    mesh: MeshParams = nested(MeshParams)
     chip: ChipParams = nested(ChipParams)
+    noc: MeshParams = nested(MeshParams)
     mapper: MapperParams = nested(MapperParams)
     replay: ReplayParams = nested(ReplayParams)
 
@@ -147,24 +129,21 @@ def barrier_ps(n_tiles, mesh, p=None):
     c = p.chip
     slope = (c.barrier_32tiles_ns - c.barrier_1tile_ns) / 31.0
     ns = c.barrier_1tile_ns + slope * (max(1, n_tiles) - 1)
+    ps = _ps(ns)
     if mesh.n_chips > 1:
-        rows = -(-mesh.n_chips // mesh.chips_x)
-        ns += 2 * c.chip_link_ns * ((mesh.chips_x - 1) + (rows - 1))
-    return _ps(ns)
+        ps += 2 * p.noc.chip_link_latency_ps * ((mesh.chips_x - 1) + (mesh.chips_y - 1))
+    return ps
 
 
 def build(params=None):
     """The platform description the replay engine drives (cores, mesh, barrier)."""
     p = params or Params()
-    c, m = p.core, p.mesh
+    c = p.core
     core = NeuroCoreCosts(c.synaptic_op_pj, _ps(c.synaptic_op_ns), c.neuron_active_pj,
                           _ps(c.neuron_active_ns), c.neuron_inactive_pj, _ps(c.neuron_inactive_ns),
                           c.learning_update_pj, _ps(c.learning_update_ns), c.learning,
                           c.static_power_w)
-    mesh = MeshCosts(m.spike_local_pj, _ps(m.spike_local_ns), m.hop_ew_pj, _ps(m.hop_ew_ns),
-                     m.hop_ns_pj, _ps(m.hop_ns_ns), p.chip.chip_link_pj, _ps(p.chip.chip_link_ns),
-                     int(round(1000 / m.link_gspike_s)))
-    return SnnPlatform("loihi", NeuroCore, core, mesh, lambda n, mesh_: barrier_ps(n, mesh_, p),
+    return SnnPlatform("loihi", NeuroCore, core, p.noc, lambda n, mesh: barrier_ps(n, mesh, p),
                        _ps(p.replay.step_period_s * 1e9), p.replay.window_steps)
 
 
@@ -189,9 +168,9 @@ def map_workload(workload, params=None, placement=None):
             placement = np.load(p.mapper.placement_file, allow_pickle=False)
         except (OSError, ValueError) as e:
             raise ParameterError(f"mapper.placement_file {p.mapper.placement_file!r}: {e}") from None
-    m = p.mesh
-    return map_network(workload, limits(p), m.cores_per_tile, m.tiles_x, m.tiles_y,
-                       p.chip.max_chips, p.chip.chips_x, p.mapper.policy, placement)
+    return map_network(workload, limits(p), p.chip.cores_per_tile, p.noc.width, p.noc.height,
+                       p.chip.max_chips, p.chip.chips_x, p.mapper.policy, placement,
+                       p.mapper.input_on_cores)
 
 
 def replay(trace, params=None, progress=False, placement=None, **options):

@@ -4,12 +4,24 @@ Core ids are global: chip ``c`` holds cores ``c*cores_per_chip ...``; inside a c
 core ``k`` sits in tile ``k // cores_per_tile``, tiles numbered row-major over
 ``tiles_x`` columns. Chips are laid out row-major over ``chips_x`` columns, so every
 tile has a global mesh coordinate (gx, gy). Spikes route dimension-order (X then Y);
-a hop that crosses a chip boundary is an inter-chip link hop.
+hops, routes and link loads are the mesh NoC's business (`tlmsim.components.noc`);
+this class only says which router (tile) each core sits at.
+
+Core ids from `INPUT_PORT` up are *input ports*: where an input layer's spikes enter the
+mesh from the host, at the router of chip 0's tile 0. They hold no compartments.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+
+#: first core id of the input ports (one per input layer: INPUT_PORT + layer index)
+INPUT_PORT = 1 << 30
+
+
+def is_port(core):
+    """True where a core id is an input port, not a neuro-core."""
+    return np.asarray(core) >= INPUT_PORT
 
 
 @dataclass(frozen=True)
@@ -31,53 +43,38 @@ class CoreMesh:
         return self.cores_per_chip * self.n_chips
 
     def chip_of(self, core):
-        return np.asarray(core, dtype=np.int64) // self.cores_per_chip
+        core = np.asarray(core, dtype=np.int64)
+        return np.where(core >= INPUT_PORT, 0, core) // self.cores_per_chip
 
     def tile_of(self, core):
-        """Global tile index of each core."""
-        return np.asarray(core, dtype=np.int64) // self.cores_per_tile
+        """Global tile index (chip-major) of each core; input ports: tile 0."""
+        core = np.asarray(core, dtype=np.int64)
+        return np.where(core >= INPUT_PORT, 0, core) // self.cores_per_tile
+
+    @property
+    def chips_y(self):
+        return -(-self.n_chips // self.chips_x)
+
+    @property
+    def mesh_width(self):
+        """Routers along x of the whole (multi-chip) mesh."""
+        return self.tiles_x * self.chips_x
+
+    @property
+    def mesh_height(self):
+        return self.tiles_y * self.chips_y
+
+    def router_of(self, core):
+        """Router index ``gy * mesh_width + gx`` of each core's tile (the NoC's node id)."""
+        gx, gy = self.tile_xy(core)
+        return gy * self.mesh_width + gx
 
     def tile_xy(self, core):
-        """Global mesh coordinates (gx, gy) of each core's tile."""
+        """Global mesh coordinates (gx, gy) of each core's tile (input ports: (0, 0))."""
         core = np.asarray(core, dtype=np.int64)
+        core = np.where(core >= INPUT_PORT, 0, core)
         chip = core // self.cores_per_chip
         local_tile = (core % self.cores_per_chip) // self.cores_per_tile
         gx = (chip % self.chips_x) * self.tiles_x + local_tile % self.tiles_x
         gy = (chip // self.chips_x) * self.tiles_y + local_tile // self.tiles_x
         return gx, gy
-
-    def hops(self, src, dst):
-        """(east-west on-chip hops, north-south on-chip hops, inter-chip hops) of XY routes."""
-        sx, sy = self.tile_xy(src)
-        dx, dy = self.tile_xy(dst)
-        cx = np.abs(sx // self.tiles_x - dx // self.tiles_x)
-        cy = np.abs(sy // self.tiles_y - dy // self.tiles_y)
-        return np.abs(sx - dx) - cx, np.abs(sy - dy) - cy, cx + cy
-
-    def route_links(self, src, dst):
-        """Directed links each XY route uses: (route index, link id) arrays.
-
-        A link id is ``4 * tile + direction`` for the link leaving global tile ``tile``
-        (row-major over the global mesh) towards east 0, west 1, north 2 (+y), south 3.
-        """
-        sx, sy = self.tile_xy(src)
-        tx, ty = self.tile_xy(dst)
-        width = self.tiles_x * self.chips_x
-        n = len(sx)
-        lx = np.abs(tx - sx)
-        ly = np.abs(ty - sy)
-        rx = np.repeat(np.arange(n), lx)
-        step_x = np.arange(lx.sum()) - np.repeat(np.cumsum(lx) - lx, lx)
-        dir_x = np.sign(tx - sx)[rx]
-        x_at = sx[rx] + dir_x * step_x
-        link_x = 4 * (sy[rx] * width + x_at) + np.where(dir_x > 0, 0, 1)
-        ry = np.repeat(np.arange(n), ly)
-        step_y = np.arange(ly.sum()) - np.repeat(np.cumsum(ly) - ly, ly)
-        dir_y = np.sign(ty - sy)[ry]
-        y_at = sy[ry] + dir_y * step_y
-        link_y = 4 * (y_at * width + tx[ry]) + np.where(dir_y > 0, 2, 3)
-        return np.concatenate([rx, ry]), np.concatenate([link_x, link_y])
-
-    @property
-    def n_links(self):
-        return 4 * self.tiles_x * self.chips_x * self.tiles_y * (-(-self.n_chips // self.chips_x))
