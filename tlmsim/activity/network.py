@@ -51,6 +51,7 @@ class Layer:
         self.pool = pool
         self.synapses = dict(synapses or {})
         self.attrs = dict(attrs or {})
+        self.bias = None  # array (or dataset): one value per neuron or per channel
         self.network = None
         self.check_csr = None  # set by the reader: checks a stored table's values
         self._csr_cache = {}

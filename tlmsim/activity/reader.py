@@ -186,6 +186,12 @@ class Trace:
                       stride=a("stride", "ints") if window else None,
                       padding=a("padding", "ints") if window else None,
                       pool=a("pool", str) if kind == "pooling" else None)
+        if "bias" in g:
+            layer.bias = self._dataset(g, where + "/bias")
+            if layer.bias.ndim != 1 or layer.bias.shape[0] not in (layer.n_neurons,
+                                                                   layer.n_channels):
+                raise S.format_error(self.path, where + "/bias", "needs one value per "
+                                     "neuron or per channel")
         sg = g.get("synapses")
         for src in sources:
             h = None if sg is None else sg.get(src)
@@ -352,6 +358,22 @@ class Trace:
                                  f"offsets decrease at slot {k} "
                                  f"(sample {k // self.n_steps}, step {k % self.n_steps})",
                                  _FIX_CORRUPT)
+
+    def labels(self):
+        """(labels, predictions) per sample, each int64 [n_samples] or None."""
+        out = []
+        for key in ("label", "prediction"):
+            path = f"samples/{key}"
+            with self._io(path):
+                if path not in self._f:
+                    out.append(None)
+                    continue
+                ds = self._f[path]
+                if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "iu" or \
+                        tuple(ds.shape) != (self.n_samples,):
+                    raise S.format_error(self.path, path, "expected integers, one per sample")
+                out.append(np.asarray(ds[()], dtype=np.int64))
+        return tuple(out)
 
     def activations(self, layer, samples=slice(None)):
         """int8 activations of `layer` [samples, *shape] (`samples` an int or slice)."""

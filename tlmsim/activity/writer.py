@@ -111,14 +111,15 @@ class TraceWriter:
     # -- structure ------------------------------------------------------------------
     def add_layer(self, name, kind, shape, sources=(), weights=None, neuron_model="",
                   neuron_params=None, weight_bits=0, kernel=None, stride=None, padding=None,
-                  pool=None, csr=None, hash_fanout=None, hash_seed=0, attrs=None):
+                  pool=None, csr=None, hash_fanout=None, hash_seed=0, bias=None, attrs=None):
         """Add a layer after the ones already added (topological order).
 
         `weights` is one array (single source) or a dict source -> array, in the layout of
         the layer kind (see `Synapses`). Sparse layers take `csr` = (indptr, indices) for
         their single source (or a dict source -> (indptr, indices)), or `hash_fanout`
         and `hash_seed` for hashed random fan-out. Conv2d and pooling layers take
-        `kernel`, `stride` (default 1) and `padding` (default 0) as ints or (rows, cols)."""
+        `kernel`, `stride` (default 1) and `padding` (default 0) as ints or (rows, cols).
+        `bias` (optional) is one value per neuron or per output channel."""
         sources = [sources] if isinstance(sources, str) else list(sources)
         pair = (lambda v, d: None if v is None and d is None else
                 tuple(int(x) for x in (np.broadcast_to(np.asarray(d if v is None else v), (2,)))))
@@ -143,11 +144,27 @@ class TraceWriter:
                     syn.hash_fanout = int(hash_fanout)
                     syn.hash_seed = int(hash_seed)
             layer.synapses[src] = syn
+        if bias is not None:
+            layer.bias = np.asarray(bias)
+            if layer.bias.ndim != 1 or layer.bias.size not in (layer.n_neurons, layer.n_channels):
+                raise S.format_error(self.path, f"{S.LAYERS_GROUP}/{name}/bias",
+                                     "bias needs one value per neuron or per channel")
         from tlmsim.activity.validate import check_layer
         check_layer(self.path, layer, self.network)
         self.network.add(layer)
         self._write_layer(len(self.network) - 1, layer)
         return layer
+
+    def write_labels(self, labels=None, predictions=None):
+        """Store each sample's true class and the network's answer (int64 [n_samples])."""
+        g = self._f.require_group("samples")
+        for key, value in (("label", labels), ("prediction", predictions)):
+            if value is not None:
+                value = np.asarray(value, dtype=np.int64)
+                if value.shape != (self.n_samples,):
+                    raise S.format_error(self.path, f"samples/{key}",
+                                         f"shape {value.shape}, expected ({self.n_samples},)")
+                g.create_dataset(key, data=value)
 
     def _write_layer(self, index, layer):
         g = self._f[S.LAYERS_GROUP].create_group(S.layer_group_name(index, layer.name))
@@ -166,6 +183,8 @@ class TraceWriter:
             a["pool"] = layer.pool
         for key, value in layer.attrs.items():
             a[key] = json.dumps(value) if isinstance(value, (dict, list, tuple)) else value
+        if layer.bias is not None:
+            g.create_dataset("bias", data=layer.bias)
         if layer.synapses:
             sg = g.create_group("synapses")
             for src, syn in layer.synapses.items():
