@@ -164,30 +164,37 @@ class _Network:
 
 
 def build_fanout(net, core_of):
-    """Merged fan-out table neuron -> used core: (cores, indptr, core index, synapses)."""
+    """Merged fan-out table neuron -> used core: (cores, compact, indptr, core index, synapses)."""
     cores, compact = np.unique(core_of, return_inverse=True)
     compact = compact.astype(np.int32)
-    rows, groups, counts = [], [], []
+    tables = []
     for li, si, indptr, indices in net.connections:
         lo = net.offsets[li]
         post = compact[lo:lo + net.sizes[li]]
-        t_indptr, t_core, t_count = loops.build_fanout_table(indptr, indices, post, len(cores))
-        rows.append(np.repeat(np.arange(len(indptr) - 1, dtype=np.int64) + net.offsets[si],
-                              np.diff(t_indptr)))
-        groups.append(t_core)
-        counts.append(t_count)
-    if rows:
-        row, grp, cnt = np.concatenate(rows), np.concatenate(groups), np.concatenate(counts)
-    else:
-        row, grp, cnt = (np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32))
-    if len(net.connections) > 1 and len(row):
-        # a neuron feeding several layers: merge its tables, one entry per (neuron, core)
-        order = np.lexsort((grp, row))
-        row, grp, cnt = row[order], grp[order], cnt[order]
+        tables.append((si, *loops.build_fanout_table(indptr, indices, post, len(cores))))
+    tables.sort(key=lambda t: t[0])
+    sources = [t[0] for t in tables]
+    if len(set(sources)) == len(sources):
+        # each source layer feeds one layer: its rows are one contiguous block
+        per_row = np.zeros(net.n, dtype=np.int64)
+        for si, t_indptr, _, _ in tables:
+            per_row[net.offsets[si]:net.offsets[si + 1]] = np.diff(t_indptr)
+        indptr = np.concatenate([[0], np.cumsum(per_row)]).astype(np.int64)
+        grp = np.concatenate([t[2] for t in tables]) if tables else np.zeros(0, np.int32)
+        cnt = np.concatenate([t[3] for t in tables]) if tables else np.zeros(0, np.int32)
+        return cores, compact, indptr, grp.astype(np.int32), cnt.astype(np.int32)
+    # a layer feeding several layers: merge its tables, one entry per (neuron, core)
+    row = np.concatenate([np.repeat(np.arange(len(t[1]) - 1, dtype=np.int64) + net.offsets[t[0]],
+                                    np.diff(t[1])) for t in tables])
+    grp = np.concatenate([t[2] for t in tables])
+    cnt = np.concatenate([t[3] for t in tables]).astype(np.int64)
+    order = np.lexsort((grp, row))
+    row, grp, cnt = row[order], grp[order], cnt[order]
+    if len(row):
         new = np.ones(len(row), dtype=bool)
         new[1:] = (row[1:] != row[:-1]) | (grp[1:] != grp[:-1])
         starts = np.flatnonzero(new)
-        cnt = np.add.reduceat(cnt.astype(np.int64), starts).astype(np.int32)
+        cnt = np.add.reduceat(cnt, starts)
         row, grp = row[starts], grp[starts]
     indptr = np.searchsorted(row, np.arange(net.n + 1)).astype(np.int64)
     return cores, compact, indptr, grp.astype(np.int32), cnt.astype(np.int32)

@@ -24,7 +24,7 @@ import numpy as np
 
 from tlmsim import loops
 from tlmsim.components.noc import MeshNoc
-from tlmsim.errors import InvariantError
+from tlmsim.errors import InvariantError, TraceFormatError
 from tlmsim.kernel import EnergyLedger, Module, QuantumKeeper, Simulator
 from tlmsim.replay.report import SnnReport
 
@@ -106,6 +106,7 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     costs, cls = platform.core_costs, platform.core_cls
     indptr = mapping.fanout_indptr
     syn = mapping.fanout_synapses
+    n_neurons = len(indptr) - 1
 
     acc = {k: np.zeros(u, dtype=np.int64) for k in ("synaptic_ops", "spikes", "busy_ps",
                                                     "messages_in", "messages_out")}
@@ -126,6 +127,11 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             s = w.n_steps
             nids = np.asarray(w.neurons, dtype=np.int32)
             offsets = np.asarray(w.offsets, dtype=np.int64)
+            if len(nids) and (nids.min() < 0 or nids.max() >= n_neurons):
+                raise TraceFormatError(
+                    f"{trace_name or 'workload'}: sample {w.sample}, steps {w.step_start}.."
+                    f"{w.step_start + s - 1} hold neuron id {int(nids.max())} or "
+                    f"{int(nids.min())}, outside the network's {n_neurons} neurons")
             ev, msgs = loops.fanout_counts_steps(nids, offsets, indptr, flows.pair_of_entry,
                                                  syn, flows.n)
             sops = flows.per_dst(ev, u)
