@@ -32,6 +32,7 @@ silicon measurement; the error against a measured workload is still open (see th
 report to the lead).
 """
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,6 +176,7 @@ def map_workload(workload, params=None, placement=None):
 
 def replay(trace, params=None, progress=False, placement=None, **options):
     """Replay an SNN trace (path or `Workload`) on the Loihi model; returns a `Report`."""
+    wall0 = time.perf_counter()
     p = params or Params()
     workload = open_workload(trace)
     mapping = map_workload(workload, p, placement)
@@ -182,4 +184,5 @@ def replay(trace, params=None, progress=False, placement=None, **options):
         import sys
         print(mapping.format_table(), file=sys.stderr)
     name = trace if isinstance(trace, str) else getattr(workload, "name", "")
-    return replay_snn(workload, mapping, build(p), to_dict(p), str(name), progress=progress)
+    return replay_snn(workload, mapping, build(p), to_dict(p), str(name), progress=progress,
+                      wall0=wall0)

@@ -2,8 +2,9 @@
 
 The engine the neuromorphic platforms share. Per window of steps it counts in one
 compiled call (`tlmsim.loops.fanout_counts_steps`, never a Python loop per spike or
-synapse) the synaptic events and spike messages of every flow, a flow being what one
-core sends one other core in one step. From those:
+synapse) the synaptic events and spike messages each core receives per step, and, in
+vectorised numpy proportional to the messages, the flows (what one core sends one other
+core in one step). From those:
   - per (step, core): synaptic operations received and spikes fired -> the core tile's
     actions and busy time (`core_cls.actions`, `core_cls.busy_ps`);
   - per step: the flows go to the mesh NoC as one batch (`MeshNoc.send_batch`: hops,
@@ -53,49 +54,67 @@ class SnnPlatform:
     max_step_rows: int = 200_000
 
 
-class _Flows:
-    """The (source core, destination core) pairs of a mapping and their fan-out table."""
+class FlowTable:
+    """Every (source core, destination core) pair the mapping can use, one id per fan-out
+    entry, so the compiled fan-out kernel can count messages per (step, pair) directly."""
 
     def __init__(self, mapping):
         u = len(mapping.cores)
-        indptr = mapping.fanout_indptr
-        src = np.repeat(mapping.compact_of_neuron, np.diff(indptr))
-        key = src * u + mapping.fanout_core
-        self.key, pair_of_entry = np.unique(key, return_inverse=True)
-        self.pair_of_entry = pair_of_entry.astype(np.int32)
-        self.src = self.key // u
-        self.dst = self.key % u
-        self.n = len(self.key)
-        order = np.argsort(self.dst, kind="stable")
-        self.by_dst = order
-        d = self.dst[order]
-        self.dst_starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]]) if self.n else d
-        self.dst_ids = d[self.dst_starts] if self.n else d
+        src = np.repeat(mapping.compact_of_neuron, np.diff(mapping.fanout_indptr))
+        key, pair = np.unique(src * u + mapping.fanout_core, return_inverse=True)
+        self.pair_of_entry = pair.astype(np.int32)
+        self.ones = np.ones(len(pair), dtype=np.int32)
+        self.src, self.dst = key // u, key % u
+        self.n = len(key)
 
-    def per_dst(self, per_pair, n_cores):
-        """Sum a [steps, pairs] array over pairs into [steps, cores] by destination."""
-        out = np.zeros((per_pair.shape[0], n_cores), dtype=np.int64)
-        if self.n:
-            out[:, self.dst_ids] = np.add.reduceat(per_pair[:, self.by_dst], self.dst_starts,
-                                                   axis=1)
-        return out
+    def window(self, nids, offsets, indptr):
+        """(step, src, dst, messages) of the flows of a window, as `flows_of_window`."""
+        _, msgs = loops.fanout_counts_steps(nids, offsets, indptr, self.pair_of_entry,
+                                            self.ones, self.n)
+        step, pair = np.nonzero(msgs)
+        return step, self.src[pair], self.dst[pair], msgs[step, pair]
 
 
-def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=False):
-    """Replay `workload` placed by `mapping` on `platform`; returns an `SnnReport`."""
-    wall0 = time.perf_counter()
+def flows_of_window(nids, offsets, indptr, fan_core, src_of_neuron, n_cores):
+    """The flows of a window: messages per (step, source core, destination core).
+
+    Returns (step, src, dst, messages) arrays, one entry per flow that carries at least one
+    message, sorted by step then source then destination. The work is proportional to the
+    window's spike messages (one per spike and destination core), not to the cores squared.
+    """
+    nids64 = nids.astype(np.int64)
+    first = indptr[nids64]
+    lens = indptr[nids64 + 1] - first
+    total = int(lens.sum())
+    if total == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z, z
+    steps = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+    pos = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(total, dtype=np.int64)
+    key = np.repeat((steps * n_cores + src_of_neuron[nids64]) * n_cores, lens) + fan_core[pos]
+    key, count = np.unique(key, return_counts=True)
+    dst = key % n_cores
+    key //= n_cores
+    return key // n_cores, key % n_cores, dst, count.astype(np.int64)
+
+
+def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=False,
+               wall0=None):
+    """Replay `workload` placed by `mapping` on `platform`; returns an `SnnReport`.
+
+    `wall0` (a `time.perf_counter` value) is when the caller started (reading and mapping
+    included in the report's `wall_s`)."""
+    wall0 = time.perf_counter() if wall0 is None else wall0
     sim = Simulator()
     top = Module(sim, platform.name)
     mesh = mapping.mesh
     core_ids = mapping.cores
     u = len(core_ids)
     compact = mapping.compact_of_neuron
-    flows = _Flows(mapping)
     noc = MeshNoc(top, "noc", dataclasses.replace(
         platform.noc_params, width=mesh.tiles_x, height=mesh.tiles_y,
         chips_x=mesh.chips_x, chips_y=mesh.chips_y))
     routers = mesh.router_of(core_ids)
-    flow_src, flow_dst = routers[flows.src], routers[flows.dst]
     real = ~mapping.is_port
     cores = {i: platform.core_cls(top, f"core{int(c)}", platform.core_costs)
              for i, c in enumerate(core_ids) if real[i]}
@@ -106,6 +125,7 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     costs, cls = platform.core_costs, platform.core_cls
     indptr = mapping.fanout_indptr
     syn = mapping.fanout_synapses
+    fan_core = mapping.fanout_core
     n_neurons = len(indptr) - 1
 
     acc = {k: np.zeros(u, dtype=np.int64) for k in ("synaptic_ops", "spikes", "busy_ps",
@@ -113,9 +133,15 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     core_actions = {}
     logs = {k: [] for k in ("sample", "step", "busy_ps", "network_ps", "step_ps", "period_ps",
                             "energy_pj", "synaptic_ops", "spikes", "messages")}
-    tot = {"sops": 0, "msgs": 0, "spikes": 0, "expected_sops": 0, "expected_msgs": 0,
+    tot = {"sops": 0, "msgs": 0, "flow_msgs": 0, "spikes": 0, "expected_sops": 0, "expected_msgs": 0,
            "overruns": 0, "idle_ps": 0}
-    window_cap = max(1, min(platform.window_steps, MAX_WINDOW_CELLS // max(1, flows.n, u)))
+    # flows per (step, pair) counted densely by the compiled kernel when the pairs are few
+    # enough; otherwise sparsely, in work proportional to the messages
+    flow_table = FlowTable(mapping)
+    if flow_table.n > MAX_WINDOW_CELLS // 16:
+        flow_table = None
+    width = max(1, u, flow_table.n if flow_table is not None else 1)
+    window_cap = max(1, min(platform.window_steps, MAX_WINDOW_CELLS // width))
     qk = QuantumKeeper(sim, quantum_ps=0)
     noc_table = noc.energy_pj
 
@@ -132,9 +158,13 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
                     f"{trace_name or 'workload'}: sample {w.sample}, steps {w.step_start}.."
                     f"{w.step_start + s - 1} hold neuron id {int(nids.max())} or "
                     f"{int(nids.min())}, outside the network's {n_neurons} neurons")
-            ev, msgs = loops.fanout_counts_steps(nids, offsets, indptr, flows.pair_of_entry,
-                                                 syn, flows.n)
-            sops = flows.per_dst(ev, u)
+            sops, msgs_in = loops.fanout_counts_steps(nids, offsets, indptr, fan_core, syn, u)
+            if flow_table is not None:
+                f_step, f_src, f_dst, f_msgs = flow_table.window(nids, offsets, indptr)
+            else:
+                f_step, f_src, f_dst, f_msgs = flows_of_window(nids, offsets, indptr, fan_core,
+                                                               compact, u)
+            f_bounds = np.searchsorted(f_step, np.arange(s + 1))
             steps = np.repeat(np.arange(s, dtype=np.int64), np.diff(offsets))
             spikes = np.bincount(steps * u + compact[nids], minlength=s * u).reshape(s, u)
             tot["expected_sops"] += int(mapping.synapses_per_neuron[nids].sum())
@@ -150,13 +180,12 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             step_ps = np.empty(s, dtype=np.int64)
             padded = np.empty(s, dtype=np.int64)
             for k in range(s):                      # one NoC batch per step (its flows)
-                row = msgs[k]
-                nz = np.flatnonzero(row)
-                if nz.size:
+                a, b = f_bounds[k], f_bounds[k + 1]
+                if b > a:
                     e0 = noc_energy()
                     issue = t + int(slowest[k])
-                    net_ps[k] = noc.send_batch(flow_src[nz], flow_dst[nz], row[nz],
-                                               delay_ps=issue) - issue
+                    net_ps[k] = noc.send_batch(routers[f_src[a:b]], routers[f_dst[a:b]],
+                                               f_msgs[a:b], delay_ps=issue) - issue
                     net_pj[k] = noc_energy() - e0
                 step_ps[k] = slowest[k] + net_ps[k] + barrier_ps
                 padded[k] = max(step_ps[k], period) if period else step_ps[k]
@@ -166,21 +195,21 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             tot["idle_ps"] += int((padded - step_ps).sum())
             for a, v in actions.items():
                 core_actions[a] = core_actions.get(a, 0) + v.sum(axis=0)
-            per_pair = msgs.sum(axis=0)
-            acc["messages_in"] += np.bincount(flows.dst, weights=per_pair, minlength=u).astype(np.int64)
-            acc["messages_out"] += np.bincount(flows.src, weights=per_pair, minlength=u).astype(np.int64)
+            acc["messages_in"] += msgs_in.sum(axis=0)
+            acc["messages_out"] += np.bincount(f_src, weights=f_msgs, minlength=u).astype(np.int64)
             acc["synaptic_ops"] += sops.sum(axis=0)
             acc["spikes"] += spikes.sum(axis=0)
             acc["busy_ps"] += busy.sum(axis=0)
             tot["sops"] += int(sops.sum())
-            tot["msgs"] += int(per_pair.sum())
+            tot["msgs"] += int(msgs_in.sum())
+            tot["flow_msgs"] += int(f_msgs.sum())
             tot["spikes"] += len(nids)
             for key, v in (("sample", np.full(s, w.sample)),
                            ("step", np.arange(w.step_start, w.step_start + s)),
                            ("busy_ps", slowest), ("network_ps", net_ps), ("step_ps", step_ps),
                            ("period_ps", padded), ("energy_pj", core_pj + net_pj),
                            ("synaptic_ops", sops.sum(axis=1)), ("spikes", spikes.sum(axis=1)),
-                           ("messages", msgs.sum(axis=1))):
+                           ("messages", msgs_in.sum(axis=1))):
                 logs[key].append(v)
             qk.inc(t)
             if progress:
@@ -210,9 +239,9 @@ def _check_invariants(tot):
     if tot["sops"] != tot["expected_sops"]:
         raise InvariantError(f"synaptic ops counted per core ({tot['sops']}) differ from the "
                              f"spikes' fan-out in the trace ({tot['expected_sops']})")
-    if tot["msgs"] != tot["expected_msgs"]:
-        raise InvariantError(f"spike messages delivered ({tot['msgs']}) differ from messages "
-                             f"sent ({tot['expected_msgs']})")
+    if not tot["msgs"] == tot["flow_msgs"] == tot["expected_msgs"]:
+        raise InvariantError(f"spike messages delivered ({tot['msgs']}), carried by flows "
+                             f"({tot['flow_msgs']}) and sent ({tot['expected_msgs']}) differ")
 
 
 def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledger, elapsed_ps,
