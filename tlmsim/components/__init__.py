@@ -5,3 +5,4 @@ from tlmsim.components.dram import DramChannel, DramParams
 from tlmsim.components.dram_presets import PRESETS as DRAM_PRESETS, preset as dram_preset
 from tlmsim.components.bus import Bus, BusParams
 from tlmsim.components.sram import Sram, SramParams, horowitz_sram_energy_pj
+from tlmsim.components.dma import Descriptor, Dma, DmaParams, double_buffer

@@ -12,8 +12,9 @@ Two modes give the same timing for one stream of requests:
   the bursts' addresses are decoded with numpy, runs of row hits are timed in closed
   form (a prefix maximum over cumulative column gaps), and only the bursts that need an
   ACT (row misses and conflicts) go through the per-burst step. The initiator waits once.
-* ``detailed``: the same per-burst step, one burst at a time, one SimPy event per burst,
-  so concurrent transactions interleave burst by burst in simulated time.
+* ``detailed``: the same per-burst step, one burst at a time by a controller process
+  that waits for each burst's column command (one SimPy event per burst); transactions
+  queue in the controller and are served oldest first.
 
 Controller model (stated so the arithmetic can be checked by hand):
 
@@ -398,6 +399,17 @@ class DramTiming:
         return k, end
 
 
+class _Job:
+    """A transaction waiting in detailed mode's controller queue."""
+
+    __slots__ = ("bursts", "write", "t0", "done", "next", "end")
+
+    def __init__(self, bursts, write, t0, done):
+        self.bursts, self.write, self.t0, self.done = bursts, write, t0, done
+        self.next = 0
+        self.end = t0
+
+
 class DramChannel(Module):
     """One DRAM channel as a TLM target (``socket``): LT `b_transport` and AT `serve`.
 
@@ -423,6 +435,8 @@ class DramChannel(Module):
                           "refresh": params.refresh_energy_pj}
         self.static_power_w = params.background_power_w
         self._seen = dict(self.timing.counts)
+        self._jobs = []
+        self._scheduling = False
         self.socket = TargetSocket(self, "socket", b_transport=self.b_transport, serve=self.serve)
 
     # -- time conversion ---------------------------------------------------------------
@@ -509,20 +523,36 @@ class DramChannel(Module):
         if dec is None:
             txn.status = Status.ADDRESS_ERROR
             return
-        bank, rank, bg, row = (a.tolist() for a in dec)
-        write = txn.command == Command.WRITE
-        t0 = self.to_cycle(now)
-        end = t0
-        step, env = self.timing.step, self.sim.env
-        for i in range(len(bank)):
-            col, e = step(bank[i], rank[i], bg[i], row[i], write, t0)
-            end = max(end, e)
-            t = self.to_ps(col)
-            yield env.timeout(max(0, t - env.now))
-        t = self.to_ps(end)
-        if t > env.now:
-            yield env.timeout(t - env.now)
-        self._account(txn, len(bank))
+        n = len(dec[0])
+        if n:
+            job = _Job([a.tolist() for a in dec], txn.command == Command.WRITE,
+                       self.to_cycle(now), self.sim.event())
+            self._jobs.append(job)
+            if not self._scheduling:
+                self._scheduling = True
+                self.sim.process(self._scheduler(), name=f"{self.full_name}.scheduler",
+                                 daemon=True)
+            yield job.done
+        self._account(txn, n)
+
+    def _scheduler(self):
+        """Detailed mode's controller: issues the oldest transaction's next burst, waits
+        until its column command, repeats (one event per burst; FCFS across transactions,
+        the transaction's own order -- FR-FCFS or FCFS -- within one)."""
+        env, step = self.sim.env, self.timing.step
+        while self._jobs:
+            job = self._jobs[0]
+            bank, rank, bg, row = job.bursts
+            i = job.next
+            col, e = step(bank[i], rank[i], bg[i], row[i], job.write, job.t0)
+            job.end = max(job.end, e)
+            job.next += 1
+            if job.next == len(bank):
+                self._jobs.pop(0)
+                fire = env.timeout(max(0, self.to_ps(job.end) - env.now))
+                fire.callbacks.append(lambda _e, ev=job.done: ev.succeed())
+            yield env.timeout(max(0, self.to_ps(col) - env.now))
+        self._scheduling = False
 
     def settle(self, now_ps):
         """Count the refreshes that happened up to `now_ps`, also while idle."""
