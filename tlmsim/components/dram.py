@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tlmsim.components.pattern import transaction_units
+from tlmsim.components.pattern import AccessPattern, transaction_units
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import Clock, Command, Module, Status, TargetSocket
 from tlmsim.params import param, validate
@@ -219,11 +219,13 @@ class DramTiming:
     def __init__(self, p):
         self.p = p
         nb = p.ranks * p.bankgroups * p.banks_per_group
-        self.open_row = np.full(nb, -1, dtype=np.int64)
-        self.act_t = np.full(nb, NEVER, dtype=np.int64)
-        self.pre_t = np.full(nb, NEVER, dtype=np.int64)
-        self.rd_t = np.full(nb, NEVER, dtype=np.int64)
-        self.wr_end = np.full(nb, NEVER, dtype=np.int64)
+        self.nbanks = nb
+        # per bank (Python lists: the per-burst step reads them one at a time)
+        self.open_row = [-1] * nb
+        self.act_t = [NEVER] * nb
+        self.pre_t = [NEVER] * nb
+        self.rd_t = [NEVER] * nb
+        self.wr_end = [NEVER] * nb
         self.last_act = [NEVER] * p.ranks
         self.last_act_bg = [-1] * p.ranks
         self.faw = [[NEVER] * 4 for _ in range(p.ranks)]   # ring of the last four ACTs
@@ -236,6 +238,7 @@ class DramTiming:
         self.bus_free = NEVER
         self.min_cmd = 0
         self.next_ref = p.tREFI if p.refresh else None
+        self._look = 64
         self.counts = {"hit": 0, "miss": 0, "conflict": 0, "read": 0, "write": 0, "refresh": 0}
 
     # -- refresh -------------------------------------------------------------------
@@ -249,9 +252,8 @@ class DramTiming:
         self.counts["refresh"] += k
         self.next_ref = last + p.tREFI
         self.min_cmd = max(self.min_cmd, last + p.tRFC)
-        closed = self.open_row >= 0
-        self.pre_t[closed] = last - p.tRP
-        self.open_row[:] = -1
+        self.pre_t = [last - p.tRP if r >= 0 else t for r, t in zip(self.open_row, self.pre_t)]
+        self.open_row = [-1] * self.nbanks
 
     # -- one burst -----------------------------------------------------------------
     def step(self, b, rank, bg, row, write, t0):
@@ -263,21 +265,20 @@ class DramTiming:
             if self.next_ref is not None and t0 >= self.next_ref:
                 self.refresh_until(t0)
                 continue
-            orow = int(self.open_row[b])
+            orow = self.open_row[b]
             act = pre = None
-            act_b = int(self.act_t[b])
+            act_b = self.act_t[b]
             if orow == row:
                 kind = self.HIT
                 col = max(t0, act_b + p.tRCD)
             else:
                 if orow >= 0:
                     kind = self.CONFLICT
-                    pre = max(t0, act_b + p.tRAS, int(self.rd_t[b]) + p.tRTP,
-                              int(self.wr_end[b]) + p.tWR)
+                    pre = max(t0, act_b + p.tRAS, self.rd_t[b] + p.tRTP, self.wr_end[b] + p.tWR)
                     act = pre + p.tRP
                 else:
                     kind = self.MISS
-                    act = max(t0, int(self.pre_t[b]) + p.tRP)
+                    act = max(t0, self.pre_t[b] + p.tRP)
                 rrd = p.tRRD_L if self.last_act_bg[rank] == bg else p.tRRD_S
                 act = max(act, act_b + p.tRC, self.last_act[rank] + rrd,
                           min(self.faw[rank]) + p.tFAW)
@@ -325,7 +326,7 @@ class DramTiming:
         self.last_col_write = bool(write)
         self.bus_free = end
         if p.page_policy == "close":
-            a = int(self.act_t[b])
+            a = self.act_t[b]
             self.pre_t[b] = max(a + p.tRAS, end + p.tWR if write else col + p.tRTP)
             self.open_row[b] = -1
         return col, end
@@ -337,26 +338,45 @@ class DramTiming:
         n = len(bank)
         end = t0
         i = 0
-        look = 64
-        rank_l, bg_l, row_l, bank_l = rank.tolist(), bg.tolist(), row.tolist(), bank.tolist()
+        look = self._look
+        row_np = row
         while i < n:
-            _, e = self.step(bank_l[i], rank_l[i], bg_l[i], row_l[i], write, t0)
+            _, e = self.step(int(bank[i]), int(rank[i]), int(bg[i]), int(row[i]), write, t0)
             end = max(end, e)
             i += 1
-            if i >= n or self.p.page_policy == "close":
+            if i >= n or self.p.page_policy == "close" or \
+                    self.open_row[int(bank[i])] != int(row[i]):
                 continue
-            j = min(n, i + look)
-            hit = self.open_row[bank[i:j]] == row[i:j]
-            m = i + (int(np.argmin(hit)) if not hit.all() else j - i)
-            if m == j:
-                look = min(4 * look, 1 << 16)
+            m = self._hits_from(bank, row_np, i, look)
+            # next time, look as far ahead as this run of hits reached (at least 64)
+            look = max(64, min(2 * (m - i), 1 << 16))
             if m - i < min_run:
                 continue
             k, e = self._hit_run(bank[i:m], rank[i:m], bg[i:m], write, t0)
             if k:
                 end = max(end, e)
             i += k
+        self._look = look
         return end
+
+    def _hits_from(self, bank, row, i, look):
+        """Index of the first burst at or after `i` that is not a row hit."""
+        n = len(bank)
+        open_row = np.asarray(self.open_row, dtype=np.int64)
+        j = i
+        while j < n:
+            k = min(n, j + look)
+            hit = open_row[bank[j:k]] == row[j:k]
+            if not hit.all():
+                return j + int(np.argmin(hit))
+            j = k
+            look *= 4
+        return n
+
+    def _merge_max(self, state, bank, values):
+        tmp = np.full(self.nbanks, NEVER, dtype=np.int64)
+        np.maximum.at(tmp, bank, values)
+        return [max(a, b) for a, b in zip(state, tmp.tolist())]
 
     def _hit_run(self, bank, rank, bg, write, t0):
         """Time a run of row hits in closed form; stop before a refresh. Returns
@@ -369,7 +389,8 @@ class DramTiming:
         ccd = np.where(bg == prev_bg, p.tCCD_L, p.tCCD_S)
         bus = p.burst_cycles + np.where(same_rank, 0, p.tRTRS)
         g = np.maximum(bus, np.where(same_rank, ccd, 0))
-        r = np.maximum(self.act_t[bank] + p.tRCD, max(t0, self.min_cmd))
+        r = np.maximum(np.asarray(self.act_t, dtype=np.int64)[bank] + p.tRCD,
+                       max(t0, self.min_cmd))
         if not write:
             lw = np.asarray(self.last_wr_end, dtype=np.int64)[rank]
             lwbg = np.asarray(self.last_wr_bg, dtype=np.int64)[rank]
@@ -385,12 +406,12 @@ class DramTiming:
         last = int(col[-1])
         end = last + lat + p.burst_cycles
         if write:
-            np.maximum.at(self.wr_end, bank, col + lat + p.burst_cycles)
+            self.wr_end = self._merge_max(self.wr_end, bank, col + lat + p.burst_cycles)
             self.last_wr_end[int(rank[-1])] = end
             self.last_wr_bg[int(rank[-1])] = int(bg[-1])
             self.counts["write"] += k
         else:
-            np.maximum.at(self.rd_t, bank, col)
+            self.rd_t = self._merge_max(self.rd_t, bank, col)
             self.counts["read"] += k
         self.counts["hit"] += k
         self.last_col, self.last_col_bg, self.last_col_rank = last, int(bg[-1]), int(rank[-1])
@@ -453,10 +474,14 @@ class DramChannel(Module):
         when the transaction falls outside the channel."""
         p = self.params
         addrs = transaction_units(txn, p.burst_bytes)
-        if addrs.size and (addrs.min() < 0 or addrs.max() >= p.capacity_bytes):
-            return None
+        if addrs.size:
+            contiguous = txn.extension(AccessPattern) is None
+            lo, hi = (addrs[0], addrs[-1]) if contiguous else (addrs.min(), addrs.max())
+            if lo < 0 or hi >= p.capacity_bytes:
+                return None
         bank, rank, bg, row = self.map.decode(addrs)
-        if p.scheduler == "fr-fcfs" and len(bank) > 1:
+        # rows that never decrease are already grouped per bank: FR-FCFS keeps the order
+        if p.scheduler == "fr-fcfs" and len(bank) > 1 and not (row[1:] >= row[:-1]).all():
             order = frfcfs_order(bank, row, p.window)
             bank, rank, bg, row = bank[order], rank[order], bg[order], row[order]
         return bank, rank, bg, row
