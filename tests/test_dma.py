@@ -143,13 +143,6 @@ def test_double_buffer(compute_ns):
 def dram_copy(dram_mode, dma_mode, burst_bytes, nbytes=256 * 1024):
     """DRAM -> bus (64 B/cycle) -> SRAM copy; returns (duration ps, SimPy events)."""
     sim = Simulator()
-    bus = Bus(sim, "bus", 1, BusParams(width_bytes=64))
-    dma = Dma(sim, "dma", DmaParams(burst_bytes=burst_bytes, mode=dma_mode, max_outstanding=4))
-    dma.socket.bind(bus.inputs[0])
-    dram = DramChannel(sim, "dram", dram_preset("ddr4-3200", mode=dram_mode))
-    sram = Sram(sim, "sram", SramParams(size_bytes=1 << 20, word_bits=512))
-    bus.add_target(dram.socket, 0, 1 << 30)
-    bus.add_target(sram.socket, 1 << 30, 1 << 20)
     n = {"events": 0}
     orig = sim.env.schedule
 
@@ -157,6 +150,13 @@ def dram_copy(dram_mode, dma_mode, burst_bytes, nbytes=256 * 1024):
         n["events"] += 1
         return orig(*a, **k)
     sim.env.schedule = counting
+    bus = Bus(sim, "bus", 1, BusParams(width_bytes=64))
+    dma = Dma(sim, "dma", DmaParams(burst_bytes=burst_bytes, mode=dma_mode, max_outstanding=4))
+    dma.socket.bind(bus.inputs[0])
+    dram = DramChannel(sim, "dram", dram_preset("ddr4-3200", mode=dram_mode))
+    sram = Sram(sim, "sram", SramParams(size_bytes=1 << 20, word_bits=512))
+    bus.add_target(dram.socket, 0, 1 << 30)
+    bus.add_target(sram.socket, 1 << 30, 1 << 20)
     dma.copy(0, 1 << 30, nbytes)
     sim.run()
     return sim.now, n["events"]

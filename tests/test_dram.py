@@ -216,3 +216,14 @@ def test_out_of_range_address_is_an_error():
     txn = m.read(dram.params.capacity_bytes, 64)
     dram.socket.b_transport(txn, 0)
     assert txn.status < 0
+
+
+def test_idle_channel_still_refreshes():
+    sim, dram, m = make()
+    sim.run(until=10 ** 9)                               # 1 ms, no traffic
+    ledger = EnergyLedger([dram], sim.now)
+    # one refresh every tREFI = 12480 x 625 ps = 7.8 us: 128 in 1 ms
+    assert dram.counts["refresh"] == 10 ** 9 // (12480 * TCK) == 128
+    assert ledger.by_action()["refresh"] == pytest.approx(128 * 665280e-12)
+    EnergyLedger([dram], sim.now)                        # settling twice counts nothing more
+    assert dram.counts["refresh"] == 128

@@ -374,29 +374,43 @@ class DramTiming:
         return n
 
     def _merge_max(self, state, bank, values):
+        """Per-bank maximum of `state` and increasing `values` (the last value of a bank
+        is its largest; numpy assigns repeated indices in order, the last one stays)."""
         tmp = np.full(self.nbanks, NEVER, dtype=np.int64)
-        np.maximum.at(tmp, bank, values)
-        return [max(a, b) for a, b in zip(state, tmp.tolist())]
+        tmp[bank] = values
+        return [a if a > b else b for a, b in zip(state, tmp.tolist())]
 
     def _hit_run(self, bank, rank, bg, write, t0):
         """Time a run of row hits in closed form; stop before a refresh. Returns
         (bursts timed, last data end)."""
         p = self.p
         lat = p.CWL if write else p.CL
-        prev_rank = np.concatenate(([self.last_col_rank], rank[:-1]))
-        prev_bg = np.concatenate(([self.last_col_bg], bg[:-1]))
-        same_rank = prev_rank == rank
-        ccd = np.where(bg == prev_bg, p.tCCD_L, p.tCCD_S)
-        bus = p.burst_cycles + np.where(same_rank, 0, p.tRTRS)
-        g = np.maximum(bus, np.where(same_rank, ccd, 0))
-        r = np.maximum(np.asarray(self.act_t, dtype=np.int64)[bank] + p.tRCD,
-                       max(t0, self.min_cmd))
-        if not write:
+        n = len(bank)
+        prev_bg = np.empty(n, dtype=np.int64)
+        prev_bg[0] = self.last_col_bg
+        prev_bg[1:] = bg[:-1]
+        gl, gs = max(p.tCCD_L, p.burst_cycles), max(p.tCCD_S, p.burst_cycles)
+        if p.ranks == 1:
+            g = np.where(bg == prev_bg, gl, gs)
+        else:
+            prev_rank = np.empty(n, dtype=np.int64)
+            prev_rank[0] = self.last_col_rank
+            prev_rank[1:] = rank[:-1]
+            g = np.where(prev_rank == rank, np.where(bg == prev_bg, gl, gs),
+                         p.burst_cycles + p.tRTRS)
+        r = np.asarray(self.act_t, dtype=np.int64)[bank]
+        r += p.tRCD
+        np.maximum(r, max(t0, self.min_cmd), out=r)
+        if not write and max(self.last_wr_end) + p.tWTR_L > self.last_col:
             lw = np.asarray(self.last_wr_end, dtype=np.int64)[rank]
             lwbg = np.asarray(self.last_wr_bg, dtype=np.int64)[rank]
             r = np.maximum(r, lw + np.where(lwbg == bg, p.tWTR_L, p.tWTR_S))
-        S = self.last_col + np.cumsum(g)
-        col = S + np.maximum(np.maximum.accumulate(r - S), 0)
+        S = np.cumsum(g)
+        S += self.last_col
+        r -= S
+        np.maximum.accumulate(r, out=r)
+        np.maximum(r, 0, out=r)
+        col = S + r
         k = len(col)
         if self.next_ref is not None and col[-1] >= self.next_ref:
             k = int(np.searchsorted(col, self.next_ref))
