@@ -227,3 +227,52 @@ def test_idle_channel_still_refreshes():
     assert ledger.by_action()["refresh"] == pytest.approx(128 * 665280e-12)
     EnergyLedger([dram], sim.now)                        # settling twice counts nothing more
     assert dram.counts["refresh"] == 128
+
+
+def _addr(bg, ba, row=0):
+    # default mapping ro-ra-ba-co-bg-ch above 6 offset bits: bg bits 6-7, co 8-14, ba 15-16
+    return (row << 17) | (ba << 15) | (bg << 6)
+
+
+def test_act_spacing_trrd_and_tfaw():
+    # eight closed banks, alternating bank groups: ACTs at 0, 4, 8, 12 (tRRD_S), then the
+    # fifth waits for tFAW after the first: 34, 38, 42, 46; RD at ACT + tRCD;
+    # the last data ends 46 + 22 + 22 + 4 = 94 cycles
+    offs = [_addr(k % 4, k // 4) for k in range(8)]
+    t, dram = run_one(rd(0, 8 * 64, AccessPattern.gather(offs, 64)), refresh=False,
+                      scheduler="fcfs")
+    assert t == 94 * TCK
+    # four banks of one bank group: ACTs tRRD_L = 8 apart: 0, 8, 16, 24; last RD at 46,
+    # its data ends 46 + 22 + 4 = 72 cycles
+    offs = [_addr(0, k) for k in range(4)]
+    t, _ = run_one(rd(0, 4 * 64, AccessPattern.gather(offs, 64)), refresh=False,
+                   scheduler="fcfs")
+    assert t == 72 * TCK
+
+
+def test_two_ranks_alternating_pay_trtrs():
+    # rank bit lowest: every burst switches rank, so the data bus idles tRTRS = 1 cycle
+    # between bursts: 5 cycles per 64 B burst instead of 4
+    kw = dict(ranks=2, address_mapping="ro-ba-co-bg-ra", refresh=False)
+    for mode in ("bulk", "detailed"):
+        t, dram = run_one(rd(0, 1 << 18), mode=mode, **kw)
+        assert t == pytest.approx(4096 * 5 * TCK, rel=0.005)
+
+
+@pytest.mark.parametrize("name", ["sequential", "random"])
+def test_bulk_and_detailed_agree_for_writes_and_mixed(name):
+    pat = patterns()[name]
+    out = {}
+    for mode in ("bulk", "detailed"):
+        sim, dram, m = make(mode=mode)
+        txns = []
+        for k in range(6):
+            t = (m.write if k % 2 else m.read)(0, 1 << 16) if pat is None else \
+                (m.write if k % 2 else m.read)(0, pat.total_bytes)
+            if pat is not None:
+                t.set_extension(pat)
+            txns.append(t)
+        sim.process(m.at(txns))
+        sim.run()
+        out[mode] = (sim.now, dict(dram.stats.counters), [d for _, d in m.done])
+    assert out["bulk"] == out["detailed"]
