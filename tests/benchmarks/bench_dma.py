@@ -30,7 +30,8 @@ def copy(dram_mode, dma_mode, burst_bytes, outstanding=4, nbytes=MIB):
         return schedule(*a, **k)
     sim.env.schedule = counting
     bus = Bus(sim, "bus", 1, BusParams(width_bytes=64))
-    dma = Dma(sim, "dma", DmaParams(burst_bytes=burst_bytes, mode=dma_mode, max_outstanding=outstanding))
+    dma = Dma(sim, "dma", DmaParams(burst_bytes=burst_bytes, mode=dma_mode,
+                                    max_outstanding=outstanding))
     dma.socket.bind(bus.inputs[0])
     dram = DramChannel(sim, "dram", dram_preset("ddr4-3200", mode=dram_mode))
     sram = Sram(sim, "sram", SramParams(size_bytes=2 * MIB, word_bits=512))

@@ -136,7 +136,8 @@ def check_params(p):
     for name in ("ranks", "bankgroups", "banks_per_group", "rows", "columns", "BL"):
         v = getattr(p, name)
         if v & (v - 1):
-            raise ParameterError(f"dram.{name}={v} must be a power of two (it selects address bits)")
+            raise ParameterError(f"dram.{name}={v} must be a power of two "
+                                 "(it selects address bits)")
     if p.width_bits % 8 or (p.width_bits // 8) & (p.width_bits // 8 - 1):
         raise ParameterError(f"dram.width_bits={p.width_bits} must be 8 x a power of two")
     if p.columns < p.BL:
@@ -541,7 +542,8 @@ class DramChannel(Module):
 
     # -- TLM interfaces -----------------------------------------------------------------
     def b_transport(self, txn, delay_ps=0):
-        """LT: time the whole transaction at once; returns the annotated delay."""
+        """LT: time the whole transaction at once (bulk, whatever `mode` says); returns
+        the annotated delay. Calls are served in call order."""
         now = self.sim.now
         end = self.access(txn, now + delay_ps)
         self.stats.observe("latency_ps", end - now - delay_ps)
