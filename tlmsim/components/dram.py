@@ -333,26 +333,33 @@ class DramTiming:
         return col, end
 
     # -- many bursts ---------------------------------------------------------------
-    def run(self, bank, rank, bg, row, write, t0, min_run=8):
+    def run(self, bank, rank, bg, row, write, t0, min_run=32):
         """Time bursts in the given order, all arriving at cycle `t0`; returns the cycle
-        the last data beat ends. Equivalent to calling `step` for each burst."""
+        the last data beat ends. Equivalent to calling `step` for each burst: runs of at
+        least `min_run` row hits are timed in closed form, the rest burst by burst."""
         n = len(bank)
         end = t0
         i = 0
         look = self._look
-        row_np = row
+        close = self.p.page_policy == "close"
+        step = self.step
         while i < n:
-            _, e = self.step(int(bank[i]), int(rank[i]), int(bg[i]), int(row[i]), write, t0)
-            end = max(end, e)
+            _, e = step(int(bank[i]), int(rank[i]), int(bg[i]), int(row[i]), write, t0)
+            if e > end:
+                end = e
             i += 1
-            if i >= n or self.p.page_policy == "close" or \
-                    self.open_row[int(bank[i])] != int(row[i]):
+            if close or i >= n:
                 continue
-            m = self._hits_from(bank, row_np, i, look)
+            # a cheap scalar look at the next bursts before paying for numpy
+            open_row = self.open_row
+            k, lim = i, min(n, i + min_run)
+            while k < lim and open_row[bank[k]] == row[k]:
+                k += 1
+            if k - i < min_run:
+                continue
+            m = self._hits_from(bank, row, k, look)
             # next time, look as far ahead as this run of hits reached (at least 64)
             look = max(64, min(2 * (m - i), 1 << 16))
-            if m - i < min_run:
-                continue
             k, e = self._hit_run(bank[i:m], rank[i:m], bg[i:m], write, t0)
             if k:
                 end = max(end, e)
