@@ -9,9 +9,11 @@ SimPy event is spent inside the arithmetic.
 Two modes give the same timing for one stream of requests:
 
 * ``bulk``: a transaction, however large (1 MiB is 16 Ki bursts), is timed in one call:
-  the bursts' addresses are decoded with numpy, runs of row hits are timed in closed
-  form (a prefix maximum over cumulative column gaps), and only the bursts that need an
-  ACT (row misses and conflicts) go through the per-burst step. The initiator waits once.
+  the bursts' addresses are decoded with numpy and cut into segments in which every
+  bank keeps one row (so each bank needs at most one ACT, at its first burst); a
+  segment's few ACTs are computed one by one and all its column commands at once, in
+  closed form (a prefix maximum over cumulative column gaps). Bursts in short segments
+  (random traffic, close page) go through the per-burst step. The initiator waits once.
 * ``detailed``: the same per-burst step, one burst at a time by a controller process
   that waits for each burst's column command (one SimPy event per burst); transactions
   queue in the controller and are served oldest first.
@@ -213,9 +215,7 @@ def frfcfs_order(bank, row, window):
 
 class DramTiming:
     """The channel's state and command arithmetic, in cycles. `step` times one burst;
-    `run` times a whole sequence (closed form for runs of row hits)."""
-
-    HIT, MISS, CONFLICT = 0, 1, 2
+    `run` times a whole sequence (closed form for segments where banks keep their row)."""
 
     def __init__(self, p):
         self.p = p
@@ -256,6 +256,28 @@ class DramTiming:
         self.pre_t = [last - p.tRP if r >= 0 else t for r, t in zip(self.open_row, self.pre_t)]
         self.open_row = [-1] * self.nbanks
 
+    # -- activation ------------------------------------------------------------------
+    def _act_time(self, b, rank, bg, t0, last_act, last_act_bg, faw):
+        """(PRE or None, ACT) cycles to open a new row in bank `b` (closed or holding
+        another row), given the rank's ACT history (`last_act`, `last_act_bg`, `faw`)."""
+        p = self.p
+        act_b = self.act_t[b]
+        if self.open_row[b] >= 0:                       # conflict: precharge first
+            pre = max(t0, act_b + p.tRAS, self.rd_t[b] + p.tRTP, self.wr_end[b] + p.tWR)
+            act = pre + p.tRP
+        else:
+            pre = None
+            act = max(t0, self.pre_t[b] + p.tRP)
+        rrd = p.tRRD_L if last_act_bg[rank] == bg else p.tRRD_S
+        return pre, max(act, act_b + p.tRC, last_act[rank] + rrd, min(faw[rank]) + p.tFAW)
+
+    @staticmethod
+    def _note_act(rank, bg, act, last_act, last_act_bg, faw):
+        ring = faw[rank]
+        ring[ring.index(min(ring))] = act
+        last_act[rank] = act
+        last_act_bg[rank] = bg
+
     # -- one burst -----------------------------------------------------------------
     def step(self, b, rank, bg, row, write, t0):
         """Issue one burst to flat bank `b`; returns (column command cycle, data end)."""
@@ -266,23 +288,12 @@ class DramTiming:
             if self.next_ref is not None and t0 >= self.next_ref:
                 self.refresh_until(t0)
                 continue
-            orow = self.open_row[b]
             act = pre = None
-            act_b = self.act_t[b]
-            if orow == row:
-                kind = self.HIT
-                col = max(t0, act_b + p.tRCD)
+            if self.open_row[b] == row:
+                col = max(t0, self.act_t[b] + p.tRCD)
             else:
-                if orow >= 0:
-                    kind = self.CONFLICT
-                    pre = max(t0, act_b + p.tRAS, self.rd_t[b] + p.tRTP, self.wr_end[b] + p.tWR)
-                    act = pre + p.tRP
-                else:
-                    kind = self.MISS
-                    act = max(t0, self.pre_t[b] + p.tRP)
-                rrd = p.tRRD_L if self.last_act_bg[rank] == bg else p.tRRD_S
-                act = max(act, act_b + p.tRC, self.last_act[rank] + rrd,
-                          min(self.faw[rank]) + p.tFAW)
+                pre, act = self._act_time(b, rank, bg, t0, self.last_act, self.last_act_bg,
+                                          self.faw)
                 col = act + p.tRCD
             if self.last_col_rank == rank:
                 col = max(col, self.last_col + (p.tCCD_L if self.last_col_bg == bg else p.tCCD_S))
@@ -309,10 +320,7 @@ class DramTiming:
                 self.counts["miss"] += 1
             self.act_t[b] = act
             self.open_row[b] = row
-            ring = self.faw[rank]
-            ring[ring.index(min(ring))] = act
-            self.last_act[rank] = act
-            self.last_act_bg[rank] = bg
+            self._note_act(rank, bg, act, self.last_act, self.last_act_bg, self.faw)
         else:
             self.counts["hit"] += 1
         if write:
@@ -335,51 +343,66 @@ class DramTiming:
     # -- many bursts ---------------------------------------------------------------
     def run(self, bank, rank, bg, row, write, t0, min_run=32):
         """Time bursts in the given order, all arriving at cycle `t0`; returns the cycle
-        the last data beat ends. Equivalent to calling `step` for each burst: runs of at
-        least `min_run` row hits are timed in closed form, the rest burst by burst."""
+        the last data beat ends. Equivalent to calling `step` for each burst: segments of
+        at least `min_run` bursts in which every bank keeps one row are timed in closed
+        form (`_segment`), the other bursts one by one."""
         n = len(bank)
         end = t0
         i = 0
         look = self._look
         close = self.p.page_policy == "close"
         step = self.step
+        checked = 0            # index before which no look-ahead is tried again
         while i < n:
             _, e = step(int(bank[i]), int(rank[i]), int(bg[i]), int(row[i]), write, t0)
             if e > end:
                 end = e
             i += 1
-            if close or i >= n:
+            if close or i >= n or i < checked:
                 continue
-            # a cheap scalar look at the next bursts before paying for numpy
-            open_row = self.open_row
-            k, lim = i, min(n, i + min_run)
-            while k < lim and open_row[bank[k]] == row[k]:
-                k += 1
-            if k - i < min_run:
+            if look < 4 * min_run:
+                # the last segment was short: a cheap scalar look before paying for numpy
+                seen = {}
+                k, lim = i, min(n, i + min_run)
+                while k < lim and seen.setdefault(int(bank[k]), int(row[k])) == row[k]:
+                    k += 1
+                if k - i < min_run:
+                    checked = k    # do not look again before k (bounds the checking work)
+                    continue
+            m = self._segment_end(bank, row, i, look)
+            if m - i < min_run:
+                look = 64
+                checked = m
                 continue
-            m = self._hits_from(bank, row, k, look)
-            # next time, look as far ahead as this run of hits reached (at least 64)
+            # next time, look as far ahead as this segment reached (at least 64 bursts)
             look = max(64, min(2 * (m - i), 1 << 16))
-            k, e = self._hit_run(bank[i:m], rank[i:m], bg[i:m], write, t0)
+            k, e = self._segment(bank[i:m], rank[i:m], bg[i:m], row[i:m], write, t0)
             if k:
                 end = max(end, e)
             i += k
         self._look = look
         return end
 
-    def _hits_from(self, bank, row, i, look):
-        """Index of the first burst at or after `i` that is not a row hit."""
+    def _first_positions(self, bk):
+        """Index of each bank's first burst in `bk` (garbage for banks not in it);
+        numpy assigns repeated indices in order, so assigning backwards leaves the first."""
+        pos = np.zeros(self.nbanks, dtype=np.int64)
+        pos[bk[::-1]] = np.arange(len(bk) - 1, -1, -1, dtype=np.int64)
+        return pos
+
+    def _segment_end(self, bank, row, i, look):
+        """End of the segment from `i`: the first burst whose bank appeared earlier in the
+        segment with another row."""
         n = len(bank)
-        open_row = np.asarray(self.open_row, dtype=np.int64)
-        j = i
-        while j < n:
-            k = min(n, j + look)
-            hit = open_row[bank[j:k]] == row[j:k]
-            if not hit.all():
-                return j + int(np.argmin(hit))
-            j = k
-            look *= 4
-        return n
+        j = min(n, i + look)
+        while True:
+            bk, rw = bank[i:j], row[i:j]
+            ok = rw == rw[self._first_positions(bk)[bk]]
+            if not ok.all():
+                return i + int(np.argmin(ok))
+            if j == n:
+                return n
+            j = min(n, i + 4 * (j - i))
 
     def _merge_max(self, state, bank, values):
         """Per-bank maximum of `state` and increasing `values` (the last value of a bank
@@ -388,43 +411,76 @@ class DramTiming:
         tmp[bank] = values
         return [a if a > b else b for a, b in zip(state, tmp.tolist())]
 
-    def _hit_run(self, bank, rank, bg, write, t0):
-        """Time a run of row hits in closed form; stop before a refresh. Returns
-        (bursts timed, last data end)."""
+    def _segment(self, bank, rank, bg, row, write, t0):
+        """Time a segment in closed form; stop before a refresh. In a segment each bank
+        keeps one row, so a bank needs at most one ACT, at its first burst, and that ACT
+        depends only on the state before the segment and on the ACTs before it: those
+        are computed one by one (a few per segment), then every column command at once:
+        col_j = max(col_(j-1) + gap_j, ready_j), solved as a prefix maximum.
+        Returns (bursts timed, last data end)."""
         p = self.p
         lat = p.CWL if write else p.CL
         n = len(bank)
+        t0 = max(t0, self.min_cmd)
+        # the ACTs, in burst order
+        pos = self._first_positions(bank)
+        present = np.zeros(self.nbanks, dtype=bool)
+        present[bank] = True
+        acts = sorted((int(pos[b]), b) for b in np.flatnonzero(present).tolist()
+                      if self.open_row[b] != int(row[pos[b]]))
+        last_act, last_act_bg = list(self.last_act), list(self.last_act_bg)
+        faw = [list(r) for r in self.faw]
+        act_t = list(self.act_t)
+        planned = []
+        for q, b in acts:
+            rk, g = int(rank[q]), int(bg[q])
+            pre, act = self._act_time(b, rk, g, t0, last_act, last_act_bg, faw)
+            self._note_act(rk, g, act, last_act, last_act_bg, faw)
+            act_t[b] = act
+            planned.append((q, b, rk, g, pre, act))
+        # the column commands
         prev_bg = np.empty(n, dtype=np.int64)
         prev_bg[0] = self.last_col_bg
         prev_bg[1:] = bg[:-1]
         gl, gs = max(p.tCCD_L, p.burst_cycles), max(p.tCCD_S, p.burst_cycles)
         if p.ranks == 1:
-            g = np.where(bg == prev_bg, gl, gs)
+            gap = np.where(bg == prev_bg, gl, gs)
         else:
             prev_rank = np.empty(n, dtype=np.int64)
             prev_rank[0] = self.last_col_rank
             prev_rank[1:] = rank[:-1]
-            g = np.where(prev_rank == rank, np.where(bg == prev_bg, gl, gs),
-                         p.burst_cycles + p.tRTRS)
-        r = np.asarray(self.act_t, dtype=np.int64)[bank]
+            gap = np.where(prev_rank == rank, np.where(bg == prev_bg, gl, gs),
+                           p.burst_cycles + p.tRTRS)
+        r = np.asarray(act_t, dtype=np.int64)[bank]
         r += p.tRCD
-        np.maximum(r, max(t0, self.min_cmd), out=r)
+        np.maximum(r, t0, out=r)
         if not write and max(self.last_wr_end) + p.tWTR_L > self.last_col:
             lw = np.asarray(self.last_wr_end, dtype=np.int64)[rank]
             lwbg = np.asarray(self.last_wr_bg, dtype=np.int64)[rank]
             r = np.maximum(r, lw + np.where(lwbg == bg, p.tWTR_L, p.tWTR_S))
-        S = np.cumsum(g)
+        S = np.cumsum(gap)
         S += self.last_col
         r -= S
         np.maximum.accumulate(r, out=r)
         np.maximum(r, 0, out=r)
         col = S + r
-        k = len(col)
+        k = n
         if self.next_ref is not None and col[-1] >= self.next_ref:
             k = int(np.searchsorted(col, self.next_ref))
             if k == 0:
                 return 0, None
             col, bank, rank, bg = col[:k], bank[:k], rank[:k], bg[:k]
+        # commit what was timed before any refresh
+        done = [a for a in planned if a[0] < k]
+        for q, b, rk, g, pre, act in done:
+            if pre is not None:
+                self.pre_t[b] = pre
+                self.counts["conflict"] += 1
+            else:
+                self.counts["miss"] += 1
+            self.act_t[b] = act
+            self.open_row[b] = int(row[q])
+            self._note_act(rk, g, act, self.last_act, self.last_act_bg, self.faw)
         last = int(col[-1])
         end = last + lat + p.burst_cycles
         if write:
@@ -435,7 +491,7 @@ class DramTiming:
         else:
             self.rd_t = self._merge_max(self.rd_t, bank, col)
             self.counts["read"] += k
-        self.counts["hit"] += k
+        self.counts["hit"] += k - len(done)
         self.last_col, self.last_col_bg, self.last_col_rank = last, int(bg[-1]), int(rank[-1])
         self.last_col_write = bool(write)
         self.bus_free = end
