@@ -369,14 +369,14 @@ class DramTiming:
                 if k - i < min_run:
                     checked = k    # do not look again before k (bounds the checking work)
                     continue
-            m = self._segment_end(bank, row, i, look)
+            m, pos = self._segment_end(bank, row, i, look)
             if m - i < min_run:
                 look = 64
                 checked = m
                 continue
             # next time, look as far ahead as this segment reached (at least 64 bursts)
             look = max(64, min(2 * (m - i), 1 << 16))
-            k, e = self._segment(bank[i:m], rank[i:m], bg[i:m], row[i:m], write, t0)
+            k, e = self._segment(bank[i:m], rank[i:m], bg[i:m], row[i:m], pos, write, t0)
             if k:
                 end = max(end, e)
             i += k
@@ -384,24 +384,26 @@ class DramTiming:
         return end
 
     def _first_positions(self, bk):
-        """Index of each bank's first burst in `bk` (garbage for banks not in it);
+        """Index of each bank's first burst in `bk` (len(bk) for banks not in it);
         numpy assigns repeated indices in order, so assigning backwards leaves the first."""
-        pos = np.zeros(self.nbanks, dtype=np.int64)
+        pos = np.full(self.nbanks, len(bk), dtype=np.int64)
         pos[bk[::-1]] = np.arange(len(bk) - 1, -1, -1, dtype=np.int64)
         return pos
 
     def _segment_end(self, bank, row, i, look):
-        """End of the segment from `i`: the first burst whose bank appeared earlier in the
-        segment with another row."""
+        """(end, first positions): the segment from `i` ends at the first burst whose
+        bank appeared earlier in it with another row; first positions of its banks
+        (relative to `i`; banks not in it have a position >= end - i)."""
         n = len(bank)
         j = min(n, i + look)
         while True:
             bk, rw = bank[i:j], row[i:j]
-            ok = rw == rw[self._first_positions(bk)[bk]]
+            pos = self._first_positions(bk)
+            ok = rw == rw[pos[bk]]
             if not ok.all():
-                return i + int(np.argmin(ok))
+                return i + int(np.argmin(ok)), pos
             if j == n:
-                return n
+                return n, pos
             j = min(n, i + 4 * (j - i))
 
     def _merge_max(self, state, bank, values):
@@ -411,23 +413,23 @@ class DramTiming:
         tmp[bank] = values
         return [a if a > b else b for a, b in zip(state, tmp.tolist())]
 
-    def _segment(self, bank, rank, bg, row, write, t0):
+    def _segment(self, bank, rank, bg, row, pos, write, t0):
         """Time a segment in closed form; stop before a refresh. In a segment each bank
         keeps one row, so a bank needs at most one ACT, at its first burst, and that ACT
         depends only on the state before the segment and on the ACTs before it: those
         are computed one by one (a few per segment), then every column command at once:
         col_j = max(col_(j-1) + gap_j, ready_j), solved as a prefix maximum.
+        `pos`: each bank's first burst in the segment (>= its length when absent).
         Returns (bursts timed, last data end)."""
         p = self.p
         lat = p.CWL if write else p.CL
         n = len(bank)
         t0 = max(t0, self.min_cmd)
         # the ACTs, in burst order
-        pos = self._first_positions(bank)
-        present = np.zeros(self.nbanks, dtype=bool)
-        present[bank] = True
-        acts = sorted((int(pos[b]), b) for b in np.flatnonzero(present).tolist()
-                      if self.open_row[b] != int(row[pos[b]]))
+        present = pos < n
+        first_row = row[np.minimum(pos, n - 1)]
+        need = np.flatnonzero(present & (first_row != np.asarray(self.open_row)))
+        acts = sorted(zip(pos[need].tolist(), need.tolist()))
         last_act, last_act_bg = list(self.last_act), list(self.last_act_bg)
         faw = [list(r) for r in self.faw]
         act_t = list(self.act_t)
