@@ -42,9 +42,10 @@ class Clock:
 
     def next_edge(self, t_ps):
         """The first clock edge at or after time `t_ps` (edges at whole cycles from 0)."""
-        n = -(-t_ps * self.freq_hz // PS_PER_S)
-        edge = self.cycles(n)
-        return edge if edge >= t_ps else self.cycles(n + 1)
+        n = int(t_ps * self.freq_hz // PS_PER_S)
+        while self.cycles(n) < t_ps:
+            n += 1
+        return self.cycles(n)
 
     def __repr__(self):
         return f"Clock({self.freq_hz:g} Hz)"
