@@ -304,3 +304,25 @@ def test_bulk_agrees_with_packet_by_packet_mode(n, max_packets, max_dests, rel, 
         assert d1 == pytest.approx(d2, rel=rel)
         if abs_ps is not None:
             assert abs(d1 - d2) <= abs_ps
+
+
+def test_empty_batches_and_idle_flows_cost_nothing():
+    sim, noc = make(4, 4)
+    assert noc.send_batch([], [], []) == 0
+    assert noc.send_batch([0, 1], [5, 6], [0, 0], delay_ps=7) == 7
+    assert noc.counts == {} and noc.link_packets.sum() == 0
+    s = noc.summary()
+    assert s["hops"] == 0 and s["flows"] == 0 and s["max_link_utilization"] == 0.0
+
+
+def test_summary_and_link_records():
+    sim, noc = make(4, 1)
+    noc.send(Flow(0, 3, packets=10))
+    s = noc.summary(elapsed_ps=100 * SER)
+    assert s["hops_east"] == 30 and s["hops"] == 30 and s["packets"] == 10
+    # three east links busy 10 ns each over 100 ns; 4 x 1 mesh has 6 real links
+    assert s["max_link_utilization"] == pytest.approx(0.1)
+    assert s["mean_link_utilization"] == pytest.approx(3 * 0.1 / 6)
+    rows = noc.link_records(elapsed_ps=100 * SER)
+    assert [(r["x"], r["direction"], r["packets"]) for r in rows] == \
+        [(0, "east", 10), (1, "east", 10), (2, "east", 10)]

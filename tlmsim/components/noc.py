@@ -281,7 +281,9 @@ class MeshNoc(Module):
     Actions counted (each one packet crossing one link, or one local delivery):
     ``hop_east``, ``hop_west``, ``hop_north``, ``hop_south`` (on-chip links),
     ``chip_crossing`` (a link across a chip boundary) and ``local``.
-    Per-link statistics: `link_packets`, `link_busy_ps`, `link_utilization`, `load_map`.
+    Per-link statistics: `link_packets`, `link_busy_ps`, `link_utilization`, `load_map`,
+    `link_records`; `summary()` for a report. `send_batch_detailed` is the slow
+    packet-by-packet reference of `send_batch`.
     """
 
     kind = "noc"
@@ -576,3 +578,17 @@ class MeshNoc(Module):
     def max_link_utilization(self, elapsed_ps=None):
         u = self.link_utilization(elapsed_ps)
         return float(u.max()) if u.size else 0.0
+
+    def summary(self, elapsed_ps=None):
+        """A dict for reports: flows, packets, packet-hops per direction, chip crossings,
+        local deliveries, mean and max link utilisation over the links that exist."""
+        util = self.link_utilization(elapsed_ps)[self.valid_links]
+        c = self.stats.counters
+        return {"noc": self.full_name, "mesh": [self.width, self.height],
+                "flows": c.get("flows", 0), "packets": c.get("packets", 0),
+                "hops": self.hops(),
+                **{f"hops_{d}": self.counts.get("hop_" + d, 0) for d in DIRECTIONS},
+                "chip_crossings": self.counts.get("chip_crossing", 0),
+                "local": self.counts.get("local", 0),
+                "mean_link_utilization": float(util.mean()) if util.size else 0.0,
+                "max_link_utilization": float(util.max()) if util.size else 0.0}

@@ -271,7 +271,8 @@ class MulticastRouter(Module):
         self.link_packets += accepted.sum(axis=0)
         self.link_dropped += link_drops.sum(axis=0)
         total = int(packets.sum())
-        self.count("route", total)
+        if total:
+            self.count("route", total)
         sent_bits = int(accepted.sum()) * (p.payload_packet_bits if payload else p.packet_bits)
         if sent_bits:
             self.count("link_bit", sent_bits)
