@@ -209,3 +209,10 @@ def test_empty_batch_routes_nothing():
     sim, r = make()
     res = r.route_batch([], [], [])
     assert res.delay_ps == 0 and r.counts == {}
+
+
+def test_route_to_a_missing_core_is_refused():
+    sim, r = make(n_cores=4)
+    r.table.add(0x0, 0xFFFF0000, route_bits([], [7]))
+    with pytest.raises(ParameterError, match="beyond the router's 4 cores"):
+        r.route(0x1)

@@ -496,8 +496,8 @@ class MeshNoc(Module):
             trees.append(tree)
             if (ds == src[i]).any():
                 local += int(packets[i])
-                if packets[i]:
-                    last = max(last, t + (int(packets[i]) - 1) * ser_on + local_ps)
+                if packets[i]:  # delivered in the router: no link, no serialisation
+                    last = max(last, t + local_ps)
             for k in range(int(packets[i])):
                 heapq.heappush(heap, (t + k * ser_on, seq, i, int(src[i])))
                 seq += 1
