@@ -346,17 +346,6 @@ class MeshNoc(Module):
         return x // self.chip_width, y // self.chip_height
 
     # -- per-destination path arithmetic --------------------------------------------------
-    def path_hops(self, src, dst):
-        """Per (src, dst) pair: on-chip east-west hops, on-chip north-south hops and chip
-        crossings of the XY route (numpy arrays)."""
-        src = np.asarray(src, dtype=np.int64)
-        dst = np.asarray(dst, dtype=np.int64)
-        sx, sy = src % self.width, src // self.width
-        dx, dy = dst % self.width, dst // self.width
-        cx = np.abs(dx // self.chip_width - sx // self.chip_width)
-        cy = np.abs(dy // self.chip_height - sy // self.chip_height)
-        return np.abs(dx - sx) - cx, np.abs(dy - sy) - cy, cx + cy
-
     def path_latency_ps(self, src, dst):
         """Head latency (ps) of the XY route from `src` to `dst` (arrays broadcast); a
         destination at the source router takes the local latency."""
@@ -574,10 +563,6 @@ class MeshNoc(Module):
                          "packets": int(self.link_packets[link]),
                          "busy_ps": int(self.link_busy_ps[link]), "utilization": float(util[link])})
         return rows
-
-    def max_link_utilization(self, elapsed_ps=None):
-        u = self.link_utilization(elapsed_ps)
-        return float(u.max()) if u.size else 0.0
 
     def summary(self, elapsed_ps=None):
         """A dict for reports: flows, packets, packet-hops per direction, chip crossings,
