@@ -55,6 +55,13 @@ class EnergyLedger:
         """{module kind: J}."""
         return self._by("kind")
 
+    def breakdown(self):
+        """{"<kind>.<action>": J}: the report's energy breakdown (static as ``<kind>.static``)."""
+        groups = {}
+        for r in self.rows:
+            groups.setdefault(f"{r['kind']}.{r['action']}", []).append(r["energy_j"])
+        return {k: math.fsum(v) for k, v in groups.items()}
+
     def counts_by_action(self):
         out = {}
         for r in self.rows:
