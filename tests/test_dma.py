@@ -178,3 +178,22 @@ def test_dma_big_bursts_cost_few_events():
     # DRAM time for 1 MiB, then the last 64 KiB burst's write at 64 B/ns (+ 2 phases)
     dram_ps = (1 << 20) / 25.6e9 / (1 - 560 / 12480) * 1e12
     assert t == pytest.approx(dram_ps + (1024 + 2) * NS, rel=0.01)
+
+
+def test_timeline_records_each_component():
+    sim = Simulator()
+    tl = sim.record_timeline()
+    bus = Bus(sim, "bus", 1, BusParams(width_bytes=64))
+    dma = Dma(sim, "dma", DmaParams(burst_bytes=4096))
+    dma.socket.bind(bus.inputs[0])
+    dram = DramChannel(sim, "dram", dram_preset("ddr4-3200"))
+    sram = Sram(sim, "sram", SramParams(size_bytes=1 << 20, word_bits=512))
+    bus.add_target(dram.socket, 0, 1 << 30)
+    bus.add_target(sram.socket, 1 << 30, 1 << 20)
+    dma.copy(0, 1 << 30, 16384)
+    sim.run()
+    spans = tl.by_module()
+    assert len(spans["dram"]) == 4 and len(spans["sram"]) == 4 and len(spans["bus"]) == 8
+    assert spans["dma"] == [(0, sim.now, "descriptor")]
+    # the DRAM's spans are its data-bus time: 64 bursts of 4 cycles each
+    assert all(e - s == 64 * 4 * 625 for s, e, _ in spans["dram"])

@@ -141,7 +141,7 @@ class Bus(Module):
         finally:
             txn.address += base
         end = max(now + d, t_g + req + beats) + self.clock.cycles(p.response_cycles)
-        self._account(i, j, txn, t_g - arrive, beats)
+        self._account(i, j, txn, t_g, t_g - arrive, beats)
         return end - now
 
     # -- AT -----------------------------------------------------------------------
@@ -174,7 +174,7 @@ class Bus(Module):
         if self._space[i] is not None:
             ev, self._space[i] = self._space[i], None
             ev.succeed()
-        self._account(i, j, txn, t_g - arrive, beats)
+        self._account(i, j, txn, t_g, t_g - arrive, beats)
         p = self.params
         req = self.clock.cycles(p.request_cycles)
         if req:
@@ -222,14 +222,14 @@ class Bus(Module):
         env.timeout(beats).callbacks.append(lambda _e: self._arbitrate(path))
 
     # -- stats ----------------------------------------------------------------------
-    def _account(self, i, j, txn, wait_ps, beats_ps):
+    def _account(self, i, j, txn, t_g, wait_ps, beats_ps):
         s = self.stats
         s.add(f"in{i}.transactions")
         s.add(f"in{i}.bytes", txn.length)
         s.add(f"in{i}.busy_ps", beats_ps)
         s.add(f"out{j}.busy_ps", beats_ps)
         s.observe(f"in{i}.wait_ps", wait_ps)
-        s.add_busy(beats_ps)
+        self.busy(t_g, t_g + beats_ps, f"in{i}->out{j}")
         self.count("byte", txn.length)
 
     def port_utilization(self, i, elapsed_ps):

@@ -178,7 +178,7 @@ class Dma(Module):
             self.count("descriptor")
             self.stats.add("descriptors")
             self.stats.add("bytes", desc.nbytes)
-            self.stats.add_busy(desc.t_done - desc.t_start)
+            self.busy(desc.t_start, desc.t_done, "descriptor")
             self.stats.observe("latency_ps", desc.t_done - desc.t_submit)
             desc.done.succeed(desc)
 

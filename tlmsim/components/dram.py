@@ -575,15 +575,19 @@ class DramChannel(Module):
         t0 = self.to_cycle(arrival_ps)
         write = txn.command == Command.WRITE
         end = self.timing.run(*dec, write, t0) if len(dec[0]) else t0
-        self._account(txn, len(dec[0]))
-        return self.to_ps(end)
+        end_ps = self.to_ps(end)
+        self._account(txn, len(dec[0]), end_ps)
+        return end_ps
 
-    def _account(self, txn, nbursts):
+    def _account(self, txn, nbursts, end_ps):
+        """Stats and energy of a served transaction; busy time is its data-bus time,
+        drawn on the timeline as a span ending with its last data beat."""
         p = self.params
         self.stats.add("transactions")
         self.stats.add("bursts", nbursts)
         self.stats.add("bytes", nbursts * p.burst_bytes)
-        self.stats.add_busy(self.to_ps(nbursts * p.burst_cycles))
+        bus_ps = self.to_ps(nbursts * p.burst_cycles)
+        self.busy(end_ps - bus_ps, end_ps, "write" if txn.command == Command.WRITE else "read")
         self._sync_counts()
         txn.status = Status.OK
 
@@ -639,7 +643,7 @@ class DramChannel(Module):
                 self.sim.process(self._scheduler(), name=f"{self.full_name}.scheduler",
                                  daemon=True)
             yield job.done
-        self._account(txn, n)
+        self._account(txn, n, self.sim.now)
 
     def _scheduler(self):
         """Detailed mode's controller: issues the oldest transaction's next burst, waits

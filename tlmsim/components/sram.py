@@ -114,7 +114,7 @@ class Sram(Module):
         self.count("write" if write else "read", w)
         self.stats.add("writes" if write else "reads", w)
         self.stats.add("bytes", w * self.word_bytes)
-        self.stats.add_busy(busy)
+        self.busy(start, start + busy, "write" if write else "read")
         self.stats.observe("wait_ps", start - now - delay_ps)
         txn.status = Status.OK
         return end - now
