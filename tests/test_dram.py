@@ -140,12 +140,15 @@ def patterns():
 
 @pytest.mark.parametrize("name", ["sequential", "strided", "random"])
 @pytest.mark.parametrize("preset", ["ddr4-3200", "hbm2"])
-def test_bulk_and_detailed_agree(name, preset):
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+def test_bulk_and_detailed_agree(name, preset, compiled):
+    # bulk: the compiled loop or the numpy segments; detailed: the Python step per burst
     pat = patterns()[name]
     out = {}
     for mode in ("bulk", "detailed"):
         sim = Simulator()
         dram = DramChannel(sim, "dram", dram_preset(preset, mode=mode))
+        dram.timing.compiled = compiled
         m = Master(sim, "m")
         m.socket.bind(dram.socket)
         txn = rd(0, 1 << 18) if pat is None else rd(0, pat.total_bytes, pat)
@@ -260,11 +263,13 @@ def test_two_ranks_alternating_pay_trtrs():
 
 
 @pytest.mark.parametrize("name", ["sequential", "random"])
-def test_bulk_and_detailed_agree_for_writes_and_mixed(name):
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+def test_bulk_and_detailed_agree_for_writes_and_mixed(name, compiled):
     pat = patterns()[name]
     out = {}
     for mode in ("bulk", "detailed"):
         sim, dram, m = make(mode=mode)
+        dram.timing.compiled = compiled
         txns = []
         for k in range(6):
             t = (m.write if k % 2 else m.read)(0, 1 << 16) if pat is None else \
@@ -276,3 +281,18 @@ def test_bulk_and_detailed_agree_for_writes_and_mixed(name):
         sim.run()
         out[mode] = (sim.now, dict(dram.stats.counters), [d for _, d in m.done])
     assert out["bulk"] == out["detailed"]
+
+
+@pytest.mark.parametrize("kw", [dict(page_policy="close"), dict(ranks=2,
+                                address_mapping="ro-ba-co-bg-ra"), dict(scheduler="fcfs")])
+def test_compiled_numpy_and_step_agree_on_other_policies(kw):
+    rng = np.random.default_rng(3)
+    pat = AccessPattern.gather(rng.integers(0, (1 << 26) // 64, 3000) * 64, 64)
+    res = []
+    for compiled, mode in ((True, "bulk"), (False, "bulk"), (False, "detailed")):
+        sim, dram, m = make(mode=mode, **kw)
+        dram.timing.compiled = compiled
+        sim.process(m.at([rd(0, 1 << 17), rd(0, pat.total_bytes, pat), m.write(1 << 20, 4096)]))
+        sim.run()
+        res.append((sim.now, dict(dram.stats.counters), [d for _, d in m.done]))
+    assert res[0] == res[1] == res[2]

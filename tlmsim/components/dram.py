@@ -9,12 +9,15 @@ SimPy event is spent inside the arithmetic.
 Two modes give the same timing for one stream of requests:
 
 * ``bulk``: a transaction, however large (1 MiB is 16 Ki bursts), is timed in one call:
-  the bursts' addresses are decoded with numpy and cut into segments in which every
-  bank keeps one row (so each bank needs at most one ACT, at its first burst); a
-  segment's few ACTs are computed one by one and all its column commands at once, in
-  closed form (a prefix maximum over cumulative column gaps). Bursts in short segments
-  (random traffic, close page) go through the per-burst step. The initiator waits once.
-* ``detailed``: the same per-burst step, one burst at a time by a controller process
+  the bursts' addresses are decoded with numpy, then the per-burst arithmetic runs in a
+  compiled loop (``cext/dram.pxi``). Without the compiled extension, a numpy path cuts
+  the bursts into segments in which every bank keeps one row (so each bank needs at
+  most one ACT, at its first burst); a segment's few ACTs are computed one by one and
+  all its column commands at once, in closed form (a prefix maximum over cumulative
+  column gaps); bursts in short segments (random traffic, close page) go through the
+  per-burst step. Either way the initiator waits once.
+* ``detailed``: the per-burst step in Python (the reference the compiled loop and the
+  numpy path are tested against), one burst at a time by a controller process
   that waits for each burst's column command (one SimPy event per burst); transactions
   queue in the controller and are served oldest first.
 
@@ -49,7 +52,16 @@ from tlmsim.errors import ParameterError
 from tlmsim.kernel import Clock, Command, Module, Status, TargetSocket
 from tlmsim.params import param, validate
 
+try:                                        # the compiled per-burst loop, when built
+    from tlmsim._cext import dram_run_kernel as _dram_run_kernel
+except ImportError:                         # pragma: no cover - a build without it
+    _dram_run_kernel = None
+
 NEVER = -(10 ** 15)
+#: timing fields in the order the compiled kernel takes them (cext/dram.pxi)
+DRAM_TIMING_FIELDS = ("CL", "CWL", "tRCD", "tRP", "tRAS", "tRC", "tCCD_S", "tCCD_L", "tRRD_S",
+                      "tRRD_L", "tFAW", "tWR", "tWTR_S", "tWTR_L", "tRTP", "tRFC", "tREFI",
+                      "tRTRS")
 _FIELDS = ("ch", "ra", "bg", "ba", "ro", "co")
 
 
@@ -240,6 +252,8 @@ class DramTiming:
         self.min_cmd = 0
         self.next_ref = p.tREFI if p.refresh else None
         self._look = 64
+        #: use the compiled loop for `run` when it is built (tests switch it off)
+        self.compiled = True
         self.counts = {"hit": 0, "miss": 0, "conflict": 0, "read": 0, "write": 0, "refresh": 0}
 
     # -- refresh -------------------------------------------------------------------
@@ -341,11 +355,55 @@ class DramTiming:
         return col, end
 
     # -- many bursts ---------------------------------------------------------------
-    def run(self, bank, rank, bg, row, write, t0, min_run=32):
+    def run(self, bank, rank, bg, row, write, t0):
         """Time bursts in the given order, all arriving at cycle `t0`; returns the cycle
-        the last data beat ends. Equivalent to calling `step` for each burst: segments of
-        at least `min_run` bursts in which every bank keeps one row are timed in closed
-        form (`_segment`), the other bursts one by one."""
+        the last data beat ends. Equivalent to calling `step` for each burst: with the
+        compiled loop when it is built (`compiled`), else with `run_numpy`."""
+        if self.compiled and _dram_run_kernel is not None:
+            return self.run_compiled(bank, rank, bg, row, write, t0)
+        return self.run_numpy(bank, rank, bg, row, write, t0)
+
+    def run_compiled(self, bank, rank, bg, row, write, t0):
+        """`step` for every burst, in compiled code (cext/dram.pxi) over packed state."""
+        p = self.p
+        i64 = np.int64
+        tp = np.array([getattr(p, f) for f in DRAM_TIMING_FIELDS]
+                      + [p.burst_cycles, int(p.page_policy == "close")], dtype=i64)
+        st = [np.array(x, dtype=i64) for x in (self.open_row, self.act_t, self.pre_t,
+                                                 self.rd_t, self.wr_end, self.last_act,
+                                                 self.last_act_bg)]
+        faw = np.array(self.faw, dtype=i64)
+        lw, lwbg = np.array(self.last_wr_end, dtype=i64), np.array(self.last_wr_bg, dtype=i64)
+        lcw = -1 if self.last_col_write is None else int(self.last_col_write)
+        chan = np.array([self.last_col, self.last_col_bg, self.last_col_rank, lcw,
+                         self.bus_free, self.min_cmd,
+                         -1 if self.next_ref is None else self.next_ref], dtype=i64)
+        counts = np.zeros(6, dtype=i64)
+        c = np.ascontiguousarray
+        code, where, end = _dram_run_kernel(
+            c(bank, dtype=i64), c(rank, dtype=i64), c(bg, dtype=i64), c(row, dtype=i64),
+            bool(write), int(t0), tp, *st[:5], st[5], st[6], faw, lw, lwbg, chan, counts)
+        if code:
+            raise ParameterError(f"DRAM burst {where} has a bank or rank out of range: an "
+                                 "address mapping bug")
+        (self.open_row, self.act_t, self.pre_t, self.rd_t, self.wr_end, self.last_act,
+         self.last_act_bg) = (a.tolist() for a in st)
+        self.faw = faw.tolist()
+        self.last_wr_end, self.last_wr_bg = lw.tolist(), lwbg.tolist()
+        ch = chan.tolist()
+        self.last_col, self.last_col_bg, self.last_col_rank = ch[0], ch[1], ch[2]
+        self.last_col_write = None if ch[3] < 0 else bool(ch[3])
+        self.bus_free, self.min_cmd = ch[4], ch[5]
+        self.next_ref = None if ch[6] < 0 else ch[6]
+        for k, v in zip(("hit", "miss", "conflict", "read", "write", "refresh"),
+                        counts.tolist()):
+            self.counts[k] += v
+        return end
+
+    def run_numpy(self, bank, rank, bg, row, write, t0, min_run=32):
+        """`run` without the compiled loop: segments of at least `min_run` bursts in
+        which every bank keeps one row are timed in closed form (`_segment`), the other
+        bursts one by one with `step`."""
         n = len(bank)
         end = t0
         i = 0
