@@ -254,11 +254,15 @@ class DramTiming:
         self._look = 64
         #: use the compiled loop for `run` when it is built (tests switch it off)
         self.compiled = True
+        self._packed = None        # the state as arrays while the compiled loop owns it
+        self._tp = self._kcounts = None
         self.counts = {"hit": 0, "miss": 0, "conflict": 0, "read": 0, "write": 0, "refresh": 0}
 
     # -- refresh -------------------------------------------------------------------
     def refresh_until(self, t):
         """Apply every refresh that starts at or before cycle `t`."""
+        if self._packed is not None:
+            self._unpack()
         if self.next_ref is None or t < self.next_ref:
             return
         p = self.p
@@ -295,6 +299,8 @@ class DramTiming:
     # -- one burst -----------------------------------------------------------------
     def step(self, b, rank, bg, row, write, t0):
         """Issue one burst to flat bank `b`; returns (column command cycle, data end)."""
+        if self._packed is not None:
+            self._unpack()
         p = self.p
         while True:
             if t0 < self.min_cmd:
@@ -364,46 +370,57 @@ class DramTiming:
         return self.run_numpy(bank, rank, bg, row, write, t0)
 
     def run_compiled(self, bank, rank, bg, row, write, t0):
-        """`step` for every burst, in compiled code (cext/dram.pxi) over packed state."""
-        p = self.p
-        i64 = np.int64
-        tp = np.array([getattr(p, f) for f in DRAM_TIMING_FIELDS]
-                      + [p.burst_cycles, int(p.page_policy == "close")], dtype=i64)
-        st = [np.array(x, dtype=i64) for x in (self.open_row, self.act_t, self.pre_t,
-                                                 self.rd_t, self.wr_end, self.last_act,
-                                                 self.last_act_bg)]
-        faw = np.array(self.faw, dtype=i64)
-        lw, lwbg = np.array(self.last_wr_end, dtype=i64), np.array(self.last_wr_bg, dtype=i64)
-        lcw = -1 if self.last_col_write is None else int(self.last_col_write)
-        chan = np.array([self.last_col, self.last_col_bg, self.last_col_rank, lcw,
-                         self.bus_free, self.min_cmd,
-                         -1 if self.next_ref is None else self.next_ref], dtype=i64)
-        counts = np.zeros(6, dtype=i64)
-        c = np.ascontiguousarray
+        """`step` for every burst, in compiled code (cext/dram.pxi). The state stays
+        packed in arrays between calls, until a Python method needs its lists."""
+        if self._packed is None:
+            self._pack()
+        st, counts = self._packed, self._kcounts
+        counts[:] = 0
+        c, i64 = np.ascontiguousarray, np.int64
         code, where, end = _dram_run_kernel(
             c(bank, dtype=i64), c(rank, dtype=i64), c(bg, dtype=i64), c(row, dtype=i64),
-            bool(write), int(t0), tp, *st[:5], st[5], st[6], faw, lw, lwbg, chan, counts)
+            bool(write), int(t0), self._tp, *st, counts)
         if code:
             raise ParameterError(f"DRAM burst {where} has a bank or rank out of range: an "
                                  "address mapping bug")
-        (self.open_row, self.act_t, self.pre_t, self.rd_t, self.wr_end, self.last_act,
-         self.last_act_bg) = (a.tolist() for a in st)
-        self.faw = faw.tolist()
-        self.last_wr_end, self.last_wr_bg = lw.tolist(), lwbg.tolist()
-        ch = chan.tolist()
-        self.last_col, self.last_col_bg, self.last_col_rank = ch[0], ch[1], ch[2]
-        self.last_col_write = None if ch[3] < 0 else bool(ch[3])
-        self.bus_free, self.min_cmd = ch[4], ch[5]
-        self.next_ref = None if ch[6] < 0 else ch[6]
         for k, v in zip(("hit", "miss", "conflict", "read", "write", "refresh"),
                         counts.tolist()):
             self.counts[k] += v
         return end
 
+    def _pack(self):
+        """Copy the state into the arrays the compiled loop works on."""
+        i64 = np.int64
+        if self._tp is None:
+            p = self.p
+            self._tp = np.array([getattr(p, f) for f in DRAM_TIMING_FIELDS]
+                                + [p.burst_cycles, int(p.page_policy == "close")], dtype=i64)
+            self._kcounts = np.zeros(6, dtype=i64)
+        lcw = -1 if self.last_col_write is None else int(self.last_col_write)
+        chan = [self.last_col, self.last_col_bg, self.last_col_rank, lcw, self.bus_free,
+                self.min_cmd, -1 if self.next_ref is None else self.next_ref]
+        self._packed = [np.array(x, dtype=i64) for x in (
+            self.open_row, self.act_t, self.pre_t, self.rd_t, self.wr_end, self.last_act,
+            self.last_act_bg, self.faw, self.last_wr_end, self.last_wr_bg, chan)]
+
+    def _unpack(self):
+        """Back to the Python lists (after compiled calls), for `step` and friends."""
+        if self._packed is None:
+            return
+        (self.open_row, self.act_t, self.pre_t, self.rd_t, self.wr_end, self.last_act,
+         self.last_act_bg, self.faw, self.last_wr_end, self.last_wr_bg, ch) = \
+            (a.tolist() for a in self._packed)
+        self.last_col, self.last_col_bg, self.last_col_rank = ch[0], ch[1], ch[2]
+        self.last_col_write = None if ch[3] < 0 else bool(ch[3])
+        self.bus_free, self.min_cmd = ch[4], ch[5]
+        self.next_ref = None if ch[6] < 0 else ch[6]
+        self._packed = None
+
     def run_numpy(self, bank, rank, bg, row, write, t0, min_run=32):
         """`run` without the compiled loop: segments of at least `min_run` bursts in
         which every bank keeps one row are timed in closed form (`_segment`), the other
         bursts one by one with `step`."""
+        self._unpack()
         n = len(bank)
         end = t0
         i = 0
@@ -724,6 +741,5 @@ class DramChannel(Module):
 
     def settle(self, now_ps):
         """Count the refreshes that happened up to `now_ps`, also while idle."""
-        if self.timing.next_ref is not None:
-            self.timing.refresh_until(int(now_ps // self.params.tCK_ps))
+        self.timing.refresh_until(int(now_ps // self.params.tCK_ps))
         self._sync_counts()
