@@ -198,8 +198,14 @@ class AddressMap:
     def decode(self, addresses):
         """(flat bank, rank, bank group, row) arrays of burst start addresses."""
         bi = np.asarray(addresses, dtype=np.int64) >> self.offset_bits
-        rank, bg = self.field(bi, "ra"), self.field(bi, "bg")
-        bank = (rank * self.p.bankgroups + bg) * self.p.banks_per_group + self.field(bi, "ba")
+        bg = self.field(bi, "bg")
+        bank = bg * self.p.banks_per_group
+        bank += self.field(bi, "ba")
+        if self.p.ranks == 1:
+            rank = np.zeros(len(bi), dtype=np.int64)
+        else:
+            rank = self.field(bi, "ra")
+            bank += rank * (self.p.bankgroups * self.p.banks_per_group)
         return bank, rank, bg, self.field(bi, "ro")
 
 
