@@ -619,6 +619,7 @@ class DramChannel(Module):
         self._seen = dict(self.timing.counts)
         self._jobs = []
         self._scheduling = False
+        self._burst_bytes, self._capacity = params.burst_bytes, params.capacity_bytes
         self.socket = TargetSocket(self, "socket", b_transport=self.b_transport, serve=self.serve)
 
     # -- time conversion ---------------------------------------------------------------
@@ -634,11 +635,11 @@ class DramChannel(Module):
         """(bank, rank, bank group, row) of the bursts of `txn`, in issue order, or None
         when the transaction falls outside the channel."""
         p = self.params
-        addrs = transaction_units(txn, p.burst_bytes)
+        addrs = transaction_units(txn, self._burst_bytes)
         if addrs.size:
             contiguous = txn.extension(AccessPattern) is None
             lo, hi = (addrs[0], addrs[-1]) if contiguous else (addrs.min(), addrs.max())
-            if lo < 0 or hi >= p.capacity_bytes:
+            if lo < 0 or hi >= self._capacity:
                 return None
         bank, rank, bg, row = self.map.decode(addrs)
         # rows that never decrease are already grouped per bank: FR-FCFS keeps the order
