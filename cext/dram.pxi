@@ -161,3 +161,25 @@ def dram_run_kernel(const int64_t[::1] bank, const int64_t[::1] rank,
         counts[3] += n_hit + n_miss + n_conf
     counts[5] += n_ref
     return code, where, end
+
+
+def dram_decode_range_kernel(int64_t first, const int64_t[::1] shift,
+                             const int64_t[::1] mask, int64_t bankgroups,
+                             int64_t banks_per_group, int64_t[::1] bank, int64_t[::1] rank,
+                             int64_t[::1] bg, int64_t[::1] row):
+    """Decode the consecutive burst indices first, first+1, ... (one per output slot)
+    into flat bank, rank, bank group and row; `shift`/`mask` hold the rank, bank group,
+    bank and row fields in that order (see tlmsim.components.dram.AddressMap)."""
+    cdef Py_ssize_t i, n = bank.shape[0]
+    cdef int64_t bi, ra, g, ba
+    with nogil:
+        for i in range(n):
+            bi = first + i
+            ra = (bi >> shift[0]) & mask[0]
+            g = (bi >> shift[1]) & mask[1]
+            ba = (bi >> shift[2]) & mask[2]
+            rank[i] = ra
+            bg[i] = g
+            bank[i] = (ra * bankgroups + g) * banks_per_group + ba
+            row[i] = (bi >> shift[3]) & mask[3]
+    return 0, -1

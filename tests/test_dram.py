@@ -296,3 +296,15 @@ def test_compiled_numpy_and_step_agree_on_other_policies(kw):
         sim.run()
         res.append((sim.now, dict(dram.stats.counters), [d for _, d in m.done]))
     assert res[0] == res[1] == res[2]
+
+
+@pytest.mark.parametrize("mapping, ranks", [("ro-ra-ba-co-bg-ch", 1), ("ra-ro-bg-co-ba", 2),
+                                            ("co-ro-ba-bg-ra", 2)])
+def test_decode_range_matches_decode(mapping, ranks):
+    amap = AddressMap(dram_preset("ddr4-3200", address_mapping=mapping, ranks=ranks))
+    first, n = 123457, 5000
+    fast = amap.decode_range(first, n)
+    ref = amap.decode((first + np.arange(n)) * 64)
+    for a, b in zip(fast, ref):
+        assert np.array_equal(a, b)
+    assert amap.row_on_top == mapping.startswith("ro")

@@ -53,9 +53,10 @@ from tlmsim.kernel import Clock, Command, Module, Status, TargetSocket
 from tlmsim.params import param, validate
 
 try:                                        # the compiled per-burst loop, when built
+    from tlmsim._cext import dram_decode_range_kernel as _dram_decode_range_kernel
     from tlmsim._cext import dram_run_kernel as _dram_run_kernel
 except ImportError:                         # pragma: no cover - a build without it
-    _dram_run_kernel = None
+    _dram_run_kernel = _dram_decode_range_kernel = None
 
 NEVER = -(10 ** 15)
 #: timing fields in the order the compiled kernel takes them (cext/dram.pxi)
@@ -186,11 +187,28 @@ class AddressMap:
                   "co": _log2(p.columns // p.BL)}
         self.offset_bits = _log2(p.burst_bytes)
         self.shift, self.width = {}, widths
+        #: the row field is above all others: a contiguous range never goes back a row
+        self.row_on_top = [t for t in tokens if widths[t]][:1] == ["ro"]
         s = 0
         for t in reversed(tokens):
             self.shift[t] = s
             s += widths[t]
         self.p = p
+
+    def decode_range(self, first, n):
+        """`decode` of the consecutive bursts first, first + 1, ... first + n - 1 (burst
+        indices), in compiled code when built."""
+        if _dram_decode_range_kernel is None:
+            return self.decode((first + np.arange(n, dtype=np.int64)) << self.offset_bits)
+        i64 = np.int64
+        if not hasattr(self, "_sm"):
+            names = ("ra", "bg", "ba", "ro")
+            self._sm = (np.array([self.shift[f] for f in names], dtype=i64),
+                        np.array([(1 << self.width[f]) - 1 for f in names], dtype=i64))
+        out = [np.empty(n, dtype=i64) for _ in range(4)]
+        _dram_decode_range_kernel(int(first), *self._sm, self.p.bankgroups,
+                                  self.p.banks_per_group, *out)
+        return tuple(out)
 
     def field(self, burst_index, name):
         return (burst_index >> self.shift[name]) & ((1 << self.width[name]) - 1)
@@ -635,6 +653,16 @@ class DramChannel(Module):
         """(bank, rank, bank group, row) of the bursts of `txn`, in issue order, or None
         when the transaction falls outside the channel."""
         p = self.params
+        fr_keeps_order = p.scheduler == "fcfs" or self.map.row_on_top
+        if txn.extension(AccessPattern) is None and fr_keeps_order:
+            # contiguous, and FR-FCFS would keep the order (rows never decrease)
+            if txn.length <= 0:
+                return tuple(np.zeros(0, dtype=np.int64) for _ in range(4))
+            bb = self._burst_bytes
+            first, last = txn.address // bb, (txn.address + txn.length - 1) // bb
+            if txn.address < 0 or last * bb >= self._capacity:
+                return None
+            return self.map.decode_range(first, last - first + 1)
         addrs = transaction_units(txn, self._burst_bytes)
         if addrs.size:
             contiguous = txn.extension(AccessPattern) is None
