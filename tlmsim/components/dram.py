@@ -250,8 +250,13 @@ def frfcfs_order(bank, row, window):
 
 
 class DramTiming:
-    """The channel's state and command arithmetic, in cycles. `step` times one burst;
-    `run` times a whole sequence (closed form for segments where banks keep their row)."""
+    """The channel's state and command arithmetic, in cycles.
+
+    `step` times one burst (the Python reference); `run` times a whole sequence, in the
+    compiled loop (`run_compiled`, the same arithmetic in C) or with numpy
+    (`run_numpy`: closed form for segments where every bank keeps its row). All three
+    give the same cycles; the tests hold them against each other.
+    """
 
     def __init__(self, p):
         self.p = p
