@@ -197,3 +197,25 @@ def test_timeline_records_each_component():
     assert spans["dma"] == [(0, sim.now, "descriptor")]
     # the DRAM's spans are its data-bus time: 64 bursts of 4 cycles each
     assert all(e - s == 64 * 4 * 625 for s, e, _ in spans["dram"])
+
+
+def test_energy_ledger_over_the_chain():
+    from tlmsim.kernel import EnergyLedger
+    sim = Simulator()
+    bus = Bus(sim, "bus", 1, BusParams(width_bytes=64, byte_energy_pj=0.5))
+    dma = Dma(sim, "dma", DmaParams(burst_bytes=4096, burst_energy_pj=10.0))
+    dma.socket.bind(bus.inputs[0])
+    dram = DramChannel(sim, "dram", dram_preset("ddr4-3200"))
+    sram = Sram(sim, "sram", SramParams(size_bytes=1 << 20, word_bits=64))
+    bus.add_target(dram.socket, 0, 1 << 30)
+    bus.add_target(sram.socket, 1 << 30, 1 << 20)
+    dma.copy(0, 1 << 30, 65536)
+    sim.run()
+    ledger = EnergyLedger(sim.walk(), sim.now)
+    ledger.check()
+    by = ledger.by_module()
+    assert by["bus"] == pytest.approx(2 * 65536 * 0.5e-12)           # read and write cross
+    assert by["dma"] == pytest.approx(16 * 10e-12)
+    # SRAM: 8192 64-bit writes at the 1 MiB Horowitz figure, 100 pJ each
+    assert by["sram"] == pytest.approx(8192 * 100e-12)
+    assert ledger.counts_by_action()["read_burst"] == 1024

@@ -68,7 +68,12 @@ _FIELDS = ("ch", "ra", "bg", "ba", "ro", "co")
 
 @dataclass
 class DramParams:
-    """One DRAM channel. Timing values are in clock cycles (tCK) unless the name says."""
+    """One DRAM channel. Timing values are in clock cycles (tCK) unless the name says.
+
+    The defaults are DDR4-3200 (8 Gb x8 devices, one 64-bit rank), the JEDEC-derived
+    values DRAMsim3 uses (configs/DDR4_8Gb_x8_3200.ini) and ``reference/platforms.md``
+    lists; `dram_presets` has the others with their sources.
+    """
 
     tCK_ps: float = param(625.0, "ps", "clock period; data moves on both edges",
                           source="DDR4-3200: JEDEC JESD79-4 via DRAMsim3 DDR4_8Gb_x8_3200", min=1.0)
