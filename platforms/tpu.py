@@ -57,22 +57,20 @@ class ArrayParams:
 
 @dataclass
 class WeightMemoryParams:
-    """Off-chip weight memory (DDR3) and the on-chip weight FIFO."""
+    """Off-chip weight memory (DDR3 channels of `tlmsim.components.DramChannel`) and the
+    on-chip weight FIFO."""
 
-    channels: int = param(2, "", "DDR3 channels read in parallel (weights interleaved across "
-                          "them); 2 x DDR3-2133 x 64 bit = 34.1 GB/s",
+    preset: str = param("ddr3-1600", "", "DRAM preset of each channel (tlmsim.components)",
+                        source="DRAMsim3 DDR3_8Gb_x8_1600 via tlmsim.components.dram_presets")
+    channels: int = param(3, "", "DDR3 channels read in parallel, a tile's bytes interleaved "
+                          "across them: 3 x 12.8 GB/s = 38.4 GB/s peak, about 36 GB/s "
+                          "sustained, the nearest channel count to the paper's 34 GB/s",
                           source="Jouppi 2017: 8 GiB DDR3, 34 GB/s", min=1)
-    channel_bytes_per_s: float = param(17.066e9, "B/s", "peak bandwidth of one channel: "
-                                       "DDR3-2133, 64 bit = 2133 MT/s x 8 B",
-                                       source="JEDEC DDR3-2133", min=1.0)
-    efficiency: float = param(1.0, "", "fraction of the peak sustained by long sequential "
-                              "weight reads (stand-in until the DRAM channel model lands)",
-                              source="assumption", min=0.01, max=1.0)
-    latency_ns: float = param(50.0, "ns", "first-byte latency of a tile fetch (closed row: "
-                              "tRCD + CL + controller)", source="assumption", min=0.0)
-    read_energy_pj_per_byte: float = param(162.5, "pJ/B", "DRAM read energy: 1.3 nJ per 64 "
-                                           "bits (low end of Horowitz's 1.3-2.6 nJ)",
-                                           source="Horowitz, ISSCC 2014", min=0.0)
+    timing: str = param("calibrated", "", "channel: every tile fetch is timed by the DRAM "
+                        "channel models (bank, row, refresh arithmetic); calibrated: the "
+                        "channels are timed once on a stream of tiles and fetches use the "
+                        "measured latency and bandwidth (fast; tests bound the difference)",
+                        choices=("calibrated", "channel"))
     fifo_tiles: int = param(4, "tiles", "depth of the weight FIFO", source=JOUPPI, min=1)
 
 
@@ -273,6 +271,122 @@ class CountingUnit(Module):
         self.static_power_w = static_power_w
 
 
+class WeightMemory(Module):
+    """The weight fetcher's path to DRAM: `channels` DDR3 channels, a tile interleaved over them.
+
+    `transfer(nbytes)` issues one tile read now and returns when its last byte arrives (ps).
+    In ``channel`` timing each tile is one bulk transaction per channel on
+    `tlmsim.components.DramChannel` (weights are laid out sequentially, so reads mostly hit
+    open rows). In ``calibrated`` timing the same channels are timed once, on a stream of
+    `CALIBRATION_TILES` full tiles, and fetches then cost latency + bytes / bandwidth with
+    the measured values (next-free-time arithmetic; energy per byte measured the same way).
+    """
+
+    kind = "dram"
+    CALIBRATION_TILES = 64
+
+    def __init__(self, parent, name, params, tile_bytes):
+        super().__init__(parent, name)
+        from tlmsim.components import DramChannel, dram_preset
+        self.mode = params.timing
+        self.n = params.channels
+        dram = dram_preset(params.preset)
+        self.peak_bytes_per_s = self.n * dram.peak_bytes_per_s
+        lat_ps, bw, pj_per_byte = calibrate(params.preset, self.n, tile_bytes)
+        self.bytes_per_s = bw
+        self.latency_ps = lat_ps
+        self.bytes = 0
+        self.busy_ps = 0
+        self.free_ps = 0
+        if self.mode == "channel":
+            self.energy_pj = {}
+            self.channels = [DramChannel(self, f"ch{i}", dram) for i in range(self.n)]
+            for ch in self.channels:
+                ch.socket.required = False  # the fetcher calls the channels directly
+            self.offsets = [0] * self.n
+            self.capacity = dram.capacity_bytes
+        else:
+            self.energy_pj = {"read_byte": pj_per_byte}
+            self.static_power_w = self.n * dram.background_power_w
+
+    def transfer(self, nbytes):
+        now = self.sim.now
+        self.bytes += nbytes
+        if self.mode == "calibrated":
+            start = max(now, self.free_ps)
+            busy = int(math.ceil(nbytes * PS_PER_S / self.bytes_per_s))
+            self.free_ps = start + busy
+            self.busy_ps += busy
+            self.count("read_byte", nbytes)
+            return self.free_ps + self.latency_ps
+        from tlmsim.kernel import Command, Transaction
+        end = now
+        for i, ch in enumerate(self.channels):
+            share = nbytes // self.n + (1 if i < nbytes % self.n else 0)
+            if not share:
+                continue
+            if self.offsets[i] + share > self.capacity:
+                self.offsets[i] = 0  # wrap: the weights of a long replay are re-read
+            txn = Transaction(Command.READ, self.offsets[i], share)
+            self.offsets[i] += share
+            end = max(end, ch.access(txn, now))
+        self.busy_ps = max(self.busy_ps, max(ch.stats.busy_ps for ch in self.channels))
+        return end
+
+    def settle(self, now_ps):
+        if self.mode == "channel":
+            for ch in self.channels:
+                ch.settle(now_ps)
+
+    def utilization(self, elapsed_ps):
+        if not elapsed_ps:
+            return 0.0
+        if self.mode == "channel":
+            return min(1.0, sum(ch.stats.busy_ps for ch in self.channels) / (self.n * elapsed_ps))
+        return min(1.0, self.busy_ps / elapsed_ps)
+
+
+_CALIBRATION = {}
+
+
+def calibrate(preset, channels, tile_bytes):
+    """(latency ps, sustained B/s, pJ per byte) of `channels` DRAM channels of `preset`
+    reading a stream of tiles of `tile_bytes`, each interleaved over the channels.
+
+    Latency: the first tile's arrival minus its transfer time at the peak rate;
+    bandwidth: the bytes of the other tiles over the time from the first tile's arrival
+    to the last's; energy: the channels' dynamic energy (activates, bursts, refreshes)
+    over all bytes read. Cached per (preset, channels, tile_bytes).
+    """
+    key = (preset, channels, tile_bytes)
+    if key in _CALIBRATION:
+        return _CALIBRATION[key]
+    from tlmsim.components import DramChannel, dram_preset
+    from tlmsim.kernel import Command, Transaction
+    sim = Simulator()
+    dram = dram_preset(preset)
+    chans = [DramChannel(sim, f"ch{i}", dram) for i in range(channels)]
+    peak = channels * dram.peak_bytes_per_s
+    n = WeightMemory.CALIBRATION_TILES
+    ends = []
+    offset = [0] * channels
+    for _ in range(n):
+        end = 0
+        for i, ch in enumerate(chans):
+            share = tile_bytes // channels + (1 if i < tile_bytes % channels else 0)
+            end = max(end, ch.access(Transaction(Command.READ, offset[i], share), 0))
+            offset[i] += share
+        ends.append(end)
+    bw = (n - 1) * tile_bytes * PS_PER_S / (ends[-1] - ends[0])
+    latency = max(0, int(round(ends[0] - tile_bytes * PS_PER_S / peak)))
+    for ch in chans:
+        ch.settle(ends[-1])
+    dyn_pj = sum(c * ch.energy_pj[a] for ch in chans for a, c in ch.counts.items())
+    result = (latency, bw, dyn_pj / (n * tile_bytes))
+    _CALIBRATION[key] = result
+    return result
+
+
 # --------------------------------------------------------------------------------------------
 # Mapping: layers to parts (Unified Buffer capacity) and folds
 
@@ -363,10 +477,8 @@ class Tpu(Module):
         array_cls = registry.get_tile(p.array.tile)
         self.array = array_cls(self, "mxu", p.array.rows, p.array.cols, p.array.mac_energy_pj,
                                p.array.weight_load_energy_pj_per_byte)
-        wm = p.weight_memory
-        self.weight_memory = BandwidthServer(
-            self, "weight_memory", "dram", wm.channels * wm.channel_bytes_per_s * wm.efficiency,
-            int(round(wm.latency_ns * 1000)), wm.read_energy_pj_per_byte, "read_byte")
+        self.weight_memory = WeightMemory(self, "weight_memory", p.weight_memory,
+                                          p.array.rows * p.array.cols)
         h = p.host
         self.host_in = BandwidthServer(self, "pcie_in", "pcie", h.link_bytes_per_s,
                                        int(round(h.latency_ns * 1000)), h.energy_pj_per_byte,
@@ -374,9 +486,9 @@ class Tpu(Module):
         self.host_out = BandwidthServer(self, "pcie_out", "pcie", h.link_bytes_per_s,
                                         int(round(h.latency_ns * 1000)), h.energy_pj_per_byte,
                                         "byte")
-        self.ub = CountingUnit(self, "unified_buffer", "sram",
+        self.ub = CountingUnit(self, "unified_buffer", "unified_buffer",
                                {"byte": p.buffers.ub_energy_pj_per_byte})
-        self.acc = CountingUnit(self, "accumulators", "sram",
+        self.acc = CountingUnit(self, "accumulators", "accumulator",
                                 {"access": p.buffers.accumulator_energy_pj_per_access})
         self.act = CountingUnit(self, "activation", "activation",
                                 {"value": p.activation.energy_pj_per_value})
@@ -600,6 +712,7 @@ def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=Fal
     chip.run(plans)
     sim.run()
     end_ps = sim.now
+    chip.weight_memory.settle(end_ps)
     return _report(chip, plans, end_ps, trace, samples, time.perf_counter() - t0, sim)
 
 
@@ -660,7 +773,7 @@ def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
                  if r["input_zero_fraction"] is not None]
     act_sparsity = (sum(z * w for z, w in zero_rows) / sum(w for _, w in zero_rows)
                     if zero_rows else None)
-    report = Report(
+    report = TpuReport(
         platform="tpu", trace=str(trace), steps=1,
         samples=int(samples if samples is not None else plans[0].gemm.m),
         latency_s=secs,
@@ -668,7 +781,7 @@ def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
         ops={"macs": macs, "dram_bytes": chip.weight_memory.bytes},
         utilization={
             "mxu": macs / (end_cycle * peak_macs_per_cycle) if end_cycle else 0.0,
-            "dram": min(1.0, chip.weight_memory.busy_ps / end_ps) if end_ps else 0.0,
+            "dram": chip.weight_memory.utilization(end_ps),
             "pcie": min(1.0, max(chip.host_in.busy_ps, chip.host_out.busy_ps) / end_ps)
             if end_ps else 0.0,
             "activation": min(1.0, chip.act_busy_cycles / end_cycle) if end_cycle else 0.0,
@@ -708,3 +821,125 @@ def _event_count(sim):
     """How many SimPy events the run scheduled (SimPy numbers them with a counter)."""
     counter = getattr(sim.env, "_eid", None)
     return next(counter) if counter is not None else None
+
+
+# --------------------------------------------------------------------------------------------
+# Traces
+
+
+def gemms_from_trace(trace):
+    """The GEMMs of an open ANN trace's layers, at a batch of all its samples.
+
+    dense: (samples x inputs) @ (inputs x outputs); conv2d: im2col with the layer's kernel,
+    stride and padding (shapes are (channels, rows, cols)); pooling is done by the
+    activation unit's pooling stage after the layer before it (no GEMM); input layers hold
+    the first activations. Each GEMM carries the share of zeros in its input activations.
+    """
+    if trace.kind != "ann":
+        raise MappingError(f"{trace.path}: the TPU replays ANN traces; this trace is of kind "
+                           f"{trace.kind!r} (use an SNN platform such as loihi)")
+    batch = trace.n_samples
+    gemms = []
+    for layer in trace.network:
+        if layer.kind in ("input", "pooling"):
+            continue
+        if layer.kind not in ("dense", "conv2d"):
+            raise MappingError(f"{trace.path}: layer {layer.name!r} is of kind {layer.kind!r}; "
+                               "the TPU model maps dense and conv2d layers (and fuses pooling)")
+        srcs = [trace.network[s] for s in layer.sources]
+        if not srcs:
+            raise MappingError(f"{trace.path}: layer {layer.name!r} has no source layer")
+        zero = _zero_fraction(trace, srcs)
+        if layer.kind == "dense":
+            k = sum(s.n_neurons for s in srcs)
+            gemms.append(dense_gemm(batch, k, layer.n_neurons, name=layer.name,
+                                    zero_fraction=zero))
+            continue
+        if len(srcs) != 1 or len(srcs[0].shape) != 3 or len(layer.shape) != 3:
+            raise MappingError(f"{trace.path}: conv2d layer {layer.name!r} needs one source and "
+                               f"(channels, rows, cols) shapes, got {layer.shape} from "
+                               f"{[s.shape for s in srcs]}")
+        c_in, h, w = srcs[0].shape
+        g = conv_gemm(batch, (h, w), c_in, layer.shape[0], layer.kernel, layer.stride,
+                      layer.padding, name=layer.name, zero_fraction=zero)
+        if g.m != batch * layer.shape[1] * layer.shape[2]:
+            raise MappingError(f"{trace.path}: conv2d layer {layer.name!r} has shape "
+                               f"{layer.shape}, but kernel {layer.kernel}, stride {layer.stride}"
+                               f" and padding {layer.padding} on {srcs[0].shape} give "
+                               f"{g.m // batch} output pixels")
+        gemms.append(g)
+    if not gemms:
+        raise MappingError(f"{trace.path}: no dense or conv2d layer to run on the matrix unit")
+    return gemms
+
+
+def _zero_fraction(trace, sources):
+    recorded = set(trace.activation_layers)
+    if not all(s.name in recorded for s in sources):
+        return None
+    nonzero = sum(int(trace.nonzero_per_channel(s.name).sum()) for s in sources)
+    total = sum(trace.n_samples * s.n_neurons for s in sources)
+    return 1.0 - nonzero / total if total else None
+
+
+def replay(trace_path, params=None, progress=False):
+    """Replay an ANN activity trace: every sample as one batch through the network."""
+    from tlmsim.activity import open_trace
+    t0 = time.perf_counter()
+    with open_trace(trace_path) as tr:
+        gemms = gemms_from_trace(tr)
+        samples = tr.n_samples
+    if progress:
+        print(f"tpu: {len(gemms)} layer(s) as GEMMs at batch {samples}")
+    report = replay_gemms(gemms, params, trace=str(trace_path), samples=samples)
+    report.wall_s = time.perf_counter() - t0
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# Roofline
+
+
+class TpuReport(Report):
+    """The report, whose `save` also draws the roofline (``roofline.png``)."""
+
+    def save(self, directory):
+        super().save(directory)
+        roofline_plot(self, f"{directory}/roofline.png")
+        return directory
+
+
+def roofline_plot(report, path):
+    """Achieved TOPS of each layer against its MACs per weight byte, with the roofs:
+    peak compute and weight bandwidth x intensity (log-log; matplotlib Agg)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    peak = report.extra["peak_tops"]
+    bw = report.extra["weight_bandwidth_bytes_per_s"]
+    ridge = report.extra["ridge_macs_per_weight_byte"]
+    rows = [r for r in report.tables["per_layer"] if r["weight_bytes"]]
+    xs = [r["macs_per_weight_byte"] for r in rows]
+    lo = min(xs + [ridge]) / 4
+    hi = max(xs + [ridge]) * 4
+    fig, ax = plt.subplots(figsize=(6, 4))
+    grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
+    ax.plot(grid, [min(peak, 2 * bw * x / 1e12) for x in grid], "k-",
+            label=f"roof: {peak:.1f} TOPS, {bw / 1e9:.1f} GB/s weights")
+    ax.axvline(ridge, color="grey", ls=":", lw=1)
+    ax.scatter(xs, [r["achieved_tops"] for r in rows], c="C1", zorder=3, label="layers")
+    for r, x in zip(rows, xs):
+        if len(rows) <= 12:
+            ax.annotate(r["name"] or str(r["layer"]), (x, r["achieved_tops"]), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("operational intensity (MACs per weight byte fetched)")
+    ax.set_ylabel("achieved TOPS (2 ops per MAC)")
+    ax.set_title(f"TPU roofline: {report.trace}", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
