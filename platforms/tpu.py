@@ -145,8 +145,10 @@ class Gemm:
 
     `input_bytes` is what the layer's input occupies in the Unified Buffer (the feature map
     for a convolution, not its im2col expansion; m*k by default); `input_zero_fraction`
-    the share of zero input activations recorded in a trace (None if unknown). The TPU does
-    not skip zeros: it is reported, not used.
+    the share of zero input activations recorded in a trace (None if unknown), and
+    `nonzero_act_macs` the MACs whose input activation is non-zero (counted by
+    `tlmsim.loops.gemm_tile_macs` from recorded activations; None if unknown). The TPU does
+    not skip zeros: both are reported, not used (a zero-skipping array would use them).
     """
 
     m: int
@@ -156,6 +158,7 @@ class Gemm:
     kind: str = "dense"
     input_bytes: int = None
     input_zero_fraction: float = None
+    nonzero_act_macs: int = None
 
     def __post_init__(self):
         for dim in ("m", "k", "n"):
@@ -509,12 +512,13 @@ class Tpu(Module):
 
     # the run ---------------------------------------------------------------------------------
     def run(self, plans):
+        """Start the units' processes on `plans` (from `plan`); then run the simulator."""
         env = self.sim.env
         self.plans = plans
         self.folds = [f for lp in plans for f in lp.folds]
         nf = len(self.folds)
         self.s = [0] * nf
-        self.weight_ready = [0] * nf
+        self.load_start = [0] * nf
         self.weight_arrival = [0] * nf
         self.input_arrival = {}
         self.stall_weights = [0] * nf
@@ -595,7 +599,7 @@ class Tpu(Module):
                 if arrival_ps > self.sim.now:  # wait for the weights to be in the FIFO
                     yield self.sim.env.timeout(arrival_ps - self.sim.now)
                 load_start = self.edge(self.sim.now)
-                self.weight_ready[f] = load_start
+                self.load_start[f] = load_start
                 self.fifo_slots.put()  # the tile leaves the FIFO as it shifts in
                 start = max(start, load_start + array.load_cycles(fold))
             weight_bound = start
@@ -701,14 +705,22 @@ class _Tokens:
 # Replay and report
 
 
-def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=False):
-    """Replay a list of `Gemm`s (a network's layers in order) and return the `Report`."""
-    t0 = time.perf_counter()
+def build(params=None):
+    """A simulator and the chip assembled in it: ``(sim, chip)``."""
     params = Params() if params is None else params
     validate(params)
-    plans = plan(list(gemms), params)
     sim = Simulator()
-    chip = Tpu(sim, params)
+    return sim, Tpu(sim, params)
+
+
+def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=False):
+    """Replay a list of `Gemm`s (a network's layers in order) and return the `Report`.
+
+    `samples` is the batch the GEMMs stand for (default: the first GEMM's m).
+    """
+    t0 = time.perf_counter()
+    sim, chip = build(params)
+    plans = plan(list(gemms), chip.params)
     chip.run(plans)
     sim.run()
     end_ps = sim.now
@@ -765,6 +777,7 @@ def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
             "parts": len(lp.row_parts), "host_in_bytes": host_in, "host_out_bytes": host_out,
             "extra_host_bytes": host_in + host_out - req,
             "input_zero_fraction": g.input_zero_fraction,
+            "nonzero_act_macs": g.nonzero_act_macs,
         })
     secs = end_ps / PS_PER_S
     host_bytes = chip.host_in.bytes + chip.host_out.bytes
@@ -800,6 +813,9 @@ def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
             "host_bytes": host_bytes,
             "extra_host_bytes": host_bytes - required_host,
             "activation_zero_fraction": act_sparsity,
+            "nonzero_act_macs": (sum(lp.gemm.nonzero_act_macs for lp in plans)
+                                 if all(lp.gemm.nonzero_act_macs is not None for lp in plans)
+                                 else None),
             "events": _event_count(sim),
             "folds": len(chip.folds),
         },
@@ -852,8 +868,9 @@ def gemms_from_trace(trace):
         zero = _zero_fraction(trace, srcs)
         if layer.kind == "dense":
             k = sum(s.n_neurons for s in srcs)
-            gemms.append(dense_gemm(batch, k, layer.n_neurons, name=layer.name,
-                                    zero_fraction=zero))
+            g = dense_gemm(batch, k, layer.n_neurons, name=layer.name, zero_fraction=zero)
+            g.nonzero_act_macs = _nonzero_act_macs(trace, layer, srcs, g)
+            gemms.append(g)
             continue
         if len(srcs) != 1 or len(srcs[0].shape) != 3 or len(layer.shape) != 3:
             raise MappingError(f"{trace.path}: conv2d layer {layer.name!r} needs one source and "
@@ -867,10 +884,54 @@ def gemms_from_trace(trace):
                                f"{layer.shape}, but kernel {layer.kernel}, stride {layer.stride}"
                                f" and padding {layer.padding} on {srcs[0].shape} give "
                                f"{g.m // batch} output pixels")
+        g.nonzero_act_macs = _nonzero_act_macs(trace, layer, srcs, g)
         gemms.append(g)
     if not gemms:
         raise MappingError(f"{trace.path}: no dense or conv2d layer to run on the matrix unit")
     return gemms
+
+
+#: largest im2col block (bytes) built at once when counting non-zero MACs of a convolution
+IM2COL_BLOCK_BYTES = 64 << 20
+
+
+def _nonzero_act_macs(trace, layer, sources, gemm):
+    """MACs of `gemm` whose input activation is non-zero, from the recorded activations
+    (`tlmsim.loops.gemm_tile_macs` on the GEMM's A matrix, im2col for convolutions, built a
+    block of samples at a time); None if the sources' activations are not stored."""
+    if not all(trace.has_activations(s.name) for s in sources):
+        return None
+    from tlmsim.loops import gemm_tile_macs
+    import numpy as np
+    rows_per_sample = gemm.m // trace.n_samples
+    per_block = max(1, IM2COL_BLOCK_BYTES // max(1, rows_per_sample * gemm.k))
+    total = 0
+    for s0 in range(0, trace.n_samples, per_block):
+        samples = slice(s0, min(trace.n_samples, s0 + per_block))
+        if layer.kind == "dense":
+            a = np.concatenate([np.asarray(trace.activations(s.name, samples)).reshape(
+                samples.stop - samples.start, -1) for s in sources], axis=1)
+        else:
+            a = im2col(np.asarray(trace.activations(sources[0].name, samples)), layer.kernel,
+                       layer.stride, layer.padding)
+        total += int(gemm_tile_macs(np.ascontiguousarray(a, dtype=np.int8), gemm.n, gemm.k,
+                                    gemm.n)["nonzero_act"].sum())
+    return total
+
+
+def im2col(x, kernel, stride, padding):
+    """The im2col matrix of int8 feature maps `x` [samples, C, H, W]: one row per output
+    pixel (sample, row, col), columns in the weights' (C, KH, KW) order."""
+    import numpy as np
+    kh, kw = _pair(kernel)
+    sh, sw = _pair(stride)
+    ph, pw = _pair(padding)
+    ph = ph if isinstance(ph, (tuple, list)) else (ph, ph)
+    pw = pw if isinstance(pw, (tuple, list)) else (pw, pw)
+    xp = np.pad(x, ((0, 0), (0, 0), tuple(ph), tuple(pw)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    s, c, oh, ow = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(s * oh * ow, c * kh * kw)
 
 
 def _zero_fraction(trace, sources):

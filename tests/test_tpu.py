@@ -136,29 +136,49 @@ def test_the_array_tile_is_named_by_a_parameter():
         tpu.replay_gemms([tpu.Gemm(8, 8, 8)], params)
 
 
-def _write_cnn_trace(path, samples=5, seed=0):
+def _write_cnn_trace(path, samples=5, seed=0, pooled=False):
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 5, size=(samples, 1, 8, 8)).astype(np.int8)  # 1 in 5 is zero
+    p = rng.integers(-1, 2, size=(samples, 4, 4, 4)).astype(np.int8)  # 1 in 3 is zero
     with TraceWriter(path, "ann", samples) as w:
         w.add_layer("input", "input", (1, 8, 8))
         w.add_layer("conv", "conv2d", (4, 8, 8), ["input"], kernel=3, stride=1, padding=1)
         w.add_layer("pool", "pooling", (4, 4, 4), ["conv"], kernel=2, stride=2)
         w.add_layer("fc", "dense", (10,), ["pool"])
         w.write_activations("input", x)
-    return float((x == 0).mean())
+        if pooled:
+            w.write_activations("pool", p)
+    return x, p
 
 
 def test_ann_trace_layers_become_gemms(tmp_path):
     path = str(tmp_path / "cnn.h5")
-    zeros = _write_cnn_trace(path)
+    x, _ = _write_cnn_trace(path)
     r = tpu.replay(path, tpu.Params())
     rows = r.tables["per_layer"]
     assert [(x["name"], x["m"], x["k"], x["n"]) for x in rows] == \
         [("conv", 5 * 64, 9, 4), ("fc", 5, 64, 10)]
-    assert rows[0]["input_zero_fraction"] == pytest.approx(zeros)
+    assert rows[0]["input_zero_fraction"] == pytest.approx(float((x == 0).mean()))
     assert rows[1]["input_zero_fraction"] is None  # not recorded in this trace
+    assert rows[1]["nonzero_act_macs"] is None
     assert r.samples == 5
     assert r.ops["macs"] == 5 * 64 * 9 * 4 + 5 * 64 * 10
+
+
+def test_nonzero_macs_are_counted_from_recorded_activations(tmp_path):
+    path = str(tmp_path / "cnn.h5")
+    x, p = _write_cnn_trace(path, pooled=True)
+    rows = tpu.replay(path).tables["per_layer"]
+    # conv: every output pixel's 3x3 window (zero padding), non-zero inputs x 4 channels
+    xp = np.pad(x[:, 0], ((0, 0), (1, 1), (1, 1)))
+    conv = sum(int((xp[s, i:i + 3, j:j + 3] != 0).sum()) * 4
+               for s in range(5) for i in range(8) for j in range(8))
+    assert rows[0]["nonzero_act_macs"] == conv
+    assert rows[1]["nonzero_act_macs"] == int((p != 0).sum()) * 10
+    assert rows[1]["input_zero_fraction"] == pytest.approx(float((p == 0).mean()))
+    # the TPU does not skip zeros: the time is that of all MACs
+    assert tpu.replay(path).extra["cycles"] == tpu.replay_gemms(
+        [tpu.Gemm(320, 9, 4, input_bytes=320), tpu.Gemm(5, 64, 10)]).extra["cycles"]
 
 
 def test_cli_replays_a_trace_and_writes_the_roofline(tmp_path, capsys):
