@@ -80,9 +80,8 @@ class BufferParams:
 
     unified_buffer_bytes: int = param(24 * MiB, "B", "Unified Buffer for activations",
                                       source=JOUPPI, min=1)
-    ub_energy_pj_per_byte: float = param(1.5625, "pJ/B", "Unified Buffer access: 100 pJ per "
-                                         "64-bit access of a 1 MB SRAM, per byte; the 24 MiB "
-                                         "buffer is banked",
+    ub_energy_pj_per_byte: float = param(12.5, "pJ/B", "Unified Buffer access: 100 pJ per "
+                                         "64-bit access of a 1 MB SRAM bank, per byte",
                                          source=HOROWITZ, min=0.0)
     accumulator_rows: int = param(4096, "rows", "accumulator rows of 256 x 32 bit (4 MiB)",
                                   source=JOUPPI, min=1)
@@ -90,10 +89,10 @@ class BufferParams:
                                      "(2: one accumulates while the activation unit drains the "
                                      "other; the paper's 4096 = 2 x 2048 rows)",
                                      source=JOUPPI, min=1)
-    accumulator_energy_pj_per_access: float = param(
-        6.25, "pJ", "one 32-bit accumulator read-modify-write: half of a 64-bit access of a "
-        "32 KB SRAM bank (20 pJ) plus nothing for the add (counted in the MAC): assumption",
-        source=HOROWITZ, min=0.0)
+    accumulator_read_energy_pj: float = param(
+        7.5, "pJ", "one 32-bit read of a 16 KiB accumulator bank (4096 x 32 bit, one bank per "
+        "column): half a 64-bit access, 15 pJ between Horowitz's 10 pJ (8 KB) and 20 pJ "
+        "(32 KB); an update (read-modify-write) costs two", source=HOROWITZ, min=0.0)
 
 
 @dataclass
@@ -130,7 +129,9 @@ class Params:
     activation: ActivationParams = nested(ActivationParams)
     static_power_w: float = param(28.0, "W", "die power when idle (static and clock), "
                                   "Table 2: idle 28 W, busy 40 W per die",
-                                  source="Jouppi 2017, Table 2 (recalled, check)", min=0.0)
+                                  source="Jouppi 2017, Table 2 (busy 40 W, TDP 75 W also in "
+                                  "press reports of the paper; idle 28 W not rechecked here)",
+                                  min=0.0)
     host_io: bool = param(True, "", "read the first layer's input from the host and write the "
                           "last layer's output back (false: they stay in the Unified Buffer)")
 
@@ -404,12 +405,9 @@ class LayerPlan:
     output_to_host: bool
     row_parts: list
     part_input_bytes: list
+    fits: bool = True  # input and output fit in the Unified Buffer together
     folds: list = field(default_factory=list)
     groups: list = field(default_factory=list)  # (group id, rows, n cols) in order
-
-    @property
-    def split(self):
-        return len(self.row_parts) > 1
 
 
 def plan(gemms, params):
@@ -452,7 +450,7 @@ def plan(gemms, params):
             base = ceil_div(g.m, n_parts)
             parts = [base] * (g.m // base) + ([g.m % base] if g.m % base else [])
         part_in = [ceil_div(g.input_bytes * r, g.m) for r in parts]
-        lp = LayerPlan(i, g, from_host, to_host, parts, part_in)
+        lp = LayerPlan(i, g, from_host, to_host, parts, part_in, fits[i])
         lp.folds, next_group = gemm_folds(g.m, g.k, g.n, a.rows, a.cols, m_block, layer=i,
                                           group0=group, part=0, row_parts=parts)
         lp.groups = [(f.group, f.m, f.n) for f in lp.folds if f.last_in_group]
@@ -491,8 +489,9 @@ class Tpu(Module):
                                         "byte")
         self.ub = CountingUnit(self, "unified_buffer", "unified_buffer",
                                {"byte": p.buffers.ub_energy_pj_per_byte})
+        acc_pj = p.buffers.accumulator_read_energy_pj
         self.acc = CountingUnit(self, "accumulators", "accumulator",
-                                {"access": p.buffers.accumulator_energy_pj_per_access})
+                                {"update": 2 * acc_pj, "read": acc_pj})
         self.act = CountingUnit(self, "activation", "activation",
                                 {"value": p.activation.energy_pj_per_value})
         self.act_busy_cycles = 0
@@ -574,7 +573,7 @@ class Tpu(Module):
                     continue
                 if lp.index > 0:
                     yield self.layer_written[lp.index - 1]  # the host holds it once written
-                if lp.split:
+                if not lp.fits:  # parts double-buffered in the Unified Buffer
                     yield self.in_buffers.get()
                 done_ps = self.host_in.transfer(nbytes)
                 self.ub.count("byte", nbytes)
@@ -617,11 +616,11 @@ class Tpu(Module):
             self.s[f] = start
             array.account(fold, new_tile)
             ub_row_bytes += fold.m * fold.k
-            self.acc.count("access", fold.m * fold.n)
+            self.acc.count("update", fold.m * fold.n)
             if fold.last_in_group:
                 end = start + array.stream_cycles(fold) + array.drain_cycles(fold)
                 self.to_activation.put((fold, end))
-            if fold.last_in_part and lp.split and lp.input_from_host:
+            if fold.last_in_part and not lp.fits:
                 # the part's rows are consumed once its last fold has streamed through
                 self.sim.process(self._release_input(start + array.stream_cycles(fold)),
                                  "release_input")
@@ -647,7 +646,7 @@ class Tpu(Module):
             x_prev = x
             self.group_x[fold.group] = x
             self.act.count("value", fold.m * fold.n)
-            self.acc.count("access", fold.m * fold.n)
+            self.acc.count("read", fold.m * fold.n)
             self.acc_free.put()
             lp = self.plans[fold.layer]
             nbytes = fold.m * fold.n
@@ -745,6 +744,12 @@ def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
     if chip.array.counts.get("mac", 0) != macs:
         raise InvariantError(f"array counted {chip.array.counts.get('mac', 0)} MACs, the GEMMs "
                              f"have {macs}")
+    host_in = sum(sum(lp.part_input_bytes) for lp in plans if lp.input_from_host)
+    host_out = sum(lp.gemm.output_bytes for lp in plans if lp.output_to_host)
+    if (chip.host_in.bytes, chip.host_out.bytes) != (host_in, host_out):
+        raise InvariantError(f"host link moved {chip.host_in.bytes} B in and "
+                             f"{chip.host_out.bytes} B out; the plan needs {host_in} B in and "
+                             f"{host_out} B out")
     if len(chip.group_x) != sum(len(lp.groups) for lp in plans):
         raise InvariantError("not every accumulator group was activated")
     rows = []
