@@ -12,7 +12,8 @@ One SimPy event per tile operation, group, part or transfer; never one per MAC. 
 timing is the documented recurrence of `tlmsim.tiles.systolic` (the tile class is named by
 the parameter ``array.tile``).
 
-Python API: `Gemm`, `lower_layer`, `replay_gemms(gemms, params)`, `replay(trace, params)`,
+Python API: `Params`, `Gemm`, `dense_gemm`, `conv_gemm`, `plan`, `build`,
+`replay_gemms(gemms, params)`, `replay(trace, params)`, `gemms_from_trace`,
 `roofline_plot(report, path)`.
 """
 
@@ -21,14 +22,15 @@ import time
 from dataclasses import dataclass, field
 
 from tlmsim import registry
-from tlmsim.errors import InvariantError, MappingError, ParameterError, TlmsimError
+from tlmsim.errors import InvariantError, MappingError, ParameterError
 from tlmsim.kernel import Clock, EnergyLedger, Module, PS_PER_S, Simulator
 from tlmsim.params import nested, param, to_dict, validate
 from tlmsim.report import Report
 from tlmsim.tiles import systolic  # noqa: F401  (registers the "systolic_ws" tile)
 from tlmsim.tiles.systolic import ceil_div, gemm_folds
 
-DESCRIPTION = "TPU v1-like: 256x256 weight-stationary int8 systolic array, DDR3 weights (Jouppi 2017)"
+DESCRIPTION = ("TPU v1-like: 256x256 weight-stationary int8 systolic array, DDR3 weights "
+               "(Jouppi 2017)")
 
 JOUPPI = "Jouppi et al., ISCA 2017"
 HOROWITZ = "Horowitz, ISSCC 2014 (45 nm), not scaled to 28 nm: assumption"
@@ -720,6 +722,8 @@ def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=Fal
     t0 = time.perf_counter()
     sim, chip = build(params)
     plans = plan(list(gemms), chip.params)
+    if progress:
+        print(f"tpu: {len(plans)} GEMM(s), {sum(len(lp.folds) for lp in plans)} folds")
     chip.run(plans)
     sim.run()
     end_ps = sim.now
@@ -728,6 +732,20 @@ def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=Fal
 
 
 def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
+    """The `TpuReport` of a finished run, after checking its invariants.
+
+    Table ``per_layer``, one row per GEMM: shape (m, k, n), ``macs``, ``folds``,
+    ``cycles`` (the matrix unit's timeline cut at each layer's last row streamed in, so the
+    layers' cycles sum to the run's; the last layer also gets the drain, activation and
+    host-write tail), ``mac_utilization`` (MACs / (cycles x rows x cols)),
+    ``achieved_tops``, ``weight_bytes`` fetched and ``macs_per_weight_byte`` (the
+    roofline's operational intensity), ``stall_weights_cycles``/``_share`` (cycles the array
+    waited for a tile to arrive or shift in beyond the previous fold's streaming),
+    ``stall_input_cycles`` (waiting for input rows: host reads or the previous layer),
+    ``stall_accumulator_cycles`` (waiting for the activation unit to free an accumulator
+    buffer), ``parts``, host bytes in/out and the ``extra_host_bytes`` a Unified Buffer
+    split cost, ``input_zero_fraction`` and ``nonzero_act_macs`` from the trace.
+    """
     p = chip.params
     clock = chip.clock
     end_cycle = chip.edge(end_ps)
@@ -776,7 +794,8 @@ def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
             "weight_bytes": wbytes,
             "macs_per_weight_byte": g.macs / wbytes if wbytes else 0.0,
             "stall_weights_cycles": sum(chip.stall_weights[i] for i in idx),
-            "stall_weights_share": sum(chip.stall_weights[i] for i in idx) / cycles if cycles else 0.0,
+            "stall_weights_share": (sum(chip.stall_weights[i] for i in idx) / cycles
+                                    if cycles else 0.0),
             "stall_input_cycles": sum(chip.stall_input[i] for i in idx),
             "stall_accumulator_cycles": sum(chip.stall_acc[i] for i in idx),
             "parts": len(lp.row_parts), "host_in_bytes": host_in, "host_out_bytes": host_out,
@@ -957,7 +976,8 @@ def replay(trace_path, params=None, progress=False):
         samples = tr.n_samples
     if progress:
         print(f"tpu: {len(gemms)} layer(s) as GEMMs at batch {samples}")
-    report = replay_gemms(gemms, params, trace=str(trace_path), samples=samples)
+    report = replay_gemms(gemms, params, trace=str(trace_path), samples=samples,
+                          progress=progress)
     report.wall_s = time.perf_counter() - t0
     return report
 

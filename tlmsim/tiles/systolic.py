@@ -29,7 +29,8 @@ next block of rows) skips fetch and load. With ``s_f`` the cycle fold f starts s
 where A_f is when an accumulator buffer is free (first fold of a group of accumulator rows)
 and I_f when the fold's input rows are in the Unified Buffer. A group (the folds that
 accumulate into the same block of accumulator rows) is handed to the activation unit, which
-reads one accumulator row per cycle: it finishes at ``X_g = max(E_last(g), X_{g-1} + m_g)``
+reads one accumulator row (256 values) per cycle: it finishes at
+``X_g = max(E_last(g), X_{g-1} + m_g)``
 and then frees the accumulator buffer. With the weights and inputs always ready and one
 group per fold or enough accumulator buffers, the closed form for a single GEMM is
 
@@ -160,13 +161,17 @@ class WeightStationaryArray(Module):
             self.count("weight_load_byte", fold.weight_bytes)
 
 
-def schedule(array, folds, weight_ready=None, input_ready=None, acc_buffers=2):
+def schedule(array, folds, weight_ready=None, input_ready=None, acc_buffers=2,
+             values_per_cycle=256):
     """Evaluate the documented recurrence (module docstring) for `folds`, in cycles.
 
     `weight_ready[f]`: cycle the tile of fold f is in the weight FIFO (0 if omitted; only
-    read for folds with a new tile). `input_ready[(layer, p)]`: cycle part p's rows are in the Unified
-    Buffer, keyed by (layer, part) (0 if omitted). Returns a dict with the per-fold stream starts ``s``, drain ends
-    ``E``, the activation end of each group ``X`` and ``end_cycle`` (all groups activated).
+    read for folds with a new tile). `input_ready[(layer, p)]`: cycle part p of the layer's
+    rows is in the Unified Buffer (0 if omitted). The activation unit reads
+    `values_per_cycle` accumulator values per cycle (a group of m rows by n columns takes
+    m * ceil(n / values_per_cycle) cycles). Returns a dict with the per-fold stream starts
+    ``s``, drain ends ``E``, the activation end of each group ``X`` and ``end_cycle`` (all
+    groups activated).
     """
     s_prev = None
     s, E = [], []
@@ -189,7 +194,7 @@ def schedule(array, folds, weight_ready=None, input_ready=None, acc_buffers=2):
         s.append(start)
         E.append(start + array.stream_cycles(fold) + array.drain_cycles(fold))
         if fold.last_in_group:
-            x = max(E[-1], x_prev + fold.m)
+            x = max(E[-1], x_prev + fold.m * ceil_div(fold.n, values_per_cycle))
             X[fold.group] = x
             x_prev = x
             group_free[group_count % acc_buffers] = x
