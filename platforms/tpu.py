@@ -732,14 +732,15 @@ def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=Fal
 
 
 def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
-    """The `TpuReport` of a finished run, after checking its invariants.
+    """The `Report` of a finished run, after checking its invariants.
 
     Table ``per_layer``, one row per GEMM: shape (m, k, n), ``macs``, ``folds``,
     ``cycles`` (the matrix unit's timeline cut at each layer's last row streamed in, so the
     layers' cycles sum to the run's; the last layer also gets the drain, activation and
     host-write tail), ``mac_utilization`` (MACs / (cycles x rows x cols)),
     ``achieved_tops``, ``weight_bytes`` fetched and ``macs_per_weight_byte`` (the
-    roofline's operational intensity), ``stall_weights_cycles``/``_share`` (cycles the array
+    roofline's operational intensity; ``intensity_ops_per_byte`` and
+    ``achieved_ops_per_s`` count 2 ops per MAC for `tlmsim.report.plots.roofline`), ``stall_weights_cycles``/``_share`` (cycles the array
     waited for a tile to arrive or shift in beyond the previous fold's streaming),
     ``stall_input_cycles`` (waiting for input rows: host reads or the previous layer),
     ``stall_accumulator_cycles`` (waiting for the activation unit to free an accumulator
@@ -793,6 +794,8 @@ def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
             "achieved_tops": 2 * g.macs / secs / 1e12 if secs else 0.0,
             "weight_bytes": wbytes,
             "macs_per_weight_byte": g.macs / wbytes if wbytes else 0.0,
+            "intensity_ops_per_byte": 2 * g.macs / wbytes if wbytes else 0.0,
+            "achieved_ops_per_s": 2 * g.macs / secs if secs else 0.0,
             "stall_weights_cycles": sum(chip.stall_weights[i] for i in idx),
             "stall_weights_share": (sum(chip.stall_weights[i] for i in idx) / cycles
                                     if cycles else 0.0),
@@ -810,7 +813,7 @@ def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
                  if r["input_zero_fraction"] is not None]
     act_sparsity = (sum(z * w for z, w in zero_rows) / sum(w for _, w in zero_rows)
                     if zero_rows else None)
-    report = TpuReport(
+    report = Report(
         platform="tpu", trace=str(trace), steps=1,
         samples=int(samples if samples is not None else plans[0].gemm.m),
         latency_s=secs,
@@ -830,6 +833,8 @@ def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
             "cycles": end_cycle,
             "achieved_tops": 2 * macs / secs / 1e12 if secs else 0.0,
             "peak_tops": 2 * peak_macs_per_cycle * p.array.clock_hz / 1e12,
+            "peak_ops_per_s": 2 * peak_macs_per_cycle * p.array.clock_hz,
+            "bandwidth_bytes_per_s": chip.weight_memory.bytes_per_s,
             "weight_bandwidth_bytes_per_s": chip.weight_memory.bytes_per_s,
             "ridge_macs_per_weight_byte": peak_macs_per_cycle * p.array.clock_hz
             / chip.weight_memory.bytes_per_s,
@@ -986,46 +991,14 @@ def replay(trace_path, params=None, progress=False):
 # Roofline
 
 
-class TpuReport(Report):
-    """The report, whose `save` also draws the roofline (``roofline.png``)."""
-
-    def save(self, directory):
-        super().save(directory)
-        roofline_plot(self, f"{directory}/roofline.png")
-        return directory
-
-
 def roofline_plot(report, path):
-    """Achieved TOPS of each layer against its MACs per weight byte, with the roofs:
-    peak compute and weight bandwidth x intensity (log-log; matplotlib Agg)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Write the roofline of a TPU report (achieved ops/s of each layer against ops per
+    weight byte, under the roofs of peak compute and weight bandwidth) to `path`.
 
-    peak = report.extra["peak_tops"]
-    bw = report.extra["weight_bandwidth_bytes_per_s"]
-    ridge = report.extra["ridge_macs_per_weight_byte"]
-    rows = [r for r in report.tables["per_layer"] if r["weight_bytes"]]
-    xs = [r["macs_per_weight_byte"] for r in rows]
-    lo = min(xs + [ridge]) / 4
-    hi = max(xs + [ridge]) * 4
-    fig, ax = plt.subplots(figsize=(6, 4))
-    grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
-    ax.plot(grid, [min(peak, 2 * bw * x / 1e12) for x in grid], "k-",
-            label=f"roof: {peak:.1f} TOPS, {bw / 1e9:.1f} GB/s weights")
-    ax.axvline(ridge, color="grey", ls=":", lw=1)
-    ax.scatter(xs, [r["achieved_tops"] for r in rows], c="C1", zorder=3, label="layers")
-    for r, x in zip(rows, xs):
-        if len(rows) <= 12:
-            ax.annotate(r["name"] or str(r["layer"]), (x, r["achieved_tops"]), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("operational intensity (MACs per weight byte fetched)")
-    ax.set_ylabel("achieved TOPS (2 ops per MAC)")
-    ax.set_title(f"TPU roofline: {report.trace}", fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    Uses `tlmsim.report.plots.roofline`; `Report.save` draws the same as ``roofline.png``.
+    """
+    from tlmsim.report import plots
+    fig = plots.roofline(report)
+    fig.savefig(path, dpi=110)
+    plots.plt.close(fig)
     return path
