@@ -264,6 +264,8 @@ class BandwidthServer(Module):
         self.bytes += nbytes
         self.transfers += 1
         self.count(self.action, nbytes)
+        if self.sim.timeline is not None:
+            self.busy(start, self.free_ps, f"{nbytes} B")
         return self.free_ps + self.latency_ps
 
 
@@ -324,6 +326,8 @@ class WeightMemory(Module):
             self.free_ps = start + busy
             self.busy_ps += busy
             self.count("read_byte", nbytes)
+            if self.sim.timeline is not None:
+                self.busy(start, self.free_ps, "tile")
             return self.free_ps + self.latency_ps
         from tlmsim.kernel import Command, Transaction
         end = now
@@ -616,6 +620,10 @@ class Tpu(Module):
             self.stall_input[f] = start - acc_bound
             yield self.wait_until(start)
             self.s[f] = start
+            if self.sim.timeline is not None:
+                array.busy(self.clock.cycles(start),
+                           self.clock.cycles(start + array.stream_cycles(fold)),
+                           lp.gemm.name or f"layer {lp.index}")
             array.account(fold, new_tile)
             ub_row_bytes += fold.m * fold.k
             self.acc.count("update", fold.m * fold.n)
@@ -645,6 +653,9 @@ class Tpu(Module):
             x = max(drain_end, x_prev + rows_cycles)
             self.act_busy_cycles += rows_cycles
             yield self.wait_until(x)
+            if self.sim.timeline is not None:
+                self.act.busy(self.clock.cycles(x - rows_cycles), self.clock.cycles(x),
+                              f"group {fold.group}")
             x_prev = x
             self.group_x[fold.group] = x
             self.act.count("value", fold.m * fold.n)
@@ -714,13 +725,18 @@ def build(params=None):
     return sim, Tpu(sim, params)
 
 
-def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=False):
+def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=False,
+                 timeline=False):
     """Replay a list of `Gemm`s (a network's layers in order) and return the `Report`.
 
-    `samples` is the batch the GEMMs stand for (default: the first GEMM's m).
+    `samples` is the batch the GEMMs stand for (default: the first GEMM's m). With
+    `timeline`, each unit's busy intervals (a fold streaming, a tile fetch, a group
+    activated, a host transfer) are recorded in ``report.timeline``.
     """
     t0 = time.perf_counter()
     sim, chip = build(params)
+    if timeline:
+        sim.record_timeline()
     plans = plan(list(gemms), chip.params)
     if progress:
         print(f"tpu: {len(plans)} GEMM(s), {sum(len(lp.folds) for lp in plans)} folds")
@@ -728,7 +744,9 @@ def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=Fal
     sim.run()
     end_ps = sim.now
     chip.weight_memory.settle(end_ps)
-    return _report(chip, plans, end_ps, trace, samples, time.perf_counter() - t0, sim)
+    report = _report(chip, plans, end_ps, trace, samples, time.perf_counter() - t0, sim)
+    report.timeline = sim.timeline
+    return report
 
 
 def _report(chip, plans, end_ps, trace, samples, wall_s, sim):
@@ -972,7 +990,7 @@ def _zero_fraction(trace, sources):
     return 1.0 - nonzero / total if total else None
 
 
-def replay(trace_path, params=None, progress=False):
+def replay(trace_path, params=None, progress=False, timeline=False):
     """Replay an ANN activity trace: every sample as one batch through the network."""
     from tlmsim.activity import open_trace
     t0 = time.perf_counter()
@@ -982,7 +1000,7 @@ def replay(trace_path, params=None, progress=False):
     if progress:
         print(f"tpu: {len(gemms)} layer(s) as GEMMs at batch {samples}")
     report = replay_gemms(gemms, params, trace=str(trace_path), samples=samples,
-                          progress=progress)
+                          progress=progress, timeline=timeline)
     report.wall_s = time.perf_counter() - t0
     return report
 

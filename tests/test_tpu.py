@@ -200,3 +200,11 @@ def test_snn_traces_are_refused_clearly(tmp_path):
         w.add_layer("input", "input", (4,))
     with pytest.raises(MappingError, match="ANN"):
         tpu.replay(path)
+
+
+def test_timeline_records_each_unit(tmp_path):
+    r = tpu.replay_gemms([tpu.Gemm(600, 600, 600, name="g")], timeline=True)
+    assert r.timeline is not None and r.timeline.intervals
+    r.save(str(tmp_path))
+    assert (tmp_path / "timeline.json").exists()
+    assert tpu.replay_gemms([tpu.Gemm(8, 8, 8)]).timeline is None
