@@ -428,6 +428,11 @@ def plan(gemms, params):
     """
     if not gemms:
         raise MappingError("nothing to replay: the list of GEMMs is empty")
+    bad = [i for i, g in enumerate(gemms) if not isinstance(g, Gemm)]
+    if bad:
+        raise ParameterError(f"item {bad[0]} of the GEMM list is a {type(gemms[bad[0]]).__name__}"
+                             ", not a tlmsim.platforms.tpu.Gemm (build one with Gemm(m, k, n), "
+                             "dense_gemm or conv_gemm)")
     a, b = params.array, params.buffers
     ub = b.unified_buffer_bytes
     m_block = b.accumulator_rows // b.accumulator_buffers

@@ -122,3 +122,5 @@ def test_bad_gemm_shape_is_a_parameter_error():
         tpu.Gemm(0, 10, 10)
     with pytest.raises(MappingError, match="empty"):
         tpu.replay_gemms([])
+    with pytest.raises(ParameterError, match="not a tlmsim.platforms.tpu.Gemm"):
+        tpu.replay_gemms([(8, 8, 8)])
