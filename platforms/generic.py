@@ -95,67 +95,73 @@ def run_layer(kind="conv2d", in_shape=(144, 30, 30), out_channels=32, kernel=3, 
 # -- trace replay --------------------------------------------------------------------
 
 def _trace_spec(layer, network):
-    """A `LayerSpec` for a trace layer: its sources' fan-outs side by side."""
-    fanouts, n_weights = [], 0
-    for src in layer.sources:
-        fan = np.asarray(layer.fanout_counts(src, effective=False), dtype=np.int64)
-        fanouts.append(fan)
-        if layer.kind == "pooling":
-            continue
-        if layer.kind == "conv2d":
-            c_in = network[src].shape[0]
-            n_weights += layer.shape[0] * c_in * int(np.prod(layer.kernel))
-        else:
-            n_weights += int(fan.sum())
+    """A `LayerSpec` for a trace layer: its sources' fan-outs side by side (windows
+    computed per axis, so a large convolution never builds its synapse table)."""
     if layer.kind not in ("dense", "conv2d", "pooling", "recurrent", "sparse"):
         raise MappingError(f"layer {layer.name!r}: the generic datapath cannot run a "
                            f"{layer.kind!r} layer")
+    fanouts, n_weights = [], 0
+    for src in layer.sources:
+        src_layer = network[src]
+        if layer.kind in ("conv2d", "pooling"):
+            out_channels = layer.shape[0] if layer.kind == "conv2d" else 1
+            window = conv2d_layer(src_layer.shape, out_channels, layer.kernel, layer.stride,
+                                  layer.padding, layer.name)
+            if window.out_shape[1:] != layer.shape[1:]:
+                raise MappingError(f"layer {layer.name!r}: shape {layer.shape} does not follow "
+                                   f"from source {src!r} {src_layer.shape} and its window")
+            fan = window.fanout
+            n_weights += window.n_weights if layer.kind == "conv2d" else 0
+        else:
+            fan = np.asarray(layer.fanout_counts(src, effective=False), dtype=np.int64)
+            n_weights += int(fan.sum())
+        fanouts.append(fan)
     fanout = np.concatenate(fanouts)
     return LayerSpec(layer.name, layer.kind, (fanout.size,), layer.shape, n_weights, fanout)
 
 
 def _snn_items(tr, specs, window_steps=256):
     """Transactions of an SNN trace: per sample, step and layer, the synapses its
-    sources' spikes drive (a layer's own spikes drive it one step later)."""
+    sources' spikes drive (a layer's own spikes drive it one step later) and the layer's
+    own spikes (its resets). Reads one window of steps at a time."""
     names = list(specs)
-    needed = {src for name in names for src in tr.network[name].sources} | set(names)
+    needed = {src for name in names for src in tr.network[name].sources}
     for src in needed:
-        if src in names or tr.has_spikes(src):
-            continue
-        raise MappingError(f"{tr.path}: layer {src!r} feeds a layer but has no recorded "
-                           "spikes, so its synaptic operations cannot be counted")
+        if not tr.has_spikes(src):
+            raise MappingError(f"{tr.path}: layer {src!r} feeds a layer but has no recorded "
+                               "spikes, so its synaptic operations cannot be counted")
+    recorded = [n for n in needed | set(names) if tr.has_spikes(n)]
     for sample in range(tr.n_samples):
-        carry = {}  # a layer's spikes at the last step of the previous window
+        last_step = {}  # synapses a recurrent layer's last spikes drive at the next step
         for step0 in range(0, tr.n_steps, window_steps):
             n = min(window_steps, tr.n_steps - step0)
             spikes = {}
-            for src in needed:
-                if tr.has_spikes(src):
-                    offs, ids = tr.window(src, sample, step0, n)
-                    spikes[src] = (offs, ids.astype(np.int64))
+            for name in recorded:
+                offs, ids = tr.window(name, sample, step0, n)
+                spikes[name] = (np.asarray(offs, dtype=np.int64), ids.astype(np.int64))
+            active, fired = {}, {}
             for name in names:
                 layer, spec = tr.network[name], specs[name]
-                active = np.zeros(n, dtype=np.int64)
+                active[name] = np.zeros(n, dtype=np.int64)
                 base = 0
                 for src in layer.sources:
-                    fan = spec.fanout[base:base + tr.network[src].n_neurons]
-                    base += tr.network[src].n_neurons
+                    size = tr.network[src].n_neurons
+                    fan, base = spec.fanout[base:base + size], base + size
                     if src not in spikes:
                         continue
                     offs, ids = spikes[src]
-                    cs = np.concatenate(([0], np.cumsum(fan[ids])))
-                    per_step = cs[offs[1:]] - cs[offs[:-1]]
-                    if src == name:  # recurrent: step t's spikes arrive at step t+1
-                        per_step = np.concatenate(([carry.get(name, 0)], per_step[:-1]))
-                        carry[name] = int(cs[offs[-1]] - cs[offs[-2]])
-                    active += per_step
-                spikes_out = (np.diff(spikes[name][0]) if name in spikes
-                              else np.zeros(n, dtype=np.int64))
-                spikes[name + "#active"] = (active, spikes_out)
+                    driven = np.concatenate(([0], np.cumsum(fan[ids])))
+                    per_step = driven[offs[1:]] - driven[offs[:-1]]
+                    if src == name:
+                        previous = last_step.get(name, 0)
+                        last_step[name] = int(per_step[-1])
+                        per_step = np.concatenate(([previous], per_step[:-1]))
+                    active[name] += per_step
+                fired[name] = (np.diff(spikes[name][0]) if name in spikes
+                               else np.zeros(n, dtype=np.int64))
             for k in range(n):
                 for name in names:
-                    active, spikes_out = spikes[name + "#active"]
-                    yield specs[name], "snn", step0 + k, int(active[k]), int(spikes_out[k])
+                    yield specs[name], "snn", step0 + k, int(active[name][k]), int(fired[name][k])
 
 
 def _ann_items(tr, specs):
