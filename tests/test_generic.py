@@ -156,6 +156,16 @@ def test_weights_in_dram_count_dram_bytes():
     assert r.energy_breakdown_j["dram.weight_read"] == pytest.approx(S * 1300 / 8 * 1e-12)
 
 
+def test_sram_energy_scales_with_size_unless_given():
+    small = P.override(generic.Params(), {"sram.size_bytes": str(32 * 1024),
+                                          "dram.enabled": "true", "datapath.weights_in": "dram"})
+    r = generic.run_layer(kind="dense", in_shape=64, out_channels=10, mode="ann", params=small)
+    assert r.extra["memory_word_pj"]["sram"] == pytest.approx(20.0, rel=1e-12)  # Horowitz 32 KB
+    given = P.override(small, {"sram.access_pj": "50"})
+    r = generic.run_layer(kind="dense", in_shape=64, out_channels=10, mode="ann", params=given)
+    assert r.energy_breakdown_j["sram.activation_read"] == pytest.approx(640 * 50 / 8 * 1e-12)
+
+
 def test_padding_taps_are_not_synapses():
     spec = conv2d_layer((3, 28, 28), 4, kernel=3, stride=1, padding=1)
     assert spec.out_shape == (4, 28, 28)
@@ -220,7 +230,9 @@ def test_report_contract_and_cli(capsys):
     for key in ("platform", "latency_s", "energy_j", "energy_breakdown_j", "power_w", "ops",
                 "throughput", "utilization", "resources", "parameters"):
         assert key in d
-    assert d["parameters"]["sram.access_pj"] == 100.0
+    assert d["parameters"]["sram.access_pj"] is None  # None: scaled by size
+    assert d["memory_word_pj"]["sram"] == pytest.approx(100.0, rel=1e-12)
+    assert d["memory_word_pj"]["rf"] == pytest.approx(10.0, rel=1e-12)
     assert all(0.0 <= u <= 1.0 for u in d["utilization"].values())
     assert cli_main(["params", "--platform", "generic"]) == 0
     assert "Horowitz" in capsys.readouterr().out

@@ -30,6 +30,9 @@ write each), and every use reads the register file.
 
 An access of b bits to a memory level costs ``b * access_pj / word_bits``: sub-word
 accesses are charged pro rata (operands packed into words), as the paper's script does.
+Unless given, the register file's and SRAM's ``access_pj`` follow Horowitz's SRAM energy
+scaled by their size (`tlmsim.components.sram.horowitz_sram_energy_pj`): 10 pJ per 64
+bits at 8 KB, 100 pJ at 1 MB.
 
 Time: one SimPy transaction per layer pass (ANN) or layer step (SNN). It lasts the
 longest of its compute time (synaptic ops and neuron updates over ``parallel_units``
@@ -39,10 +42,12 @@ units, one op per unit per cycle) and each memory level's transfer time (bits ov
 
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from tlmsim import params as P
+from tlmsim.components.sram import horowitz_sram_energy_pj
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import Clock, EnergyLedger, Module, Simulator, seconds
 from tlmsim.params import param
@@ -78,8 +83,10 @@ class RegisterFileParams:
     size_bytes: int = param(8 * 1024, "B", "capacity", source=HOROWITZ + " (8 KB SRAM point)",
                             min=1)
     word_bits: int = param(64, "bit", "width of one access", source=HOROWITZ, min=1)
-    access_pj: float = param(10.0, "pJ", "energy of one word read or write (8 KB SRAM figure; "
-                             "an upper bound for a register file)", source=HOROWITZ, min=0.0)
+    access_pj: Optional[float] = param(None, "pJ", "energy of one word read or write; None: "
+                                       "Horowitz's SRAM energy scaled by size (10 pJ per 64 "
+                                       "bits at 8 KB, an upper bound for a register file)",
+                                       source=HOROWITZ, min=0.0)
     bandwidth_bits_per_cycle: int = param(1024, "bit/cycle", "bits moved per clock cycle",
                                           source=ASSUMED, min=1)
 
@@ -92,8 +99,9 @@ class SramParams:
     size_bytes: int = param(1024 * 1024, "B", "capacity", source=HOROWITZ + " (1 MB point)",
                             min=1)
     word_bits: int = param(64, "bit", "width of one access", source=HOROWITZ, min=1)
-    access_pj: float = param(100.0, "pJ", "energy of one word read or write",
-                             source=HOROWITZ + " (1 MB SRAM, 64-bit read)", min=0.0)
+    access_pj: Optional[float] = param(None, "pJ", "energy of one word read or write; None: "
+                                       "Horowitz's SRAM energy scaled by size (100 pJ per 64 "
+                                       "bits at 1 MB)", source=HOROWITZ, min=0.0)
     bandwidth_bits_per_cycle: int = param(256, "bit/cycle", "bits moved per clock cycle "
                                           "(four 64-bit banks)", source=ASSUMED, min=1)
 
@@ -286,7 +294,11 @@ class MemoryLevel(Module):
     def __init__(self, parent, name, level, dp):
         super().__init__(parent, name, level)
         self.kind = name
-        pj_per_bit = level.access_pj / level.word_bits
+        word_pj = level.access_pj
+        if word_pj is None:  # SRAM energy by size, as tlmsim.components.sram charges it
+            word_pj = horowitz_sram_energy_pj(level.size_bytes, level.word_bits)
+        self.word_pj = word_pj
+        pj_per_bit = word_pj / level.word_bits
         self.bits = {
             "weight_read": dp.weight_bits, "weight_write": dp.weight_bits,
             "param_read": dp.param_bits,
@@ -516,6 +528,7 @@ class GenericDatapath:
             utilization=util, resources={"cores_used": 1, "chips": 1},
             parameters=P.to_dict(self.params), wall_s=wall_s,
             extra={"mode": mode, "memory_accesses": access_counts,
+                   "memory_word_pj": {n: m.word_pj for n, m in self.levels.items()},
                    "transactions": self.transactions},
             tables=tables)
         return report.check()
