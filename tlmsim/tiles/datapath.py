@@ -55,6 +55,8 @@ from tlmsim.report import Report
 
 HOROWITZ = "Horowitz, ISSCC 2014, 45 nm"
 ASSUMED = "assumed (illustrative; no published chip)"
+SCRIPT = "Ottati et al. 2023, companion script"
+CHOICE = "modelling choice"
 
 #: the memory levels, innermost first
 LEVELS = ("rf", "sram", "dram")
@@ -79,7 +81,7 @@ class RegisterFileParams:
     """Register file / local buffer next to the units (used by ``reuse="full"`` and by
     streams placed in it)."""
 
-    enabled: bool = param(True, "", "whether this level exists")
+    enabled: bool = param(True, "", "whether this level exists", source=CHOICE)
     size_bytes: int = param(8 * 1024, "B", "capacity", source=HOROWITZ + " (8 KB SRAM point)",
                             min=1)
     word_bits: int = param(64, "bit", "width of one access", source=HOROWITZ, min=1)
@@ -95,7 +97,8 @@ class RegisterFileParams:
 class SramParams:
     """On-chip SRAM: the home of weights, activations and state by default."""
 
-    enabled: bool = param(True, "", "whether this level exists")
+    enabled: bool = param(True, "", "whether this level exists",
+                          source=SCRIPT + " (one SRAM)")
     size_bytes: int = param(1024 * 1024, "B", "capacity", source=HOROWITZ + " (1 MB point)",
                             min=1)
     word_bits: int = param(64, "bit", "width of one access", source=HOROWITZ, min=1)
@@ -110,7 +113,8 @@ class SramParams:
 class DramParams:
     """Off-chip DRAM: optional home of weights, activations or state."""
 
-    enabled: bool = param(False, "", "whether this level exists")
+    enabled: bool = param(False, "", "whether this level exists",
+                          source=CHOICE + " (the script has no DRAM)")
     size_bytes: int = param(8 * 1024 ** 3, "B", "capacity", source=ASSUMED, min=1)
     word_bits: int = param(64, "bit", "width of one access", source=HOROWITZ, min=1)
     access_pj: float = param(1300.0, "pJ", "energy of one word read or write (low end of "
@@ -128,28 +132,30 @@ class DatapathParams:
     parallel_units: int = param(16, "", "MAC/AC units working in parallel (one op per "
                                 "cycle each)", source=ASSUMED, min=1)
     acc_bits: int = param(32, "bit", "accumulator width: MAC/AC adds, leak, threshold",
-                          source="Ottati et al. 2023, companion script (32-bit adds)",
+                          source=SCRIPT + " (32-bit adds)",
                           min=8, max=32)
-    weight_bits: int = param(8, "bit", "stored weight width", source="Ottati et al. 2023",
+    weight_bits: int = param(8, "bit", "stored weight width", source=SCRIPT,
                              min=1, max=32)
     activation_bits: int = param(8, "bit", "ANN activation width (inputs and outputs)",
-                                 source="Ottati et al. 2023", min=1, max=32)
+                                 source=SCRIPT, min=1, max=32)
     state_bits: int = param(32, "bit", "stored membrane state width (the script stores 8)",
-                            source=ASSUMED + ": the accumulator width", min=1, max=64)
+                            source=CHOICE + ": the accumulator width", min=1, max=64)
     param_bits: int = param(32, "bit", "per-channel parameters (bias, scale, leak, threshold)",
-                            source="Ottati et al. 2023, companion script", min=1, max=64)
+                            source=SCRIPT, min=1, max=64)
     skip_zero_inputs: bool = param(True, "", "ANN: zero inputs fetch no weight and do no MAC "
-                                   "(an SNN always works only on spikes)")
-    leak: bool = param(True, "", "SNN: one leak multiply per neuron per step")
+                                   "(an SNN always works only on spikes)", source=CHOICE)
+    leak: bool = param(True, "", "SNN: one leak multiply per neuron per step",
+                       source=SCRIPT + " (one 32-bit mult per neuron)")
     reuse: str = param("none", "", "none: every use fetches its operands from their home "
                        "level (the paper's accounting); full: fetched once per pass or step "
                        "into the register file, each use reads the register file",
-                       choices=("none", "full"))
+                       choices=("none", "full"), source=SCRIPT + " (none)")
     weights_in: str = param("sram", "", "home level of weights and per-channel parameters",
-                            choices=LEVELS)
+                            choices=LEVELS, source=SCRIPT + " (one SRAM)")
     activations_in: str = param("sram", "", "home level of input and output activations or "
-                                "spikes", choices=LEVELS)
-    state_in: str = param("sram", "", "home level of the membrane state", choices=LEVELS)
+                                "spikes", choices=LEVELS, source=SCRIPT + " (one SRAM)")
+    state_in: str = param("sram", "", "home level of the membrane state", choices=LEVELS,
+                          source=SCRIPT + " (one SRAM)")
 
 
 # -- arithmetic energy by width ------------------------------------------------------
@@ -393,6 +399,9 @@ class GenericDatapath:
         if not 0 <= active_synapses <= syn:
             raise ParameterError(f"layer {spec.name!r}: {active_synapses} active synapses, "
                                  f"outside 0..{syn}")
+        if not 0 <= output_spikes <= spec.n_outputs:
+            raise ParameterError(f"layer {spec.name!r}: {output_spikes} output spikes, "
+                                 f"outside 0..{spec.n_outputs}")
         if mode == "ann" and not dp.skip_zero_inputs:
             active_synapses = syn
         w = Work()
