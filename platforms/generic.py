@@ -50,7 +50,7 @@ def build(params=None):
 
 def run_layer(kind="conv2d", in_shape=(144, 30, 30), out_channels=32, kernel=3, stride=1,
               padding=0, mode="ann", steps=1, input_sparsity=0.0, output_sparsity=None,
-              samples=1, params=None, name=None):
+              samples=1, params=None, name=None, timeline=False):
     """Run one layer and return its `Report`.
 
     `kind` is "conv2d" (`in_shape` = (channels, height, width)) or "dense" (`in_shape` =
@@ -58,7 +58,8 @@ def run_layer(kind="conv2d", in_shape=(144, 30, 30), out_channels=32, kernel=3, 
     fraction of inputs that are zero (ANN) or silent (SNN, per step); the active synapses
     are that fraction of the layer's synapses, rounded. `output_sparsity` (default: the
     input's) sets the SNN's output spikes, hence its resets. An ANN runs once per sample
-    (`steps` must be 1); an SNN runs `steps` time steps per sample.
+    (`steps` must be 1); an SNN runs `steps` time steps per sample. With `timeline`, the
+    units' and memories' busy intervals are recorded (``report.timeline``).
     """
     if mode not in MODES:
         raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
@@ -82,6 +83,8 @@ def run_layer(kind="conv2d", in_shape=(144, 30, 30), out_channels=32, kernel=3, 
         raise ParameterError(f"kind must be 'conv2d' or 'dense', got {kind!r}")
     acc = build(params)
     acc.check_fit([spec], mode)
+    if timeline:
+        acc.sim.record_timeline()
     active = int(round((1.0 - input_sparsity) * spec.n_synapses))
     spikes_out = int(round((1.0 - output_sparsity) * spec.n_outputs)) if mode == "snn" else 0
     items = ((spec, mode, step, active, spikes_out)
@@ -90,6 +93,7 @@ def run_layer(kind="conv2d", in_shape=(144, 30, 30), out_channels=32, kernel=3, 
     acc.run(items)
     trace = f"{kind} layer {spec.in_shape}->{spec.out_shape}"
     return acc.report(NAME, trace, steps, samples, mode, time.perf_counter() - t0)
+
 
 
 # -- trace replay --------------------------------------------------------------------
@@ -194,15 +198,18 @@ def _ann_items(tr, specs):
             yield spec, "ann", 0, min(active, spec.n_synapses), 0
 
 
-def replay(trace_path, params=None, progress=False):
+def replay(trace_path, params=None, progress=False, timeline=False):
     """Replay an activity trace (ANN or SNN) on the generic datapath; returns a `Report`.
 
     Every layer with sources runs in topological order, one transaction per sample and
-    layer (ANN) or per sample, step and layer (SNN).
+    layer (ANN) or per sample, step and layer (SNN). With `timeline`, the units' and
+    memories' busy intervals are recorded (``report.timeline``).
     """
     from tlmsim.activity import open_trace
 
     acc = build(params)
+    if timeline:
+        acc.sim.record_timeline()
     t0 = time.perf_counter()
     with open_trace(trace_path) as tr:
         mode = tr.kind

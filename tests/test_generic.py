@@ -236,3 +236,17 @@ def test_report_contract_and_cli(capsys):
     assert all(0.0 <= u <= 1.0 for u in d["utilization"].values())
     assert cli_main(["params", "--platform", "generic"]) == 0
     assert "Horowitz" in capsys.readouterr().out
+
+
+def test_saved_report_has_roofline_and_timeline(tmp_path):
+    r = generic.run_layer(kind="dense", in_shape=64, out_channels=10, mode="snn", steps=3,
+                          timeline=True)
+    row = r.tables["per_layer"][0]
+    # per step: 640 spike bits + 640 weight bytes + 10 x (2 x 4 B state + 1 bit) + 3 x 10 x 4 B
+    assert row["memory_bytes"] == 3 * (640 / 8 + 640 + 10 * 8 + 10 / 8 + 120)
+    assert row["intensity_ops_per_byte"] == pytest.approx(3 * 640 / row["memory_bytes"])
+    assert r.extra["peak_ops_per_s"] == 16e9 and r.extra["bandwidth_bytes_per_s"] == 32e9
+    assert len(r.timeline.intervals) > 0
+    r.save(str(tmp_path))
+    for name in ("report.json", "per_step.csv", "roofline.png", "timeline.json"):
+        assert (tmp_path / name).exists(), name

@@ -480,8 +480,9 @@ class GenericDatapath:
         duration = self.clock.cycles(cycles[limit])
         energy = self.energy_pj(work)
         synapses = work.active_synapses
-        self._tally(self.per_layer, layer, duration, energy, synapses, limit)
-        self._tally(self.per_step, step, duration, energy, synapses, limit)
+        moved = self.memory_bytes(work)
+        self._tally(self.per_layer, layer, duration, energy, synapses, moved, limit)
+        self._tally(self.per_step, step, duration, energy, synapses, moved, limit)
         if mode == "ann":
             self.ops["macs"] += synapses
         else:
@@ -490,13 +491,21 @@ class GenericDatapath:
         self.transactions += 1
         yield self.sim.wait(duration)
 
+    def memory_bytes(self, work):
+        """Bytes `work` moves at the levels beyond the register file (its traffic to
+        memory, for the roofline)."""
+        bits = sum(n * self.levels[name].bits[a] for name, row in work.counts.items()
+                   if name not in ("datapath", "rf") for a, n in row.items())
+        return bits / 8
+
     @staticmethod
-    def _tally(table, key, duration, energy, synapses, limit):
+    def _tally(table, key, duration, energy, synapses, moved, limit):
         row = table.setdefault(key, {"latency_ps": 0, "energy_pj": 0.0, "active_synapses": 0,
-                                     "transactions": 0, "limited_by": {}})
+                                     "memory_bytes": 0.0, "transactions": 0, "limited_by": {}})
         row["latency_ps"] += duration
         row["energy_pj"] += energy
         row["active_synapses"] += synapses
+        row["memory_bytes"] += moved
         row["transactions"] += 1
         row["limited_by"][limit] = row["limited_by"].get(limit, 0) + 1
 
@@ -513,6 +522,14 @@ class GenericDatapath:
         return self.sim.run()
 
     # -- results ----------------------------------------------------------------------
+    def _roof_bandwidth_bits(self):
+        """Bandwidth in bits per cycle of the levels the streams live in beyond the
+        register file (the slowest of them: the roofline's memory roof)."""
+        dp = self.params.datapath
+        homes = {dp.weights_in, dp.activations_in, dp.state_in} - {"rf"}
+        return min((self.levels[h].params.bandwidth_bits_per_cycle for h in homes),
+                   default=self.levels["rf"].params.bandwidth_bits_per_cycle)
+
     def report(self, platform, trace, steps, samples, mode, wall_s=0.0):
         """The `Report` of everything run so far."""
         elapsed = self.sim.now
@@ -526,6 +543,7 @@ class GenericDatapath:
         for m in self._modules().values():
             util[m.kind] = min(1.0, m.stats.busy_ps / elapsed) if elapsed else 0.0
         ops = dict(self.ops, noc_hops=0, dram_bytes=dram_bits // 8)
+        dp = self.params.datapath
         tables = {
             "per_layer": [_row("layer", k, v) for k, v in self.per_layer.items()],
             "per_step": [_row("step", k, v) for k, v in sorted(self.per_step.items())],
@@ -537,9 +555,11 @@ class GenericDatapath:
             utilization=util, resources={"cores_used": 1, "chips": 1},
             parameters=P.to_dict(self.params), wall_s=wall_s,
             extra={"mode": mode, "memory_accesses": access_counts,
+                   "peak_ops_per_s": dp.parallel_units * dp.clock_hz,
+                   "bandwidth_bytes_per_s": self._roof_bandwidth_bits() / 8 * dp.clock_hz,
                    "memory_word_pj": {n: m.word_pj for n, m in self.levels.items()},
                    "transactions": self.transactions},
-            tables=tables)
+            tables=tables, timeline=self.sim.timeline)
         return report.check()
 
 
@@ -548,5 +568,8 @@ def _row(key, value, tally):
     row.update({k: v for k, v in tally.items() if k != "limited_by"})
     row["latency_s"] = seconds(row.pop("latency_ps"))
     row["energy_j"] = row.pop("energy_pj") * 1e-12
+    ops = row["active_synapses"]
+    row["intensity_ops_per_byte"] = ops / row["memory_bytes"] if row["memory_bytes"] else 0.0
+    row["achieved_ops_per_s"] = ops / row["latency_s"] if row["latency_s"] else 0.0
     row["limited_by"] = max(tally["limited_by"], key=tally["limited_by"].get)
     return row
