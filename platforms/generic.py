@@ -95,7 +95,6 @@ def run_layer(kind="conv2d", in_shape=(144, 30, 30), out_channels=32, kernel=3, 
     return acc.report(NAME, trace, steps, samples, mode, time.perf_counter() - t0)
 
 
-
 # -- trace replay --------------------------------------------------------------------
 
 def _trace_spec(layer, network):

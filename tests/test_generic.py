@@ -191,6 +191,7 @@ def test_dense_layer():
     (dict(kind="lstm"), "kind must be"),
     (dict(kernel=40), "does not fit the padded input"),
     (dict(in_shape=(3, 30)), "in_shape must be (channels, height, width)"),
+    (dict(out_channels=2.5), "out_channels must be an integer"),
 ])
 def test_bad_arguments_raise_parameter_error(kwargs, words):
     args = dict(LAYER, **kwargs)

@@ -240,6 +240,9 @@ def conv2d_layer(in_shape, out_channels, kernel=3, stride=1, padding=0, name="co
     except (TypeError, ValueError):
         raise ParameterError(f"layer {name!r}: in_shape must be (channels, height, width), "
                              f"got {in_shape!r}") from None
+    if isinstance(out_channels, bool) or not isinstance(out_channels, (int, np.integer)):
+        raise ParameterError(f"layer {name!r}: out_channels must be an integer, "
+                             f"got {out_channels!r}")
     kh, kw = _pair(kernel, "kernel")
     sh, sw = _pair(stride, "stride")
     ph, pw = _pair(padding, "padding")
@@ -262,6 +265,9 @@ def conv2d_layer(in_shape, out_channels, kernel=3, stride=1, padding=0, name="co
 
 def dense_layer(in_features, out_features, name="dense"):
     """A fully connected layer: every input drives every output."""
+    if isinstance(out_features, bool) or not isinstance(out_features, (int, np.integer)):
+        raise ParameterError(f"layer {name!r}: out_features must be an integer, "
+                             f"got {out_features!r}")
     n_in, n_out = int(np.prod(in_features)), int(out_features)
     if n_in < 1 or n_out < 1:
         raise ParameterError(f"layer {name!r}: in and out features must be >= 1, got "
