@@ -12,6 +12,7 @@ from tlmsim.components.router import (LOCAL, MulticastRouter, RouterParams, Rout
                                       check_fits, compress_table, route_bits)
 
 __all__ = ["AccessPattern", "DramChannel", "DramParams", "DRAM_PRESETS", "dram_preset", "Bus",
+           "BusParams", "Sram", "SramParams", "horowitz_sram_energy_pj",
            "Flow", "MeshNoc", "MeshParams", "xy_flow_links", "xy_link_loads", "xy_links",
            "xy_segments", "LOCAL", "MulticastRouter", "RouterParams", "RoutingTable",
            "check_fits", "compress_table", "route_bits"]
