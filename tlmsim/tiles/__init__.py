@@ -1,1 +1,2 @@
-"""Compute tiles: neuro-cores for spiking networks (and, in their issues, MAC arrays)."""
+"""Compute tiles: neuro-cores for spiking networks, MAC arrays and the other units platforms
+name in their parameters (see `tlmsim.registry.tile`)."""
