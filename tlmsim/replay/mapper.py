@@ -163,15 +163,28 @@ class _Network:
         return np.searchsorted(self.offsets, neurons, side="right") - 1
 
 
-def build_fanout(net, core_of):
-    """Merged fan-out table neuron -> used core: (cores, compact, indptr, core index, synapses)."""
+def build_fanout(net, core_of, blocks=None, cache=None):
+    """Merged fan-out table neuron -> used core: (cores, compact, indptr, core index, synapses).
+
+    With `blocks` (layers split in contiguous blocks, one core each) the per-connection
+    tables are built over block numbers and kept in `cache` while a layer's block count
+    does not change, so a mapping attempt only redoes the layers it re-split."""
     cores, compact = np.unique(core_of, return_inverse=True)
     compact = compact.astype(np.int32)
     tables = []
-    for li, si, indptr, indices in net.connections:
-        lo = net.offsets[li]
-        post = compact[lo:lo + net.sizes[li]]
-        tables.append((si, *loops.build_fanout_table(indptr, indices, post, len(cores))))
+    for ci, (li, si, indptr, indices) in enumerate(net.connections):
+        lo, n = net.offsets[li], int(net.sizes[li])
+        post = compact[lo:lo + n]
+        if blocks is None or cache is None:
+            tables.append((si, *loops.build_fanout_table(indptr, indices, post, len(cores))))
+            continue
+        b = int(blocks[li])
+        if cache.get(ci, (None,))[0] != b:
+            block = (np.arange(n, dtype=np.int64) * b // n).astype(np.int32)
+            cache[ci] = (b, *loops.build_fanout_table(indptr, indices, block, b))
+        _, t_indptr, t_block, t_count = cache[ci]
+        first = (np.arange(b, dtype=np.int64) * n + b - 1) // b    # first neuron of each block
+        tables.append((si, t_indptr, post[first][t_block], t_count))
     tables.sort(key=lambda t: t[0])
     sources = [t[0] for t in tables]
     if len(set(sources)) == len(sources):
@@ -200,8 +213,8 @@ def build_fanout(net, core_of):
     return cores, compact, indptr, grp.astype(np.int32), cnt.astype(np.int32)
 
 
-def _usage(net, limits, core_of):
-    cores, compact, f_indptr, f_core, f_syn = build_fanout(net, core_of)
+def _usage(net, limits, core_of, blocks=None, cache=None):
+    cores, compact, f_indptr, f_core, f_syn = build_fanout(net, core_of, blocks, cache)
     k = len(cores)
     port = cores >= INPUT_PORT
     neurons = np.bincount(compact, minlength=k)
@@ -241,10 +254,10 @@ def map_network(workload, limits, cores_per_tile, tiles_x, tiles_y, max_chips=1,
     if placement is not None or policy == "explicit":
         core_of = _explicit(net, placement, max_cores, on_port)
         policy = "explicit"
+        use = _usage(net, limits, core_of)
     else:
-        core_of = _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y,
-                        chips_x, policy, on_port)
-    use = _usage(net, limits, core_of)
+        core_of, use = _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x,
+                             tiles_y, chips_x, policy, on_port)
     _check(net, limits, use, per_chip, single_only=False)
     real = use["cores"][use["cores"] < INPUT_PORT]
     n_chips = int(real.max() // per_chip) + 1 if len(real) else 1
@@ -316,6 +329,7 @@ def _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y, ch
             k = max(1, min(k, int(budget // mean_bits)))
         blocks[li] = -(-n // k)
     mesh_all = CoreMesh(cores_per_tile, tiles_x, tiles_y, max_chips, max(1, min(chips_x, max_chips)))
+    cache = {}
     for _ in range(60):
         total = int(blocks.sum())
         if total > per_chip * max_chips:
@@ -336,23 +350,49 @@ def _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y, ch
                 block = np.arange(n, dtype=np.int64) * blocks[li] // n
                 core_of[lo:lo + n] = core_ids[start + block]
             start += int(blocks[li])
-        use = _usage(net, limits, core_of)
-        ratio = np.maximum.reduce([use[key] / lim for (key, _), lim in
-                                   zip(_LIMITS, _limit_values(limits))])
-        if (ratio <= 1.0).all():
-            return core_of
+        use = _usage(net, limits, core_of, blocks, cache)
+        local = np.maximum.reduce([use[key] / lim for key, lim in
+                                   (("compartments", limits.compartments),
+                                    ("input_axons", limits.input_axons),
+                                    ("memory_bits", limits.synaptic_memory_bits))])
+        route = use["output_routes"] / limits.output_routes
+        if (local <= 1.0).all() and (route <= 1.0).all():
+            return core_of, use
         # the layer owning each core (automatic policies give each layer its own cores)
         owner = np.empty(len(use["cores"]), dtype=np.int64)
         owner[use["compact"]] = net.layer_of(np.arange(net.n))
-        worst = np.zeros(len(blocks))
-        np.maximum.at(worst, owner, ratio)
-        grow = worst > 1.0
-        if (grow & (blocks >= net.sizes)).any():
+        worst_local = np.zeros(len(blocks))
+        worst_route = np.zeros(len(blocks))
+        np.maximum.at(worst_local, owner, local)
+        np.maximum.at(worst_route, owner, route)
+        if ((np.maximum(worst_local, worst_route) > 1.0) & (blocks >= net.sizes)).any():
             _check(net, limits, use, per_chip, single_only=True)
-        new = np.ceil(blocks * worst * 1.02).astype(np.int64)
-        blocks = np.where(grow, np.minimum(net.sizes, np.maximum(blocks + 1, new)), blocks)
+        blocks = _regrow(net, blocks, worst_local, worst_route)
     _check(net, limits, use, per_chip, single_only=False)
     raise MappingError("mapping did not converge; give an explicit placement")  # pragma: no cover
+
+
+def _regrow(net, blocks, worst_local, worst_route):
+    """New block counts: each layer's largest block shrunk by its worst use ratio.
+
+    A layer's output routes grow with its target layers' block counts, so layers are
+    visited targets first and a route ratio is scaled by how much the targets grow."""
+    new = blocks.copy()
+    targets = {}
+    for li, si, _, _ in net.connections:
+        if li != si:
+            targets.setdefault(si, []).append(li)
+    for li in reversed(range(len(blocks))):
+        if blocks[li] == 0:
+            continue
+        growth = max([new[t] / blocks[t] for t in targets.get(li, []) if blocks[t]] + [1.0])
+        r = max(worst_local[li], worst_route[li] * growth)
+        if r <= 1.0:
+            continue
+        largest = -(-int(net.sizes[li]) // int(blocks[li]))
+        fit = max(1, int(largest / r))
+        new[li] = min(int(net.sizes[li]), max(int(blocks[li]) + 1, -(-int(net.sizes[li]) // fit)))
+    return new
 
 
 def _place_blocks(net, blocks, mesh, policy):
