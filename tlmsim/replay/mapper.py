@@ -40,6 +40,8 @@ class CoreLimits:
     synaptic_memory_bits: int
     axon_header_bits: int = 0
     core_overhead_bits: int = 0
+    #: most destination cores one neuron may reach (0: no limit; TrueNorth: 1)
+    routes_per_neuron: int = 0
 
 
 @dataclass
@@ -259,6 +261,7 @@ def map_network(workload, limits, cores_per_tile, tiles_x, tiles_y, max_chips=1,
         core_of, use = _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x,
                              tiles_y, chips_x, policy, on_port)
     _check(net, limits, use, per_chip, single_only=False)
+    _check_routes_per_neuron(net, limits, use)
     real = use["cores"][use["cores"] < INPUT_PORT]
     n_chips = int(real.max() // per_chip) + 1 if len(real) else 1
     mesh = CoreMesh(cores_per_tile, tiles_x, tiles_y, n_chips, max(1, min(chips_x, n_chips)))
@@ -422,6 +425,21 @@ def _place_blocks(net, blocks, mesh, policy):
         out[start:start + b] = chosen
         start += b
     return out
+
+
+def _check_routes_per_neuron(net, limits, use):
+    if not limits.routes_per_neuron:
+        return
+    per_neuron = np.diff(use["fanout"][0])
+    bad = np.flatnonzero(per_neuron > limits.routes_per_neuron)
+    if len(bad):
+        n = int(bad[np.argmax(per_neuron[bad])])
+        li = int(net.layer_of(n))
+        raise MappingError(
+            f"neuron {n - int(net.offsets[li])} of layer {net.names[li]!r} reaches "
+            f"{int(per_neuron[n])} cores, a neuron may reach {limits.routes_per_neuron}; "
+            f"{len(bad)} neuron(s) break this: add splitter neurons or place their targets "
+            "on fewer cores")
 
 
 def _check(net, limits, use, per_chip, single_only):

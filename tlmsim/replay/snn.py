@@ -170,7 +170,8 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             tot["expected_sops"] += int(mapping.synapses_per_neuron[nids].sum())
             tot["expected_msgs"] += int((indptr[nids.astype(np.int64) + 1] - indptr[nids]).sum())
 
-            actions = cls.actions(costs, sops, spikes, comps)
+            actions = cls.actions(costs, {"synaptic_ops": sops, "messages_in": msgs_in,
+                                          "spikes": spikes, "compartments": comps})
             busy = cls.busy_ps(costs, actions)
             core_pj = cls.energy_pj_of(costs, actions)
             slowest = busy.max(axis=1, initial=0)
