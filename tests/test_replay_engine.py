@@ -24,15 +24,21 @@ def test_routes_per_neuron_limit_names_the_neuron():
 def test_dense_and_sparse_flow_counting_agree():
     w = random_chain([300, 900, 400], 40, 0.2, 12, seed=5)
     m = map_network(w, LIMITS, 4, 8, 4, max_chips=8, chips_x=2, policy="locality")
-    table = FlowTable(m)
+    routers, node = np.unique(m.mesh.router_of(m.cores), return_inverse=True)
+    table = FlowTable(m, node, len(routers))
+    total = 0
     for win in w.windows(5):
         nids = win.neurons
         dense = table.window(nids, win.offsets, m.fanout_indptr)
-        sparse = flows_of_window(nids, win.offsets, m.fanout_indptr, m.fanout_core,
-                                 m.compact_of_neuron, len(m.cores))
+        sparse = flows_of_window(nids, win.offsets, m.fanout_indptr, node[m.fanout_core],
+                                 node[m.compact_of_neuron], len(routers))
+        total += sparse[3].sum()
         order = np.lexsort((dense[2], dense[1], dense[0]))
         for a, b in zip(dense, sparse):
             assert np.array_equal(np.asarray(a)[order], b)
+    # every message is in one flow: messages = entries of the spiking neurons
+    expected = sum(np.diff(m.fanout_indptr)[win.neurons].sum() for win in w.windows(5))
+    assert total == expected > 0
 
 
 def test_windows_cover_every_spike_once():

@@ -55,32 +55,40 @@ class SnnPlatform:
 
 
 class FlowTable:
-    """Every (source core, destination core) pair the mapping can use, one id per fan-out
-    entry, so the compiled fan-out kernel can count messages per (step, pair) directly."""
+    """Every (source node, destination node) pair the mapping uses, one id per fan-out
+    entry, so the compiled fan-out kernel counts messages per (step, pair) directly.
 
-    def __init__(self, mapping):
-        u = len(mapping.cores)
-        src = np.repeat(mapping.compact_of_neuron, np.diff(mapping.fanout_indptr))
-        key, pair = np.unique(src * u + mapping.fanout_core, return_inverse=True)
+    A node is a mesh router (a tile): the messages of all cores of one tile to all cores of
+    another travel the same route, so they form one flow."""
+
+    def __init__(self, mapping, node_of_core, n_nodes):
+        src = np.repeat(node_of_core[mapping.compact_of_neuron], np.diff(mapping.fanout_indptr))
+        code = src * n_nodes + node_of_core[mapping.fanout_core]
+        if n_nodes * n_nodes <= max(4 * len(code), 1 << 20):   # a bitmap beats a sort
+            present = np.bincount(code, minlength=n_nodes * n_nodes) > 0
+            key = np.flatnonzero(present)
+            pair = (np.cumsum(present) - 1)[code]
+        else:
+            key, pair = np.unique(code, return_inverse=True)
         self.pair_of_entry = pair.astype(np.int32)
         self.ones = np.ones(len(pair), dtype=np.int32)
-        self.src, self.dst = key // u, key % u
+        self.src, self.dst = key // n_nodes, key % n_nodes
         self.n = len(key)
 
     def window(self, nids, offsets, indptr):
-        """(step, src, dst, messages) of the flows of a window, as `flows_of_window`."""
+        """(step, src node, dst node, messages) of a window's flows, as `flows_of_window`."""
         _, msgs = loops.fanout_counts_steps(nids, offsets, indptr, self.pair_of_entry,
                                             self.ones, self.n)
         step, pair = np.nonzero(msgs)
         return step, self.src[pair], self.dst[pair], msgs[step, pair]
 
 
-def flows_of_window(nids, offsets, indptr, fan_core, src_of_neuron, n_cores):
-    """The flows of a window: messages per (step, source core, destination core).
+def flows_of_window(nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron, n_nodes):
+    """The flows of a window: messages per (step, source node, destination node).
 
     Returns (step, src, dst, messages) arrays, one entry per flow that carries at least one
-    message, sorted by step then source then destination. The work is proportional to the
-    window's spike messages (one per spike and destination core), not to the cores squared.
+    message, sorted by step, source, destination. The work is proportional to the window's
+    spike messages (one per spike and destination core), not to the nodes squared.
     """
     nids64 = nids.astype(np.int64)
     first = indptr[nids64]
@@ -91,11 +99,12 @@ def flows_of_window(nids, offsets, indptr, fan_core, src_of_neuron, n_cores):
         return z, z, z, z
     steps = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
     pos = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(total, dtype=np.int64)
-    key = np.repeat((steps * n_cores + src_of_neuron[nids64]) * n_cores, lens) + fan_core[pos]
+    key = (np.repeat((steps * n_nodes + src_node_of_neuron[nids64]) * n_nodes, lens)
+           + dst_node_of_entry[pos])
     key, count = np.unique(key, return_counts=True)
-    dst = key % n_cores
-    key //= n_cores
-    return key // n_cores, key % n_cores, dst, count.astype(np.int64)
+    dst = key % n_nodes
+    key //= n_nodes
+    return key // n_nodes, key % n_nodes, dst, count.astype(np.int64)
 
 
 def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=False,
@@ -127,6 +136,7 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     syn = mapping.fanout_synapses
     fan_core = mapping.fanout_core
     n_neurons = len(indptr) - 1
+    msgs_per_neuron = np.diff(indptr)
 
     acc = {k: np.zeros(u, dtype=np.int64) for k in ("synaptic_ops", "spikes", "busy_ps",
                                                     "messages_in", "messages_out")}
@@ -137,9 +147,13 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
            "overruns": 0, "idle_ps": 0}
     # flows per (step, pair) counted densely by the compiled kernel when the pairs are few
     # enough; otherwise sparsely, in work proportional to the messages
-    flow_table = FlowTable(mapping)
+    node_routers, node_of_core = np.unique(routers, return_inverse=True)
+    n_nodes = len(node_routers)
+    flow_table = FlowTable(mapping, node_of_core, n_nodes)
     if flow_table.n > MAX_WINDOW_CELLS // 16:
         flow_table = None
+        dst_node_of_entry = node_of_core[fan_core]
+        src_node_of_neuron = node_of_core[compact]
     width = max(1, u, flow_table.n if flow_table is not None else 1)
     window_cap = max(1, min(platform.window_steps, MAX_WINDOW_CELLS // width))
     qk = QuantumKeeper(sim, quantum_ps=0)
@@ -147,6 +161,8 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
 
     def noc_energy():
         return math.fsum(n * noc_table[a] for a, n in noc.counts.items())
+
+    setup_s = time.perf_counter() - wall0
 
     def run():
         for w in workload.windows(window_cap):
@@ -162,13 +178,13 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             if flow_table is not None:
                 f_step, f_src, f_dst, f_msgs = flow_table.window(nids, offsets, indptr)
             else:
-                f_step, f_src, f_dst, f_msgs = flows_of_window(nids, offsets, indptr, fan_core,
-                                                               compact, u)
+                f_step, f_src, f_dst, f_msgs = flows_of_window(
+                    nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron, n_nodes)
             f_bounds = np.searchsorted(f_step, np.arange(s + 1))
             steps = np.repeat(np.arange(s, dtype=np.int64), np.diff(offsets))
             spikes = np.bincount(steps * u + compact[nids], minlength=s * u).reshape(s, u)
             tot["expected_sops"] += int(mapping.synapses_per_neuron[nids].sum())
-            tot["expected_msgs"] += int((indptr[nids.astype(np.int64) + 1] - indptr[nids]).sum())
+            tot["expected_msgs"] += int(msgs_per_neuron[nids].sum())
 
             actions = cls.actions(costs, {"synaptic_ops": sops, "messages_in": msgs_in,
                                           "spikes": spikes, "compartments": comps})
@@ -185,7 +201,7 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
                 if b > a:
                     e0 = noc_energy()
                     issue = t + int(slowest[k])
-                    net_ps[k] = noc.send_batch(routers[f_src[a:b]], routers[f_dst[a:b]],
+                    net_ps[k] = noc.send_batch(node_routers[f_src[a:b]], node_routers[f_dst[a:b]],
                                                f_msgs[a:b], delay_ps=issue) - issue
                     net_pj[k] = noc_energy() - e0
                 step_ps[k] = slowest[k] + net_ps[k] + barrier_ps
@@ -197,7 +213,8 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             for a, v in actions.items():
                 core_actions[a] = core_actions.get(a, 0) + v.sum(axis=0)
             acc["messages_in"] += msgs_in.sum(axis=0)
-            acc["messages_out"] += np.bincount(f_src, weights=f_msgs, minlength=u).astype(np.int64)
+            acc["messages_out"] += np.bincount(compact[nids], weights=msgs_per_neuron[nids],
+                                               minlength=u).astype(np.int64)
             acc["synaptic_ops"] += sops.sum(axis=0)
             acc["spikes"] += spikes.sum(axis=0)
             acc["busy_ps"] += busy.sum(axis=0)
@@ -231,8 +248,10 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     ledger.check()
     _check_invariants(tot)
     log = {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in logs.items()}
-    return _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledger,
-                   elapsed_ps, log, acc, tot, barrier_ps, tiles_used, wall0)
+    report = _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledger,
+                     elapsed_ps, log, acc, tot, barrier_ps, tiles_used, wall0)
+    report.extra["setup_wall_s"] = setup_s
+    return report
 
 
 def _check_invariants(tot):
