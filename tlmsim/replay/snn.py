@@ -17,7 +17,6 @@ quantum keeper: one SimPy event per window of steps.
 
 import dataclasses
 import math
-import sys
 import time
 from dataclasses import dataclass
 
@@ -27,7 +26,8 @@ from tlmsim import loops
 from tlmsim.components.noc import MeshNoc
 from tlmsim.errors import InvariantError, TraceFormatError
 from tlmsim.kernel import EnergyLedger, Module, QuantumKeeper, Simulator
-from tlmsim.replay.report import SnnReport
+from tlmsim.progress import progress as progress_bar
+from tlmsim.report import Report
 
 #: most (step x flow) cells a window may hold; bounds a window's memory
 MAX_WINDOW_CELLS = 1 << 22
@@ -109,7 +109,7 @@ def flows_of_window(nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron
 
 def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=False,
                wall0=None):
-    """Replay `workload` placed by `mapping` on `platform`; returns an `SnnReport`.
+    """Replay `workload` placed by `mapping` on `platform`; returns a `Report`.
 
     `wall0` (a `time.perf_counter` value) is when the caller started (reading and mapping
     included in the report's `wall_s`)."""
@@ -230,15 +230,13 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
                            ("messages", msgs_in.sum(axis=1))):
                 logs[key].append(v)
             qk.inc(t)
-            if progress:
-                print(f"\r{platform.name}: sample {w.sample + 1}/{workload.n_samples}, step "
-                      f"{w.step_start + s}/{workload.n_steps}", end="", file=sys.stderr)
+            bar.update(s)
             yield qk.sync()
 
+    bar = progress_bar(workload.n_samples * workload.n_steps, platform.name, "step", progress)
     sim.process(run(), name="replay")
-    elapsed_ps = sim.run()
-    if progress:
-        print(file=sys.stderr)
+    with bar:
+        elapsed_ps = sim.run()
 
     for i, core in cores.items():
         for a, v in core_actions.items():
@@ -314,7 +312,7 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
         "spikes": int(log["spikes"][i]), "messages": int(log["messages"][i]),
     } for i in range(rows)]
     step_ps = log["step_ps"]
-    report = SnnReport(
+    report = Report(
         platform=platform.name, trace=trace_name, steps=workload.n_steps,
         samples=workload.n_samples, latency_s=elapsed_ps * 1e-12,
         energy_breakdown_j=ledger.breakdown(), ops=ops,
@@ -332,7 +330,6 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
                 "mapping": mapping.resource_table(), "energy": ledger.rows,
                 "links": noc.link_records(elapsed_ps)},
     )
-    report.mesh_shape = (mesh.mesh_width, mesh.mesh_height)
     if not math.isclose(report.energy_j, ledger.total_j, rel_tol=1e-12, abs_tol=1e-30):
         raise InvariantError(f"report energy {report.energy_j} J != ledger {ledger.total_j} J")
     if n_rows and not math.isclose(float(energy_step.sum()), ledger.total_j, rel_tol=1e-9,
