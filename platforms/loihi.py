@@ -173,8 +173,11 @@ def map_workload(workload, params=None, placement=None):
                        p.mapper.input_on_cores)
 
 
-def replay(trace, params=None, progress=False, placement=None, **options):
-    """Replay an SNN trace (path or `Workload`) on the Loihi model; returns a `Report`."""
+def replay(trace, params=None, progress=False, placement=None, timeline=False):
+    """Replay an SNN trace (path or `Workload`) on the Loihi model; returns a `Report`.
+
+    `placement`: explicit neuron -> core placement (see `tlmsim.replay.mapper`);
+    `timeline`: record per-step core and network busy intervals in ``report.timeline``."""
     wall0 = time.perf_counter()
     p = params or Params()
     workload = open_workload(trace)
@@ -184,4 +187,4 @@ def replay(trace, params=None, progress=False, placement=None, **options):
         print(mapping.format_table(), file=sys.stderr)
     name = trace if isinstance(trace, str) else getattr(workload, "name", "")
     return replay_snn(workload, mapping, build(p), to_dict(p), str(name), progress=progress,
-                      wall0=wall0)
+                      wall0=wall0, timeline=timeline)

@@ -149,3 +149,12 @@ def test_params_are_listed_with_sources():
     assert "Davies" in rows["core.synaptic_op_pj"]["source"]
     assert rows["core.compartments"]["value"] == 1024
     assert "ASSUMPTION" in rows["core.axon_header_bits"]["source"]
+
+
+def test_timeline_records_core_and_network_intervals():
+    w = chain([1, 10], [[(0, 0)], ], n_steps=1)
+    r = loihi.replay(w, loihi.Params(), timeline=True)
+    spans = r.timeline.by_module()
+    (core, intervals), = [(k, v) for k, v in spans.items() if "core" in k]
+    assert intervals[0][1] - intervals[0][0] == 10 * (3500 + 8400)
+    assert "loihi.noc" in spans

@@ -108,13 +108,17 @@ def flows_of_window(nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron
 
 
 def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=False,
-               wall0=None):
+               wall0=None, timeline=False):
     """Replay `workload` placed by `mapping` on `platform`; returns a `Report`.
 
     `wall0` (a `time.perf_counter` value) is when the caller started (reading and mapping
-    included in the report's `wall_s`)."""
+    included in the report's `wall_s`). With `timeline`, each core's busy interval of each
+    step and each step's network phase go to ``report.timeline`` (a Python loop per busy
+    core and step: for inspecting short runs)."""
     wall0 = time.perf_counter() if wall0 is None else wall0
     sim = Simulator()
+    if timeline:
+        sim.record_timeline()
     top = Module(sim, platform.name)
     mesh = mapping.mesh
     core_ids = mapping.cores
@@ -196,17 +200,29 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             t = 0                                   # offset of the step's start in the window
             step_ps = np.empty(s, dtype=np.int64)
             padded = np.empty(s, dtype=np.int64)
+            starts = np.empty(s, dtype=np.int64)
             for k in range(s):                      # one NoC batch per step (its flows)
+                starts[k] = t
                 a, b = f_bounds[k], f_bounds[k + 1]
                 if b > a:
                     e0 = noc_energy()
                     issue = t + int(slowest[k])
                     net_ps[k] = noc.send_batch(node_routers[f_src[a:b]], node_routers[f_dst[a:b]],
                                                f_msgs[a:b], delay_ps=issue) - issue
+                    if sim.timeline is not None:
+                        sim.timeline.record(noc.full_name, sim.now + issue,
+                                            sim.now + issue + int(net_ps[k]),
+                                            f"step {w.step_start + k}")
                     net_pj[k] = noc_energy() - e0
                 step_ps[k] = slowest[k] + net_ps[k] + barrier_ps
                 padded[k] = max(step_ps[k], period) if period else step_ps[k]
                 t += int(padded[k])
+            if sim.timeline is not None:
+                for k, c in zip(*np.nonzero(busy)):
+                    if int(c) in cores:
+                        t0 = sim.now + int(starts[k])
+                        sim.timeline.record(cores[int(c)].full_name, t0, t0 + int(busy[k, c]),
+                                            f"sample {w.sample} step {w.step_start + k}")
             if period:
                 tot["overruns"] += int((step_ps > period).sum())
             tot["idle_ps"] += int((padded - step_ps).sum())
@@ -249,6 +265,7 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     report = _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledger,
                      elapsed_ps, log, acc, tot, barrier_ps, tiles_used, wall0)
     report.extra["setup_wall_s"] = setup_s
+    report.timeline = sim.timeline
     return report
 
 
