@@ -31,6 +31,7 @@ of whole workloads are therefore not validated yet (error unknown, not zero).
 Inter-chip links (noc.chip_link_*) and chips_x are ASSUMPTIONS: no published figure.
 """
 
+import sys
 import time
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ from tlmsim.errors import MappingError, ParameterError
 from tlmsim.params import nested, param, to_dict
 from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
 from tlmsim.replay.snn import SnnPlatform, replay_snn
-from tlmsim.replay.workload import open_workload
+from tlmsim.replay.workload import open_workload, with_weight_bits
 from tlmsim.tiles.neurocore import NeuroCore, NeuroCoreCosts
 
 DESCRIPTION = "Intel Loihi-like neuromorphic chip: 128 cores, 8x4 tile mesh, barrier steps (Davies 2018)"
@@ -157,9 +158,9 @@ def limits(params=None):
 def map_workload(workload, params=None, placement=None):
     """Place the workload's neurons on Loihi cores (`Mapping`), or raise `MappingError`."""
     p = params or Params()
+    if p.core.weight_bits:
+        workload = with_weight_bits(workload, p.core.weight_bits)
     for layer in workload.layers:
-        if p.core.weight_bits:
-            layer.weight_bits = p.core.weight_bits
         if not 1 <= int(layer.weight_bits) <= 9:
             raise MappingError(f"layer {layer.name!r} has {layer.weight_bits}-bit weights; Loihi "
                                "stores 1-9 bits: quantise the trace or --set core.weight_bits=8")
@@ -173,18 +174,27 @@ def map_workload(workload, params=None, placement=None):
                        p.mapper.input_on_cores)
 
 
-def replay(trace, params=None, progress=False, placement=None, timeline=False):
+def replay(trace, params=None, progress=False, **options):
     """Replay an SNN trace (path or `Workload`) on the Loihi model; returns a `Report`.
 
-    `placement`: explicit neuron -> core placement (see `tlmsim.replay.mapper`);
-    `timeline`: record per-step core and network busy intervals in ``report.timeline``."""
+    Options: ``placement`` (explicit neuron -> core placement, see
+    `tlmsim.replay.mapper.map_network`); ``timeline=True`` (record per-step core and
+    network busy intervals in ``report.timeline``)."""
+    unknown = set(options) - {"placement", "timeline"}
+    if unknown:
+        raise ParameterError(f"loihi.replay: unknown option(s) {sorted(unknown)}; "
+                             "known: placement, timeline")
+    placement, timeline = options.get("placement"), options.get("timeline", False)
     wall0 = time.perf_counter()
     p = params or Params()
     workload = open_workload(trace)
-    mapping = map_workload(workload, p, placement)
-    if progress:
-        import sys
-        print(mapping.format_table(), file=sys.stderr)
-    name = trace if isinstance(trace, str) else getattr(workload, "name", "")
-    return replay_snn(workload, mapping, build(p), to_dict(p), str(name), progress=progress,
-                      wall0=wall0, timeline=timeline)
+    try:
+        mapping = map_workload(workload, p, placement)
+        if progress:
+            print(mapping.format_table(), file=sys.stderr)
+        name = trace if isinstance(trace, str) else getattr(workload, "name", "")
+        return replay_snn(workload, mapping, build(p), to_dict(p), str(name),
+                          progress=progress, wall0=wall0, timeline=timeline)
+    finally:
+        if workload is not trace and hasattr(workload, "close"):
+            workload.close()

@@ -82,9 +82,13 @@ def test_placement_file(tmp_path):
     assert m.policy == "explicit" and list(m.cores) == [0, 7, 9]
 
 
-def test_weight_bits_outside_loihi_range_fail():
+def test_weight_bits_outside_loihi_range_fail_unless_overridden():
+    w = layers_only([4, 4], weight_bits=16)
     with pytest.raises(MappingError, match="16-bit weights.*1-9 bits"):
-        loihi.map_workload(layers_only([4, 4], weight_bits=16))
+        loihi.map_workload(w)
+    m = loihi.map_workload(w, params(core__weight_bits=2))
+    assert m.memory_bits.max() == 4 * 4 * 2 + 4 * 32        # 4 neurons x 4 synapses x 2 bits
+    assert w.layers[1].weight_bits == 16                    # the workload is not modified
 
 
 def _hops(policy, w):

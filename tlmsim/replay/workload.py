@@ -6,6 +6,7 @@ spikes of each time step, streamed in windows of steps.
 Neurons get global ids: layer after layer in the network's (topological) order.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,6 +105,22 @@ def csr_from_lists(targets):
     indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
     flat = [int(x) for t in targets for x in sorted(t)]
     return indptr, np.array(flat, dtype=np.int32)
+
+
+class _WeightBits:
+    """A workload seen with every layer's weight width replaced (the original is untouched)."""
+
+    def __init__(self, workload, bits):
+        self._w = workload
+        self.layers = [dataclasses.replace(l, weight_bits=bits) for l in workload.layers]
+
+    def __getattr__(self, name):
+        return getattr(self._w, name)
+
+
+def with_weight_bits(workload, bits):
+    """`workload` with all layers' weights counted as `bits` wide."""
+    return _WeightBits(workload, int(bits))
 
 
 def open_workload(trace):
