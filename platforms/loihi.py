@@ -105,6 +105,8 @@ class ReplayParams:
     step_period_s: float = param(0.0, "s", "real-time step period (0: run as fast as the chip can)",
                                  "", min=0)
     window_steps: int = param(256, "steps", "steps counted per bulk call (memory bound)", "", min=1)
+    detailed: bool = param(False, "", "validation mode: one SimPy event per core and step, the "
+                           "NoC packet by packet (slow)", "")
 
 
 @dataclass
@@ -194,7 +196,8 @@ def replay(trace, params=None, progress=False, **options):
             print(mapping.format_table(), file=sys.stderr)
         name = trace if isinstance(trace, str) else getattr(workload, "name", "")
         return replay_snn(workload, mapping, build(p), to_dict(p), str(name),
-                          progress=progress, wall0=wall0, timeline=timeline)
+                          progress=progress, wall0=wall0, timeline=timeline,
+                          detailed=p.replay.detailed)
     finally:
         if workload is not trace and hasattr(workload, "close"):
             workload.close()

@@ -403,6 +403,9 @@ def _place_blocks(net, blocks, mesh, policy):
     total = int(blocks.sum())
     if policy == "sequential":
         return np.arange(total, dtype=np.int64)
+    # stay on as few chips as the blocks need: an inter-chip hop costs far more than a tile hop
+    chips = max(1, -(-total // mesh.cores_per_chip))
+    mesh = CoreMesh(mesh.cores_per_tile, mesh.tiles_x, mesh.tiles_y, chips, min(mesh.chips_x, chips))
     cores = np.arange(mesh.n_cores, dtype=np.int64)
     gx, gy = mesh.tile_xy(cores)
     free = np.ones(mesh.n_cores, dtype=bool)

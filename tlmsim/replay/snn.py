@@ -108,7 +108,7 @@ def flows_of_window(nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron
 
 
 def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=False,
-               wall0=None, timeline=False):
+               wall0=None, timeline=False, detailed=False):
     """Replay `workload` placed by `mapping` on `platform`; returns a `Report`.
 
     `wall0` (a `time.perf_counter` value) is when the caller started (reading and mapping
@@ -201,7 +201,13 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             step_ps = np.empty(s, dtype=np.int64)
             padded = np.empty(s, dtype=np.int64)
             starts = np.empty(s, dtype=np.int64)
-            for k in range(s):                      # one NoC batch per step (its flows)
+            if detailed:
+                yield from _detailed_steps(sim, w, busy, f_bounds, node_routers[f_src],
+                                           node_routers[f_dst], f_msgs, noc, barrier_ps,
+                                           period, net_ps, net_pj, step_ps, padded, starts,
+                                           noc_energy)
+                t = int(padded.sum())
+            for k in range(s if not detailed else 0):   # one NoC batch per step (its flows)
                 starts[k] = t
                 a, b = f_bounds[k], f_bounds[k + 1]
                 if b > a:
@@ -218,9 +224,10 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
                 padded[k] = max(step_ps[k], period) if period else step_ps[k]
                 t += int(padded[k])
             if sim.timeline is not None:
+                base = sim.now - (t if detailed else 0)
                 for k, c in zip(*np.nonzero(busy)):
                     if int(c) in cores:
-                        t0 = sim.now + int(starts[k])
+                        t0 = base + int(starts[k])
                         sim.timeline.record(cores[int(c)].full_name, t0, t0 + int(busy[k, c]),
                                             f"sample {w.sample} step {w.step_start + k}")
             if period:
@@ -245,9 +252,10 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
                            ("synaptic_ops", sops.sum(axis=1)), ("spikes", spikes.sum(axis=1)),
                            ("messages", msgs_in.sum(axis=1))):
                 logs[key].append(v)
-            qk.inc(t)
             bar.update(s)
-            yield qk.sync()
+            if not detailed:
+                qk.inc(t)
+                yield qk.sync()
 
     bar = progress_bar(workload.n_samples * workload.n_steps, platform.name, "step", progress)
     sim.process(run(), name="replay")
@@ -267,6 +275,32 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     report.extra["setup_wall_s"] = setup_s
     report.timeline = sim.timeline
     return report
+
+
+def _detailed_steps(sim, w, busy, f_bounds, f_src, f_dst, f_msgs, noc, barrier_ps, period,
+                    net_ps, net_pj, step_ps, padded, starts, noc_energy):
+    """The steps of a window event by event (see `replay_snn`'s `detailed`)."""
+    t0 = sim.now
+    for k in range(w.n_steps):
+        start = sim.now
+        starts[k] = start - t0
+        busy_cores = [sim.process(_busy(sim, int(d)), name="core step") for d in busy[k] if d]
+        if busy_cores:
+            yield sim.env.all_of(busy_cores)          # the barrier waits for the last core
+        e0, delay = noc_energy(), 0
+        a, b = f_bounds[k], f_bounds[k + 1]
+        if b > a:
+            delay = noc.send_batch_detailed(f_src[a:b], f_dst[a:b], f_msgs[a:b])
+        net_ps[k], net_pj[k] = delay, noc_energy() - e0
+        yield sim.wait(int(delay) + barrier_ps)
+        step_ps[k] = sim.now - start
+        if period and step_ps[k] < period:
+            yield sim.wait(period - int(step_ps[k]))
+        padded[k] = sim.now - start
+
+
+def _busy(sim, duration_ps):
+    yield sim.wait(duration_ps)
 
 
 def _check_invariants(tot):
