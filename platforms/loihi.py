@@ -5,11 +5,25 @@ Learning", IEEE Micro 38(1), 2018 ("Davies 2018"; Table 2 is pre-silicon at 0.75
 M. Davies et al., Proc. IEEE 109(5), 2021 ("Davies 2021"). Figures marked ASSUMPTION are
 not published; they are stated so that they can be changed with ``--set``.
 
-Model: each core integrates the spike messages it received (one synaptic op per synapse),
-updates all its compartments (active ones cost more, see `tlmsim.tiles.neurocore`) and
-sends one message per (spiking neuron, destination core); messages cross the tile mesh
-with XY routing; the step ends with the mesh-wide barrier. Step time = slowest core +
-network + barrier (`tlmsim.replay.snn`).
+Model (the generic parts live in `tlmsim.replay` and `tlmsim.tiles.neurocore`):
+  - each core integrates the spike messages it received (one synaptic op per synapse,
+    3.5 ns / 23.6 pJ), updates every compartment mapped on it (active = received input or
+    fired: 8.4 ns / 81 pJ, else 5.3 ns / 52 pJ; active count = min(compartments,
+    synaptic ops + spikes)) and sends one message per (spiking neuron, destination core);
+  - messages cross the tile mesh (`tlmsim.components.noc.MeshNoc`, XY routing): a message
+    within its tile costs 1.7 pJ / 2.1 ns, otherwise 3.0 pJ / 4.1 ns per east-west hop and
+    4.0 pJ / 6.5 ns per north-south hop, plus queueing on shared links (3.44 Gspike/s);
+  - the step ends with the barrier, 113 ns for 1 tile in use to 465 ns for 32, linear in
+    between (Davies gives only the two ends), extrapolated beyond one chip plus an
+    inter-chip round trip; step time = slowest core + network + barrier;
+  - real time (``--set replay.step_period_s=1e-3``) pads each step to the period and
+    reports the padding as idle time (no static power: Table 2 has none);
+  - input layers are not placed on cores: their spikes enter from the host at tile (0, 0)
+    (``mapper.input_on_cores=true`` places them as relay compartments instead, which also
+    counts their updates); synapses with a stored weight of zero are pruned;
+  - samples run back to back (state reset between them costs nothing here);
+  - ``noc.chips_x``/``noc.chips_y`` are set from the mapping; chips fill rows of
+    ``chip.chips_x``.
 
 Validation note
 ---------------

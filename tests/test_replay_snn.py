@@ -94,6 +94,6 @@ def test_per_core_heat_map_covers_the_synaptic_ops(synth_trace):
     r = loihi.replay(synth_trace)
     heat = r.tables["heatmap"]
     assert sum(h["synaptic_ops"] for h in heat) == r.ops["synaptic_ops"]
-    cores = [c for c in r.tables["per_core"] if c["core"] != "host"]
+    cores = [c for c in r.tables["per_core"] if c["kind"] == "neurocore"]
     assert len(cores) == r.resources["cores_used"]
     assert all(0 <= c["utilization"] <= 1 for c in cores)

@@ -334,7 +334,8 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
     for i, c in enumerate(core_ids):
         port = not real[i]
         per_core.append({
-            "core": "host" if port else int(c), "chip": int(mesh.chip_of(c)),
+            "core": -1 if port else int(c), "kind": "input port" if port else "neurocore",
+            "chip": int(mesh.chip_of(c)),
             "tile": int(mesh.tile_of(c)), "x": int(gx[i]), "y": int(gy[i]),
             "layer": mapping.layer[i], "neurons": int(mapping.neurons[i]),
             "compartments": int(mapping.compartments[i]),
@@ -349,7 +350,7 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
         })
     heat = {}
     for r in per_core:
-        if r["core"] != "host":
+        if r["core"] >= 0:
             heat[(r["x"], r["y"])] = heat.get((r["x"], r["y"]), 0) + r["synaptic_ops"]
     heat_rows = [{"x": x, "y": y, "synaptic_ops": v} for (x, y), v in sorted(heat.items())]
     rows = min(n_rows, platform.max_step_rows)
