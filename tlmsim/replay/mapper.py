@@ -378,17 +378,24 @@ def _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y, ch
 def _regrow(net, blocks, worst_local, worst_route):
     """New block counts: each layer's largest block shrunk by its worst use ratio.
 
-    A layer's output routes grow with its target layers' block counts, so layers are
-    visited targets first and a route ratio is scaled by how much the targets grow."""
+    A layer's output routes grow with the number of target cores its neurons reach,
+    about ``b (1 - (1 - 1/b)^f)`` for a target split in ``b`` blocks and ``f`` synapses per
+    neuron; so layers are visited targets first, and a route ratio is scaled by how much
+    that number grows with the targets' new block counts."""
     new = blocks.copy()
     targets = {}
-    for li, si, _, _ in net.connections:
-        if li != si:
-            targets.setdefault(si, []).append(li)
+    for li, si, indptr, _ in net.connections:
+        if li != si and len(indptr) > 1:
+            targets.setdefault(si, []).append((li, indptr[-1] / (len(indptr) - 1)))
+
+    def reach(b, f):
+        return b * (1.0 - (1.0 - 1.0 / b) ** f) if b > 0 else 0.0
+
     for li in reversed(range(len(blocks))):
         if blocks[li] == 0:
             continue
-        growth = max([new[t] / blocks[t] for t in targets.get(li, []) if blocks[t]] + [1.0])
+        growth = max([reach(new[t], f) / reach(blocks[t], f)
+                      for t, f in targets.get(li, []) if blocks[t] and f > 0] + [1.0])
         r = max(worst_local[li], worst_route[li] * growth)
         if r <= 1.0:
             continue
