@@ -156,8 +156,8 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     flow_table = FlowTable(mapping, node_of_core, n_nodes)
     if flow_table.n > MAX_WINDOW_CELLS // 16:
         flow_table = None
-        dst_node_of_entry = node_of_core[fan_core]
-        src_node_of_neuron = node_of_core[compact]
+    dst_node_of_entry = node_of_core[fan_core]
+    src_node_of_neuron = node_of_core[compact]
     width = max(1, u, flow_table.n if flow_table is not None else 1)
     window_cap = max(1, min(platform.window_steps, MAX_WINDOW_CELLS // width))
     qk = QuantumKeeper(sim, quantum_ps=0)
@@ -179,7 +179,9 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
                     f"{w.step_start + s - 1} hold neuron id {int(nids.max())} or "
                     f"{int(nids.min())}, outside the network's {n_neurons} neurons")
             sops, msgs_in = loops.fanout_counts_steps(nids, offsets, indptr, fan_core, syn, u)
-            if flow_table is not None:
+            n_msgs = int(msgs_per_neuron[nids].sum())
+            if flow_table is not None and s * flow_table.n <= 8 * n_msgs:
+                # dense (step, pair) counts cost cells; worth it when messages fill them
                 f_step, f_src, f_dst, f_msgs = flow_table.window(nids, offsets, indptr)
             else:
                 f_step, f_src, f_dst, f_msgs = flows_of_window(
@@ -188,7 +190,7 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             steps = np.repeat(np.arange(s, dtype=np.int64), np.diff(offsets))
             spikes = np.bincount(steps * u + compact[nids], minlength=s * u).reshape(s, u)
             tot["expected_sops"] += int(mapping.synapses_per_neuron[nids].sum())
-            tot["expected_msgs"] += int(msgs_per_neuron[nids].sum())
+            tot["expected_msgs"] += n_msgs
 
             actions = cls.actions(costs, {"synaptic_ops": sops, "messages_in": msgs_in,
                                           "spikes": spikes, "compartments": comps})
