@@ -16,7 +16,8 @@ Model (the generic parts live in `tlmsim.replay` and `tlmsim.tiles.neurocore`):
   - the step ends with the barrier, 113 ns for 1 tile in use to 465 ns for 32, linear in
     between (Davies gives only the two ends), extrapolated beyond one chip plus an
     inter-chip round trip; step time = slowest core + network + barrier;
-  - real time (``--set replay.step_period_s=1e-3``) pads each step to the period and
+  - real time (``--set replay.step_period_s=1e-3``, or ``replay.real_time=true`` for the
+    trace's own dt_s) pads each step to the period and
     reports the padding as idle time (no static power: Table 2 has none);
   - input layers are not placed on cores: their spikes enter from the host at tile (0, 0)
     (``mapper.input_on_cores=true`` places them as relay compartments instead, which also
@@ -116,8 +117,10 @@ class MapperParams:
 
 @dataclass
 class ReplayParams:
-    step_period_s: float = param(0.0, "s", "real-time step period (0: run as fast as the chip can)",
-                                 "", min=0)
+    step_period_s: float = param(0.0, "s", "real-time step period (0: run as fast as the chip "
+                                 "can, unless real_time)", "", min=0)
+    real_time: bool = param(False, "", "pad each step to the trace's own time step (dt_s) when "
+                            "step_period_s is 0", "")
     window_steps: int = param(256, "steps", "steps counted per bulk call (memory bound)", "", min=1)
     detailed: bool = param(False, "", "validation mode: one SimPy event per core and step, the "
                            "NoC packet by packet (slow)", "")
@@ -152,16 +155,20 @@ def barrier_ps(n_tiles, mesh, p=None):
     return ps
 
 
-def build(params=None):
-    """The platform description the replay engine drives (cores, mesh, barrier)."""
+def build(params=None, dt_s=0.0):
+    """The platform description the replay engine drives (cores, mesh, barrier).
+
+    `dt_s` is the trace's time step, the real-time period when ``replay.real_time`` is on
+    and ``replay.step_period_s`` is 0."""
     p = params or Params()
+    period_s = p.replay.step_period_s or (dt_s if p.replay.real_time else 0.0)
     c = p.core
     core = NeuroCoreCosts(c.synaptic_op_pj, _ps(c.synaptic_op_ns), c.neuron_active_pj,
                           _ps(c.neuron_active_ns), c.neuron_inactive_pj, _ps(c.neuron_inactive_ns),
                           c.learning_update_pj, _ps(c.learning_update_ns), c.learning,
                           c.static_power_w)
     return SnnPlatform("loihi", NeuroCore, core, p.noc, lambda n, mesh: barrier_ps(n, mesh, p),
-                       _ps(p.replay.step_period_s * 1e9), p.replay.window_steps)
+                       _ps(period_s * 1e9), p.replay.window_steps)
 
 
 def limits(params=None):
@@ -209,7 +216,8 @@ def replay(trace, params=None, progress=False, **options):
         if progress:
             print(mapping.format_table(), file=sys.stderr)
         name = trace if isinstance(trace, str) else getattr(workload, "name", "")
-        return replay_snn(workload, mapping, build(p), to_dict(p), str(name),
+        platform = build(p, getattr(workload, "dt_s", 0.0))
+        return replay_snn(workload, mapping, platform, to_dict(p), str(name),
                           progress=progress, wall0=wall0, timeline=timeline,
                           detailed=p.replay.detailed)
     finally:

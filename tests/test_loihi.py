@@ -116,6 +116,13 @@ def test_real_time_mode_pads_each_step_and_reports_idle_time():
     assert rt.energy_j == pytest.approx(fast.energy_j)   # no static power by default
 
 
+def test_real_time_can_follow_the_trace_time_step():
+    w = random_chain([50, 300, 40], 20, 0.1, 30)
+    w.dt_s = 2e-3
+    r = run(w, replay__real_time="true")
+    assert r.latency_s == pytest.approx(30 * 2e-3)
+
+
 def test_samples_run_back_to_back():
     one = random_chain([40, 200], 10, 0.2, 12, n_samples=1, seed=3)
     two = random_chain([40, 200], 10, 0.2, 12, n_samples=1, seed=3)
