@@ -123,3 +123,10 @@ def test_a_large_random_network_maps_within_every_limit():
     assert m.compartments[real].max() <= 1024 and m.input_axons.max() <= 4096
     assert m.output_routes.max() <= 4096 and m.memory_bits.max() <= 128 * 8192
     assert m.neurons.sum() == 201_000
+
+
+def test_unknown_source_layer_is_a_clear_error():
+    w = Workload("bad", [LayerInfo("in", 2, (), 8, "input"), LayerInfo("h", 2, ("nope",), 8)],
+                 {}, [([], [])], 1)
+    with pytest.raises(MappingError, match="source 'nope'"):
+        loihi.map_workload(w)

@@ -159,7 +159,13 @@ class _Network:
                 self.synapses_per_neuron[lo:lo + len(indptr) - 1] += np.diff(indptr)
 
     def sources(self, li):
-        return [self.index[s] if isinstance(s, str) else int(s) for s in self.layers[li].sources]
+        out = []
+        for s in self.layers[li].sources:
+            if isinstance(s, str) and s not in self.index:
+                raise MappingError(f"layer {self.names[li]!r} lists source {s!r}, which is not "
+                                   f"a layer of the network ({', '.join(self.names)})")
+            out.append(self.index[s] if isinstance(s, str) else int(s))
+        return out
 
     def layer_of(self, neurons):
         return np.searchsorted(self.offsets, neurons, side="right") - 1

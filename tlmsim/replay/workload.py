@@ -76,7 +76,13 @@ class Workload:
 
     def fanout(self, layer, source):
         """CSR ``(indptr int64, indices int32)`` from `source`'s neurons to `layer`'s."""
-        return self.synapses[(layer, source)]
+        try:
+            return self.synapses[(layer, source)]
+        except KeyError:
+            raise TraceFormatError(
+                f"workload {self.name!r}: layer {self.layers[layer].name!r} lists source "
+                f"{self.layers[source].name!r} but no synapses are given for "
+                f"(layer {layer}, source {source})") from None
 
     def windows(self, window_steps):
         """`Window`s of at most `window_steps` steps, sample after sample."""
