@@ -101,7 +101,7 @@ class ChipParams:
 
     cores_per_tile: int = param(4, "cores", "neuro-cores per tile (one mesh router each)", D18T, min=1)
     max_chips: int = param(32, "chips", "most chips a network may use (a 32-chip Nahuku board)",
-                           D21, min=1)
+                           D21 + "; board size not checked in the primary source", min=1)
     chips_x: int = param(4, "chips", "chips per row of the chip mesh", "ASSUMPTION", min=1)
     barrier_1tile_ns: float = param(113.0, "ns", "barrier time with 1 tile in use", D18T, min=0)
     barrier_32tiles_ns: float = param(465.0, "ns", "barrier time with 32 tiles in use", D18T, min=0)
