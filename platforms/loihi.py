@@ -112,6 +112,8 @@ class MapperParams:
     policy: str = param("sequential", "", "placement policy", "", choices=POLICIES)
     input_on_cores: bool = param(False, "", "place input layers on cores as relay neurons "
                                  "(default: their spikes enter from the host at tile 0)", "")
+    spatial_blocks: bool = param(True, "", "split (C, H, W) layers into runs of pixels with all "
+                                 "their channels (else contiguous neuron ids)", "")
     placement_file: str = param("", "", ".npy file of one core id per neuron (explicit placement)", "")
 
 
@@ -194,7 +196,7 @@ def map_workload(workload, params=None, placement=None):
             raise ParameterError(f"mapper.placement_file {p.mapper.placement_file!r}: {e}") from None
     return map_network(workload, limits(p), p.chip.cores_per_tile, p.noc.width, p.noc.height,
                        p.chip.max_chips, p.chip.chips_x, p.mapper.policy, placement,
-                       p.mapper.input_on_cores)
+                       p.mapper.input_on_cores, p.mapper.spatial_blocks)
 
 
 def replay(trace, params=None, progress=False, **options):

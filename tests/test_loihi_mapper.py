@@ -130,3 +130,20 @@ def test_unknown_source_layer_is_a_clear_error():
                  {}, [([], [])], 1)
     with pytest.raises(MappingError, match="source 'nope'"):
         loihi.map_workload(w)
+
+
+def test_conv_layers_split_by_pixels_need_fewer_cores():
+    from tlmsim.activity import connectivity
+    shape_in, shape_out = (16, 32, 32), (16, 32, 32)
+    indptr, indices, _ = connectivity.conv2d(shape_in, shape_out, (3, 3), (1, 1), (1, 1))
+    n = 16 * 32 * 32
+    w = Workload("conv", [LayerInfo("in", n, (), 8, "input", shape_in),
+                          LayerInfo("c1", n, ("in",), 8, "conv2d", shape_out),
+                          LayerInfo("c2", n, ("c1",), 8, "conv2d", shape_out)],
+                 {(1, 0): (indptr, indices), (2, 1): (indptr, indices)}, [([], [])], 1)
+    spatial = loihi.map_workload(w, params(chip__max_chips=8))
+    flat = loihi.map_workload(w, params(chip__max_chips=8, mapper__spatial_blocks="false"))
+    # a run of pixels with all 16 channels needs the inputs of those pixels' 3x3
+    # neighbourhoods only; a run of one channel's rows needs all 16 input channels
+    assert spatial.cores_used < flat.cores_used
+    assert spatial.input_axons.max() <= 4096 and spatial.output_routes.max() <= 4096

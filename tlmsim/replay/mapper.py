@@ -14,8 +14,9 @@ they occupy compartments like any layer (relay neurons).
 Policies: ``sequential`` packs each layer, in network order, on consecutive cores;
 ``locality`` puts each layer's cores nearest to the centroid of its source layers' cores
 (fewer hops); ``explicit`` takes the user's neuron -> core array. The automatic policies
-give each layer its own cores and split it evenly into contiguous blocks, growing the
-number of blocks until every core fits. Vectorised: O(synapses) per attempt, through the
+give each layer its own cores and split it evenly into blocks (contiguous neurons, or for
+(C, H, W) layers runs of pixels with all their channels), growing the number of blocks
+until every core fits. Vectorised: O(synapses) per attempt, through the
 compiled `tlmsim.loops.build_fanout_table`.
 """
 
@@ -136,7 +137,8 @@ class Mapping:
 class _Network:
     """The workload's structure as flat arrays: layer offsets, connections, per-neuron bits."""
 
-    def __init__(self, workload):
+    def __init__(self, workload, spatial=True):
+        self.spatial = spatial
         self.layers = list(workload.layers)
         sizes = np.array([l.n_neurons for l in self.layers], dtype=np.int64)
         self.sizes = sizes
@@ -157,6 +159,21 @@ class _Network:
                 self.bits[lo:lo + layer.n_neurons] += fanin * int(layer.weight_bits)
                 lo = self.offsets[si]
                 self.synapses_per_neuron[lo:lo + len(indptr) - 1] += np.diff(indptr)
+
+    def block_of(self, li, b):
+        """Block (0..b-1) of each neuron of layer `li` split into `b` even blocks.
+
+        Blocks are contiguous in the neuron order, except for layers with a (C, H, W)
+        shape when `spatial` is on: then a block is a run of pixels with all their
+        channels (a convolution's fan-in and fan-out are local in space, not in channel).
+        """
+        n = int(self.sizes[li])
+        rank = np.arange(n, dtype=np.int64)
+        shape = getattr(self.layers[li], "shape", None)
+        if self.spatial and shape is not None and len(shape) == 3 and shape[0] > 1:
+            c, h, w = shape
+            rank = (rank % (h * w)) * c + rank // (h * w)      # (y, x, c) order
+        return (rank * b // n).astype(np.int32)
 
     def sources(self, li):
         out = []
@@ -188,11 +205,12 @@ def build_fanout(net, core_of, blocks=None, cache=None):
             continue
         b = int(blocks[li])
         if cache.get(ci, (None,))[0] != b:
-            block = (np.arange(n, dtype=np.int64) * b // n).astype(np.int32)
-            cache[ci] = (b, *loops.build_fanout_table(indptr, indices, block, b))
-        _, t_indptr, t_block, t_count = cache[ci]
-        first = (np.arange(b, dtype=np.int64) * n + b - 1) // b    # first neuron of each block
-        tables.append((si, t_indptr, post[first][t_block], t_count))
+            block = net.block_of(li, b)
+            member = np.empty(b, dtype=np.int64)
+            member[block] = np.arange(n)                       # one neuron of each block
+            cache[ci] = (b, member, *loops.build_fanout_table(indptr, indices, block, b))
+        _, member, t_indptr, t_block, t_count = cache[ci]
+        tables.append((si, t_indptr, post[member][t_block], t_count))
     tables.sort(key=lambda t: t[0])
     sources = [t[0] for t in tables]
     if len(set(sources)) == len(sources):
@@ -247,15 +265,16 @@ def _limit_values(limits):
 
 
 def map_network(workload, limits, cores_per_tile, tiles_x, tiles_y, max_chips=1, chips_x=1,
-                policy="sequential", placement=None, input_on_cores=False):
+                policy="sequential", placement=None, input_on_cores=False, spatial=True):
     """Place `workload`'s neurons on cores; returns a `Mapping` or raises `MappingError`.
 
     `placement` (explicit policy): one core id per neuron (global order), or
     ``{layer name: core ids}``; input layers may be left out (they enter from the host).
+    `spatial`: split (C, H, W) layers into runs of pixels with all their channels.
     """
     if policy not in POLICIES:
         raise MappingError(f"unknown placement policy {policy!r}; use one of {', '.join(POLICIES)}")
-    net = _Network(workload)
+    net = _Network(workload, spatial)
     per_chip = cores_per_tile * tiles_x * tiles_y
     max_cores = per_chip * max_chips
     on_port = np.array([(l.kind == "input" and not input_on_cores) for l in net.layers])
@@ -356,7 +375,7 @@ def _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y, ch
                 core_of[lo:lo + n] = INPUT_PORT + li
                 continue
             if n:
-                block = np.arange(n, dtype=np.int64) * blocks[li] // n
+                block = net.block_of(li, int(blocks[li]))
                 core_of[lo:lo + n] = core_ids[start + block]
             start += int(blocks[li])
         use = _usage(net, limits, core_of, blocks, cache)

@@ -23,6 +23,7 @@ class LayerInfo:
     sources: tuple = ()
     weight_bits: int = 8
     kind: str = "dense"
+    shape: tuple = None
 
 
 @dataclass
@@ -157,7 +158,7 @@ class TraceWorkload:
                                    "neuromorphic platform; give an snn trace")
         self.net = self.trace.network
         self.layers = [LayerInfo(l.name, l.n_neurons, tuple(l.sources),
-                                 l.weight_bits or default_weight_bits, l.kind)
+                                 l.weight_bits or default_weight_bits, l.kind, tuple(l.shape))
                        for l in self.net]
         sizes = np.array([l.n_neurons for l in self.layers], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
