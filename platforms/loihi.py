@@ -55,10 +55,11 @@ import numpy as np
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.params import nested, param, to_dict
+from tlmsim.registry import get_tile
 from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
 from tlmsim.replay.snn import SnnPlatform, replay_snn
 from tlmsim.replay.workload import open_workload, with_weight_bits
-from tlmsim.tiles.neurocore import NeuroCore, NeuroCoreCosts
+from tlmsim.tiles.neurocore import NeuroCoreCosts
 
 DESCRIPTION = "Intel Loihi-like neuromorphic chip: 128 cores, 8x4 tile mesh, barrier steps (Davies 2018)"
 
@@ -71,6 +72,8 @@ D21 = "Davies 2021 (Proc. IEEE)"
 class CoreParams:
     """One neuro-core: capacity and per-operation energy and time."""
 
+    tile: str = param("neurocore", "", "tile class of the cores (a name registered with "
+                      "tlmsim.registry.tile, or package.module:Class)", "")
     compartments: int = param(1024, "compartments", "neurons (compartments) per core", D18T, min=1)
     input_axons: int = param(4096, "axons", "input axons per core", D18T, min=1)
     output_routes: int = param(4096, "routes", "output (core-to-core) routes per core", D18T, min=1)
@@ -169,7 +172,7 @@ def build(params=None, dt_s=0.0):
                           _ps(c.neuron_active_ns), c.neuron_inactive_pj, _ps(c.neuron_inactive_ns),
                           c.learning_update_pj, _ps(c.learning_update_ns), c.learning,
                           c.static_power_w)
-    return SnnPlatform("loihi", NeuroCore, core, p.noc, lambda n, mesh: barrier_ps(n, mesh, p),
+    return SnnPlatform("loihi", get_tile(c.tile), core, p.noc, lambda n, mesh: barrier_ps(n, mesh, p),
                        _ps(period_s * 1e9), p.replay.window_steps)
 
 

@@ -180,3 +180,22 @@ def test_detailed_event_mode_agrees_with_the_bulk_mode(policy):
     net_b = sum(r["network_s"] for r in bulk.tables["per_step"])
     net_d = sum(r["network_s"] for r in detailed.tables["per_step"])
     assert net_d == pytest.approx(net_b, rel=0.02)
+
+
+def test_cores_can_be_replaced_by_a_registered_tile():
+    from tlmsim.registry import tile
+    from tlmsim.tiles.neurocore import NeuroCore
+
+    @tile("test-slow-neurocore")
+    class SlowCore(NeuroCore):
+        """A neuro-core twice as slow."""
+
+        @staticmethod
+        def busy_ps(costs, actions):
+            return 2 * NeuroCore.busy_ps(costs, actions)
+
+    w = chain([1, 10], [[(0, 0)]])
+    fast, slow = run(w), run(w, core__tile="test-slow-neurocore")
+    busy = 10 * (3.5 + 8.4) * NS
+    assert slow.latency_s - fast.latency_s == pytest.approx(busy)
+    assert slow.energy_j == pytest.approx(fast.energy_j)
