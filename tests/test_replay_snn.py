@@ -67,7 +67,8 @@ def test_cli_json_has_the_report_contract(synth_trace, capsys, tmp_path):
         assert key in d
     assert d["parameters"]["mapper.policy"] == "locality"
     assert d["energy_j"] == pytest.approx(sum(d["energy_breakdown_j"].values()))
-    for name in ("report.json", "per_step.csv", "per_core.csv", "heatmap.csv", "mesh_heatmap.png", "step_latency.png",
+    for name in ("report.json", "per_step.csv", "per_core.csv", "heatmap.csv",
+                 "mesh_heatmap.png", "step_latency.png",
                  "mapping.csv"):
         assert os.path.exists(out / name), name
 
