@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from tlmsim.activity import Layer, Network
 from tlmsim.activity import connectivity as C
-from tlmsim.activity.synth import bernoulli_events
+from tlmsim.activity.synthetic import bernoulli_events
 
 
 def brute_window(cin, h, w, cout, kernel, stride, padding, pooling):
