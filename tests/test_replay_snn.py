@@ -87,7 +87,7 @@ def test_ann_trace_is_refused_clearly(tmp_path):
     write_trace(path, "ann", [dict(name="in", kind="input", shape=(4,)),
                               dict(name="fc", kind="dense", shape=(2,), sources=["in"])],
                 activations={"in": np.ones((1, 4), np.int8)}, n_samples=1)
-    with pytest.raises(TraceFormatError, match="ann trace"):
+    with pytest.raises(TraceFormatError, match="an ANN trace"):
         loihi.replay(path)
 
 
