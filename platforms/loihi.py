@@ -121,6 +121,9 @@ class MapperParams:
                                  "their channels (else contiguous neuron ids)", "")
     placement_file: str = param("", "", ".npy file of one core id per neuron (explicit "
                                 "placement)", "")
+    max_neurons_per_core: int = param(0, "neurons", "spread layers: place at most this many "
+                                      "neurons on a core (0: up to the core's compartments)",
+                                      "", min=0)
 
 
 @dataclass
@@ -181,9 +184,13 @@ def build(params=None, dt_s=0.0):
 
 
 def limits(params=None):
-    """Per-core `CoreLimits` from the parameters."""
-    c = (params or Params()).core
-    return CoreLimits(c.compartments, c.input_axons, c.output_routes,
+    """Per-core `CoreLimits` from the parameters (compartments capped by
+    ``mapper.max_neurons_per_core`` when it is set)."""
+    p = params or Params()
+    c = p.core
+    cap = p.mapper.max_neurons_per_core
+    compartments = min(c.compartments, cap) if cap else c.compartments
+    return CoreLimits(compartments, c.input_axons, c.output_routes,
                       c.synaptic_memory_kib * 8192, c.axon_header_bits, c.core_overhead_bits)
 
 
