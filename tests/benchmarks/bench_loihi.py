@@ -48,8 +48,10 @@ def replay(path, *sets):
 
 def row(label, wall, d, neurons, steps):
     sops = d["ops"]["synaptic_ops"]
-    print(f"{label:<28} neurons x steps {neurons * steps:>12.3g}  synaptic events {sops:>12.4g}  "
-          f"wall {wall:7.2f} s (replay {d['wall_s']:6.2f} s)  {sops / wall:>10.3g} events/s",
+    setup = d.get("setup_wall_s", 0.0)
+    print(f"{label:<24} neurons x steps {neurons * steps:>9.3g}  synaptic events {sops:>9.4g}  "
+          f"wall {wall:6.2f} s = start-up {wall - d['wall_s']:5.2f} + read network & map "
+          f"{setup:5.2f} + replay steps {d['wall_s'] - setup:5.2f}  {sops / wall:>9.3g} events/s",
           flush=True)
     return sops / wall
 

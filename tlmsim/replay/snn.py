@@ -17,7 +17,6 @@ quantum keeper: one SimPy event per window of steps.
 
 import dataclasses
 import math
-import sys
 import time
 from dataclasses import dataclass
 
@@ -27,7 +26,8 @@ from tlmsim import loops
 from tlmsim.components.noc import MeshNoc
 from tlmsim.errors import InvariantError, TraceFormatError
 from tlmsim.kernel import EnergyLedger, Module, QuantumKeeper, Simulator
-from tlmsim.replay.report import SnnReport
+from tlmsim.progress import progress as progress_bar
+from tlmsim.report import Report
 
 #: most (step x flow) cells a window may hold; bounds a window's memory
 MAX_WINDOW_CELLS = 1 << 22
@@ -55,32 +55,40 @@ class SnnPlatform:
 
 
 class FlowTable:
-    """Every (source core, destination core) pair the mapping can use, one id per fan-out
-    entry, so the compiled fan-out kernel can count messages per (step, pair) directly."""
+    """Every (source node, destination node) pair the mapping uses, one id per fan-out
+    entry, so the compiled fan-out kernel counts messages per (step, pair) directly.
 
-    def __init__(self, mapping):
-        u = len(mapping.cores)
-        src = np.repeat(mapping.compact_of_neuron, np.diff(mapping.fanout_indptr))
-        key, pair = np.unique(src * u + mapping.fanout_core, return_inverse=True)
+    A node is a mesh router (a tile): the messages of all cores of one tile to all cores of
+    another travel the same route, so they form one flow."""
+
+    def __init__(self, mapping, node_of_core, n_nodes):
+        src = np.repeat(node_of_core[mapping.compact_of_neuron], np.diff(mapping.fanout_indptr))
+        code = src * n_nodes + node_of_core[mapping.fanout_core]
+        if n_nodes * n_nodes <= max(4 * len(code), 1 << 20):   # a bitmap beats a sort
+            present = np.bincount(code, minlength=n_nodes * n_nodes) > 0
+            key = np.flatnonzero(present)
+            pair = (np.cumsum(present) - 1)[code]
+        else:
+            key, pair = np.unique(code, return_inverse=True)
         self.pair_of_entry = pair.astype(np.int32)
         self.ones = np.ones(len(pair), dtype=np.int32)
-        self.src, self.dst = key // u, key % u
+        self.src, self.dst = key // n_nodes, key % n_nodes
         self.n = len(key)
 
     def window(self, nids, offsets, indptr):
-        """(step, src, dst, messages) of the flows of a window, as `flows_of_window`."""
+        """(step, src node, dst node, messages) of a window's flows, as `flows_of_window`."""
         _, msgs = loops.fanout_counts_steps(nids, offsets, indptr, self.pair_of_entry,
                                             self.ones, self.n)
         step, pair = np.nonzero(msgs)
         return step, self.src[pair], self.dst[pair], msgs[step, pair]
 
 
-def flows_of_window(nids, offsets, indptr, fan_core, src_of_neuron, n_cores):
-    """The flows of a window: messages per (step, source core, destination core).
+def flows_of_window(nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron, n_nodes):
+    """The flows of a window: messages per (step, source node, destination node).
 
     Returns (step, src, dst, messages) arrays, one entry per flow that carries at least one
-    message, sorted by step then source then destination. The work is proportional to the
-    window's spike messages (one per spike and destination core), not to the cores squared.
+    message, sorted by step, source, destination. The work is proportional to the window's
+    spike messages (one per spike and destination core), not to the nodes squared.
     """
     nids64 = nids.astype(np.int64)
     first = indptr[nids64]
@@ -91,21 +99,26 @@ def flows_of_window(nids, offsets, indptr, fan_core, src_of_neuron, n_cores):
         return z, z, z, z
     steps = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
     pos = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(total, dtype=np.int64)
-    key = np.repeat((steps * n_cores + src_of_neuron[nids64]) * n_cores, lens) + fan_core[pos]
+    key = (np.repeat((steps * n_nodes + src_node_of_neuron[nids64]) * n_nodes, lens)
+           + dst_node_of_entry[pos])
     key, count = np.unique(key, return_counts=True)
-    dst = key % n_cores
-    key //= n_cores
-    return key // n_cores, key % n_cores, dst, count.astype(np.int64)
+    dst = key % n_nodes
+    key //= n_nodes
+    return key // n_nodes, key % n_nodes, dst, count.astype(np.int64)
 
 
 def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=False,
-               wall0=None):
-    """Replay `workload` placed by `mapping` on `platform`; returns an `SnnReport`.
+               wall0=None, timeline=False, detailed=False):
+    """Replay `workload` placed by `mapping` on `platform`; returns a `Report`.
 
     `wall0` (a `time.perf_counter` value) is when the caller started (reading and mapping
-    included in the report's `wall_s`)."""
+    included in the report's `wall_s`). With `timeline`, each core's busy interval of each
+    step and each step's network phase go to ``report.timeline`` (a Python loop per busy
+    core and step: for inspecting short runs)."""
     wall0 = time.perf_counter() if wall0 is None else wall0
     sim = Simulator()
+    if timeline:
+        sim.record_timeline()
     top = Module(sim, platform.name)
     mesh = mapping.mesh
     core_ids = mapping.cores
@@ -127,19 +140,25 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     syn = mapping.fanout_synapses
     fan_core = mapping.fanout_core
     n_neurons = len(indptr) - 1
+    msgs_per_neuron = np.diff(indptr)
 
     acc = {k: np.zeros(u, dtype=np.int64) for k in ("synaptic_ops", "spikes", "busy_ps",
                                                     "messages_in", "messages_out")}
     core_actions = {}
     logs = {k: [] for k in ("sample", "step", "busy_ps", "network_ps", "step_ps", "period_ps",
                             "energy_pj", "synaptic_ops", "spikes", "messages")}
-    tot = {"sops": 0, "msgs": 0, "flow_msgs": 0, "spikes": 0, "expected_sops": 0, "expected_msgs": 0,
+    tot = {"sops": 0, "msgs": 0, "flow_msgs": 0, "spikes": 0, "expected_sops": 0,
+           "expected_msgs": 0,
            "overruns": 0, "idle_ps": 0}
     # flows per (step, pair) counted densely by the compiled kernel when the pairs are few
     # enough; otherwise sparsely, in work proportional to the messages
-    flow_table = FlowTable(mapping)
+    node_routers, node_of_core = np.unique(routers, return_inverse=True)
+    n_nodes = len(node_routers)
+    flow_table = FlowTable(mapping, node_of_core, n_nodes)
     if flow_table.n > MAX_WINDOW_CELLS // 16:
         flow_table = None
+    dst_node_of_entry = node_of_core[fan_core]
+    src_node_of_neuron = node_of_core[compact]
     width = max(1, u, flow_table.n if flow_table is not None else 1)
     window_cap = max(1, min(platform.window_steps, MAX_WINDOW_CELLS // width))
     qk = QuantumKeeper(sim, quantum_ps=0)
@@ -147,6 +166,8 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
 
     def noc_energy():
         return math.fsum(n * noc_table[a] for a, n in noc.counts.items())
+
+    setup_s = time.perf_counter() - wall0
 
     def run():
         for w in workload.windows(window_cap):
@@ -159,18 +180,21 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
                     f"{w.step_start + s - 1} hold neuron id {int(nids.max())} or "
                     f"{int(nids.min())}, outside the network's {n_neurons} neurons")
             sops, msgs_in = loops.fanout_counts_steps(nids, offsets, indptr, fan_core, syn, u)
-            if flow_table is not None:
+            n_msgs = int(msgs_per_neuron[nids].sum())
+            if flow_table is not None and s * flow_table.n <= 8 * n_msgs:
+                # dense (step, pair) counts cost cells; worth it when messages fill them
                 f_step, f_src, f_dst, f_msgs = flow_table.window(nids, offsets, indptr)
             else:
-                f_step, f_src, f_dst, f_msgs = flows_of_window(nids, offsets, indptr, fan_core,
-                                                               compact, u)
+                f_step, f_src, f_dst, f_msgs = flows_of_window(
+                    nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron, n_nodes)
             f_bounds = np.searchsorted(f_step, np.arange(s + 1))
             steps = np.repeat(np.arange(s, dtype=np.int64), np.diff(offsets))
             spikes = np.bincount(steps * u + compact[nids], minlength=s * u).reshape(s, u)
             tot["expected_sops"] += int(mapping.synapses_per_neuron[nids].sum())
-            tot["expected_msgs"] += int((indptr[nids.astype(np.int64) + 1] - indptr[nids]).sum())
+            tot["expected_msgs"] += n_msgs
 
-            actions = cls.actions(costs, sops, spikes, comps)
+            actions = cls.actions(costs, {"synaptic_ops": sops, "messages_in": msgs_in,
+                                          "spikes": spikes, "compartments": comps})
             busy = cls.busy_ps(costs, actions)
             core_pj = cls.energy_pj_of(costs, actions)
             slowest = busy.max(axis=1, initial=0)
@@ -179,24 +203,44 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             t = 0                                   # offset of the step's start in the window
             step_ps = np.empty(s, dtype=np.int64)
             padded = np.empty(s, dtype=np.int64)
-            for k in range(s):                      # one NoC batch per step (its flows)
+            starts = np.empty(s, dtype=np.int64)
+            if detailed:
+                yield from _detailed_steps(sim, w, busy, f_bounds, node_routers[f_src],
+                                           node_routers[f_dst], f_msgs, noc, barrier_ps,
+                                           period, net_ps, net_pj, step_ps, padded, starts,
+                                           noc_energy)
+                t = int(padded.sum())
+            for k in range(s if not detailed else 0):   # one NoC batch per step (its flows)
+                starts[k] = t
                 a, b = f_bounds[k], f_bounds[k + 1]
                 if b > a:
                     e0 = noc_energy()
                     issue = t + int(slowest[k])
-                    net_ps[k] = noc.send_batch(routers[f_src[a:b]], routers[f_dst[a:b]],
+                    net_ps[k] = noc.send_batch(node_routers[f_src[a:b]], node_routers[f_dst[a:b]],
                                                f_msgs[a:b], delay_ps=issue) - issue
+                    if sim.timeline is not None:
+                        sim.timeline.record(noc.full_name, sim.now + issue,
+                                            sim.now + issue + int(net_ps[k]),
+                                            f"step {w.step_start + k}")
                     net_pj[k] = noc_energy() - e0
                 step_ps[k] = slowest[k] + net_ps[k] + barrier_ps
                 padded[k] = max(step_ps[k], period) if period else step_ps[k]
                 t += int(padded[k])
+            if sim.timeline is not None:
+                base = sim.now - (t if detailed else 0)
+                for k, c in zip(*np.nonzero(busy)):
+                    if int(c) in cores:
+                        t0 = base + int(starts[k])
+                        sim.timeline.record(cores[int(c)].full_name, t0, t0 + int(busy[k, c]),
+                                            f"sample {w.sample} step {w.step_start + k}")
             if period:
                 tot["overruns"] += int((step_ps > period).sum())
             tot["idle_ps"] += int((padded - step_ps).sum())
             for a, v in actions.items():
                 core_actions[a] = core_actions.get(a, 0) + v.sum(axis=0)
             acc["messages_in"] += msgs_in.sum(axis=0)
-            acc["messages_out"] += np.bincount(f_src, weights=f_msgs, minlength=u).astype(np.int64)
+            acc["messages_out"] += np.bincount(compact[nids], weights=msgs_per_neuron[nids],
+                                               minlength=u).astype(np.int64)
             acc["synaptic_ops"] += sops.sum(axis=0)
             acc["spikes"] += spikes.sum(axis=0)
             acc["busy_ps"] += busy.sum(axis=0)
@@ -211,16 +255,15 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
                            ("synaptic_ops", sops.sum(axis=1)), ("spikes", spikes.sum(axis=1)),
                            ("messages", msgs_in.sum(axis=1))):
                 logs[key].append(v)
-            qk.inc(t)
-            if progress:
-                print(f"\r{platform.name}: sample {w.sample + 1}/{workload.n_samples}, step "
-                      f"{w.step_start + s}/{workload.n_steps}", end="", file=sys.stderr)
-            yield qk.sync()
+            bar.update(s)
+            if not detailed:
+                qk.inc(t)
+                yield qk.sync()
 
+    bar = progress_bar(workload.n_samples * workload.n_steps, platform.name, "step", progress)
     sim.process(run(), name="replay")
-    elapsed_ps = sim.run()
-    if progress:
-        print(file=sys.stderr)
+    with bar:
+        elapsed_ps = sim.run()
 
     for i, core in cores.items():
         for a, v in core_actions.items():
@@ -230,8 +273,37 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     ledger.check()
     _check_invariants(tot)
     log = {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in logs.items()}
-    return _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledger,
-                   elapsed_ps, log, acc, tot, barrier_ps, tiles_used, wall0)
+    report = _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledger,
+                     elapsed_ps, log, acc, tot, barrier_ps, tiles_used, wall0)
+    report.extra["setup_wall_s"] = setup_s
+    report.timeline = sim.timeline
+    return report
+
+
+def _detailed_steps(sim, w, busy, f_bounds, f_src, f_dst, f_msgs, noc, barrier_ps, period,
+                    net_ps, net_pj, step_ps, padded, starts, noc_energy):
+    """The steps of a window event by event (see `replay_snn`'s `detailed`)."""
+    t0 = sim.now
+    for k in range(w.n_steps):
+        start = sim.now
+        starts[k] = start - t0
+        busy_cores = [sim.process(_busy(sim, int(d)), name="core step") for d in busy[k] if d]
+        if busy_cores:
+            yield sim.env.all_of(busy_cores)          # the barrier waits for the last core
+        e0, delay = noc_energy(), 0
+        a, b = f_bounds[k], f_bounds[k + 1]
+        if b > a:
+            delay = noc.send_batch_detailed(f_src[a:b], f_dst[a:b], f_msgs[a:b])
+        net_ps[k], net_pj[k] = delay, noc_energy() - e0
+        yield sim.wait(int(delay) + barrier_ps)
+        step_ps[k] = sim.now - start
+        if period and step_ps[k] < period:
+            yield sim.wait(period - int(step_ps[k]))
+        padded[k] = sim.now - start
+
+
+def _busy(sim, duration_ps):
+    yield sim.wait(duration_ps)
 
 
 def _check_invariants(tot):
@@ -265,7 +337,8 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
     for i, c in enumerate(core_ids):
         port = not real[i]
         per_core.append({
-            "core": "host" if port else int(c), "chip": int(mesh.chip_of(c)),
+            "core": -1 if port else int(c), "kind": "input port" if port else "neurocore",
+            "chip": int(mesh.chip_of(c)),
             "tile": int(mesh.tile_of(c)), "x": int(gx[i]), "y": int(gy[i]),
             "layer": mapping.layer[i], "neurons": int(mapping.neurons[i]),
             "compartments": int(mapping.compartments[i]),
@@ -280,7 +353,7 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
         })
     heat = {}
     for r in per_core:
-        if r["core"] != "host":
+        if r["core"] >= 0:
             heat[(r["x"], r["y"])] = heat.get((r["x"], r["y"]), 0) + r["synaptic_ops"]
     heat_rows = [{"x": x, "y": y, "synaptic_ops": v} for (x, y), v in sorted(heat.items())]
     rows = min(n_rows, platform.max_step_rows)
@@ -294,7 +367,7 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
         "spikes": int(log["spikes"][i]), "messages": int(log["messages"][i]),
     } for i in range(rows)]
     step_ps = log["step_ps"]
-    report = SnnReport(
+    report = Report(
         platform=platform.name, trace=trace_name, steps=workload.n_steps,
         samples=workload.n_samples, latency_s=elapsed_ps * 1e-12,
         energy_breakdown_j=ledger.breakdown(), ops=ops,
@@ -312,7 +385,6 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
                 "mapping": mapping.resource_table(), "energy": ledger.rows,
                 "links": noc.link_records(elapsed_ps)},
     )
-    report.mesh_shape = (mesh.mesh_width, mesh.mesh_height)
     if not math.isclose(report.energy_j, ledger.total_j, rel_tol=1e-12, abs_tol=1e-30):
         raise InvariantError(f"report energy {report.energy_j} J != ledger {ledger.total_j} J")
     if n_rows and not math.isclose(float(energy_step.sum()), ledger.total_j, rel_tol=1e-9,
