@@ -1,0 +1,868 @@
+"""SpiNNaker-like many-core board: software neurons on ARM cores, synaptic rows fetched by DMA.
+
+Sources (short names used in the parameters):
+  P13  E. Painkras et al., "SpiNNaker: A 1-W 18-Core System-on-Chip for Massively-Parallel
+       Neural Network Simulation", IEEE JSSC 48(8), 2013.
+  F13  S. Furber et al., "Overview of the SpiNNaker System Architecture", IEEE Trans.
+       Computers 62(12), 2013.
+  S13  E. Stromatias, F. Galluppi, C. Patterson, S. Furber, "Power analysis of large-scale,
+       real-time neural networks on SpiNNaker", IJCNN 2013 (power model fitted on a
+       48-chip board).
+  R18  O. Rhodes et al., "sPyNNaker: A Software Package for Running PyNN Simulations on
+       SpiNNaker", Front. Neurosci. 12:816, 2018.
+  HBP  sPyNNaker user documentation (HBP SP9 guidebook): "255 neurons per core" limit.
+Figures marked ASSUMPTION were not found in a primary source; figures marked
+"recalled" are quoted from the paper from memory and could not be re-checked against
+its text here. Both are parameters (``--set``) so they can be corrected.
+
+Model (transaction level: one DMA transaction and a few SimPy events per core per tick)
+-------------------------------------------------------------------------------------
+* A board of ``chip.chips_x`` x ``chip.chips_y`` chips (48 = 8 x 6, a rectangular
+  stand-in for the SpiNN-5 board's hexagonal layout; no wrap-around links). Each chip:
+  16 application cores (of 18), a multicast router (`tlmsim.components.router`) with
+  six links, a system bus (`tlmsim.components.bus`, crossbar) in front of one SDRAM
+  channel (`tlmsim.components.dram`, mobile DDR), and per used core a DMA engine
+  (`tlmsim.components.dma`) and its DTCM (`tlmsim.components.sram`).
+* Every 1 ms timer tick each used core (a SimPy process) updates its neurons; the spikes
+  of tick k travel as multicast packets (key = source core and neuron) through the
+  routers, along a multicast tree per source core (dimension-order on the chip grid,
+  diagonal links first); routers deliver to the destination cores, which take an
+  interrupt and a row lookup per packet, then fetch the tick's rows that hold synapses
+  on them with ONE DMA descriptor (rows of mean length at the pitch of the core's
+  synaptic matrix, all landing in the DTCM row buffer), over the chip's bus into the
+  SDRAM channel shared by the chip's 16 cores, and process the rows as they land
+  (pipelined: processing ends at ``max(DMA done + one row, DMA issue + all rows)``).
+  Cycle costs: `tlmsim.tiles.armcore`.
+* A core whose tick's work ends after the next tick was due overruns: its next tick
+  starts late (the timer event waits), and the report lists every overrun (which core,
+  which tick, how late), as SpiNNaker's timer-overrun provenance does.
+* Packets of one tick enter the routers spread over the tick (``window_ps`` = tick);
+  the router's drops or back-pressure apply; the network's latency (< 1 us per hop) is
+  not added to the cores' time. Packet delivery to cores is taken from the routers.
+* Energy: the count-based power model of S13: idle power per chip, energy per neuron
+  update, per synaptic event, per packet routed (each router a packet passes). The
+  SDRAM, bus, DMA and DTCM energies are left at zero: S13's per-synaptic-event energy
+  already includes fetching the row, and its idle power the SDRAM's standby power.
+
+Calibration (tests/test_spinnaker.py, tests/benchmarks/bench_spinnaker.py): a synthetic
+S13-sized real-time workload (245,760 neurons on 48 chips, 81 M synapses, 1.8 G
+synaptic events/s) gives ~0.7 W per chip (S13: under 1 W per chip) with no overrun, and
+fitting S13's model back to replays reproduces its coefficients; these coefficients are
+inputs, so that second check tests the counting (one update per neuron per tick, one
+event per synapse reached, one route per router a packet crosses), not S13's fit.
+"""
+
+import dataclasses
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from tlmsim.components.bus import Bus, BusParams
+from tlmsim.components.dma import Descriptor, Dma, DmaParams
+from tlmsim.components.dram import DramChannel, DramParams
+from tlmsim.components.router import (LOCAL, N_LINKS, MulticastRouter, RouterParams,
+                                      check_fits, compress_table, opposite, route_bits)
+from tlmsim.components.sram import Sram, SramParams
+from tlmsim.errors import InvariantError, MappingError, ParameterError, TraceFormatError
+from tlmsim.kernel import EnergyLedger, Module, Simulator
+from tlmsim.params import nested, param, to_dict, validate
+from tlmsim.replay.mapper import POLICIES, CoreLimits, map_network
+from tlmsim.report import Report
+from tlmsim.replay.workload import LayerInfo, Workload, open_workload
+from tlmsim import loops
+from tlmsim.tiles.armcore import SoftwareCore, SoftwareCoreCosts
+
+DESCRIPTION = ("SpiNNaker-like board: 16 ARM cores per chip, software neurons, rows by DMA "
+               "from SDRAM, multicast routers (Furber 2013, Stromatias 2013)")
+
+P13, F13, S13, R18, HBP = ("Painkras 2013 (JSSC)", "Furber 2013 (IEEE TC)",
+                           "Stromatias 2013 (IJCNN)", "Rhodes 2018 (Front. Neurosci.)",
+                           "sPyNNaker docs (HBP SP9 guidebook)")
+ASSUMED = "ASSUMPTION"
+RECALLED = "recalled, not re-checked against the paper's text"
+
+#: where the SDRAM and the cores' DTCMs sit on a chip's bus (SDRAM: SpiNNaker's 0x60000000)
+SDRAM_BASE = 0x6000_0000
+DTCM_BASE = 0x1_0000_0000
+DTCM_STRIDE = 0x10_0000
+#: link numbers (router.LINK_NAMES: E, NE, N, W, SW, S) and their step on the chip grid
+LINK_STEP = ((1, 0), (1, 1), (0, 1), (-1, 0), (-1, -1), (0, -1))
+
+
+# -- parameters --------------------------------------------------------------------------
+
+@dataclass
+class CoreParams:
+    """One application core (ARM968): clock, memories, event-handler cycle costs."""
+
+    freq_hz: float = param(200e6, "Hz", "core clock", P13 + ", " + F13, min=1.0)
+    dtcm_bytes: int = param(64 * 1024, "B", "data tightly coupled memory per core", F13, min=1)
+    itcm_bytes: int = param(32 * 1024, "B", "instruction TCM per core (code; not modelled "
+                            "further)", F13, min=1)
+    tick_overhead_cycles: int = param(2000, "cycles", "timer callback fixed work per tick "
+                                      "(scheduling, recording)", ASSUMED, min=0)
+    neuron_update_cycles: int = param(100, "cycles", "one current-based LIF neuron update",
+                                      ASSUMED + " (fixed-point LIF, order of 100 instructions)",
+                                      min=0)
+    spike_send_cycles: int = param(20, "cycles", "sending one multicast packet", ASSUMED, min=0)
+    packet_interrupt_cycles: int = param(60, "cycles", "packet-received interrupt, queueing "
+                                         "the key", ASSUMED, min=0)
+    row_lookup_cycles: int = param(100, "cycles", "master population table search for the "
+                                   "row's SDRAM address", ASSUMED, min=0)
+    dma_setup_cycles: int = param(50, "cycles", "programming one row's DMA", ASSUMED, min=0)
+    row_overhead_cycles: int = param(40, "cycles", "reading a landed row's header",
+                                     ASSUMED, min=0)
+    synapse_cycles: int = param(
+        32, "cycles", "processing one synapse into the input ring buffer",
+        ASSUMED + ": set so a core saturates at ~6,000 synaptic events/ms on long rows, "
+        "'within a factor of 2 of the design target of 10,000 per ms' (" + R18 + ")", min=1)
+    neuron_state_bytes: int = param(64, "B", "DTCM per neuron: state and parameters",
+                                    ASSUMED + " (LIF with exponential synapses)", min=0)
+    ring_buffer_bytes: int = param(64, "B", "DTCM per neuron: input ring buffers "
+                                   "(2 synapse types x 16 delay slots x 16 bit)", ASSUMED, min=0)
+    fixed_dtcm_bytes: int = param(8192, "B", "DTCM for stack, runtime and recording",
+                                  ASSUMED, min=0)
+    master_table_entry_bytes: int = param(12, "B", "DTCM per source core in the master "
+                                          "population table", ASSUMED, min=0)
+    row_header_bytes: int = param(12, "B", "SDRAM per synaptic row: header words", ASSUMED,
+                                  min=0)
+    synapse_bytes: int = param(4, "B", "SDRAM per synapse (weight, delay, type, index in "
+                               "one word)", R18 + " (fixed synapse word)", min=1)
+
+
+@dataclass
+class ChipParams:
+    """Cores per chip and the board."""
+
+    cores: int = param(18, "cores", "ARM968 cores per chip", P13, min=1)
+    app_cores: int = param(16, "cores", "cores that run neurons (one monitor, one spare)",
+                           F13, min=1)
+    sdram_bytes: int = param(128 * 1024 * 1024, "B", "SDRAM per chip (second die in the "
+                             "package)", F13, min=1)
+    chips_x: int = param(8, "chips", "chips per row of the board's chip grid",
+                         ASSUMED + ": rectangle for the 48-chip SpiNN-5 board", min=1)
+    chips_y: int = param(6, "chips", "rows of chips", ASSUMED, min=1)
+
+
+def sdram_params():
+    """SpiNNaker's SDRAM as a `DramParams`: 128 MB mobile DDR, 32 bit, 133 MHz (about 1 GB/s).
+
+    Width, clock and size: P13/F13 (recalled). Timings: ASSUMPTION, typical mobile DDR
+    (LPDDR1) at 7.5 ns: CL 3, tRCD 3, tRP 3, tRAS 6, tRFC 72 ns, tREFI 7.8 us. Energy
+    zero: S13's energy per synaptic event covers the row fetch (see module docstring)."""
+    return DramParams(tCK_ps=7500.0, width_bits=32, BL=8, ranks=1, bankgroups=1,
+                      banks_per_group=4, rows=8192, columns=1024, CL=3, CWL=1, tRCD=3, tRP=3,
+                      tRAS=6, tRC=9, tCCD_S=1, tCCD_L=1, tRRD_S=2, tRRD_L=2, tFAW=0, tWR=2,
+                      tWTR_S=1, tWTR_L=1, tRTP=1, tRFC=10, tREFI=1040, tRTRS=1,
+                      activate_energy_pj=0.0, read_burst_energy_pj=0.0,
+                      write_burst_energy_pj=0.0, refresh_energy_pj=0.0,
+                      background_power_w=0.0)
+
+
+def bus_params():
+    """The chip's system NoC as a crossbar: SDRAM on one port (shared by the 16 DMAs),
+    each DTCM on its own. 64 bit at 200 MHz: ASSUMPTION (faster than the SDRAM)."""
+    return BusParams(freq_hz=200e6, width_bytes=8, topology="crossbar", request_cycles=1,
+                     response_cycles=1)
+
+
+def dma_params():
+    """One core's DMA controller. Clock: the core's. Transactions of up to 4 KiB:
+    ASSUMPTION (the real controller bursts 16 words; larger units keep events few)."""
+    return DmaParams(freq_hz=200e6, burst_bytes=4096, max_outstanding=2, setup_cycles=16)
+
+
+def router_params():
+    """The chip's router; its energy per packet routed is S13's (see `PowerParams`), set
+    by `build`. Link throughput and latency: the router component's assumptions."""
+    return RouterParams(table_entries=1024, n_cores=18, packet_bits=40, payload_packet_bits=72,
+                        route_energy_pj=0.0, link_bit_energy_pj=0.0)
+
+
+@dataclass
+class PowerParams:
+    """S13's power model: P = chips x P_idle + E_N x updates/s + E_S x events/s + E_R x
+    packets routed/s (S13 also has a board baseline, not modelled: `board_static_w`)."""
+
+    chip_idle_w: float = param(0.36, "W", "a booted chip with idle cores, SDRAM included",
+                               S13 + ", " + RECALLED, min=0)
+    neuron_update_nj: float = param(11.3, "nJ", "one neuron update (LIF)",
+                                    S13 + ", " + RECALLED, min=0)
+    synaptic_event_nj: float = param(8.0, "nJ", "one synaptic event (row fetch and "
+                                     "processing included)", S13 + ", " + RECALLED, min=0)
+    packet_routed_nj: float = param(1.11, "nJ", "one packet through one router",
+                                    S13 + ", " + RECALLED, min=0)
+    board_static_w: float = param(0.0, "W", "board baseline outside the chips (FPGAs, "
+                                  "regulators)", "not modelled (0)", min=0)
+
+
+@dataclass
+class MapperParams:
+    neurons_per_core: int = param(256, "neurons", "most neurons (a population slice) per core",
+                                  HBP + ": 255 per core; " + R18, min=1)
+    policy: str = param("sequential", "", "placement policy", "", choices=POLICIES)
+
+
+@dataclass
+class ReplayParams:
+    tick_s: float = param(1e-3, "s", "timer tick: one simulation step in real time", F13,
+                          min=1e-9)
+    window_steps: int = param(64, "steps", "steps counted per bulk call (memory bound)", "",
+                              min=1)
+    max_overrun_rows: int = param(10000, "rows", "most overrun records kept in the report",
+                                  "", min=0)
+
+
+def _nested_with(factory):
+    return dataclasses.field(default_factory=factory, metadata={"nested": True})
+
+
+@dataclass
+class Params:
+    """Every parameter of the SpiNNaker-like platform."""
+
+    core: CoreParams = nested(CoreParams)
+    chip: ChipParams = nested(ChipParams)
+    sdram: DramParams = _nested_with(sdram_params)
+    bus: BusParams = _nested_with(bus_params)
+    dma: DmaParams = _nested_with(dma_params)
+    router: RouterParams = _nested_with(router_params)
+    power: PowerParams = nested(PowerParams)
+    mapper: MapperParams = nested(MapperParams)
+    replay: ReplayParams = nested(ReplayParams)
+
+
+def core_costs(p):
+    """The `SoftwareCoreCosts` of the parameters (S13's energies per action)."""
+    c, w = p.core, p.power
+    return SoftwareCoreCosts(c.freq_hz, c.tick_overhead_cycles, c.neuron_update_cycles,
+                             c.spike_send_cycles, c.packet_interrupt_cycles, c.row_lookup_cycles,
+                             c.dma_setup_cycles, c.row_overhead_cycles, c.synapse_cycles,
+                             neuron_update_pj=w.neuron_update_nj * 1e3,
+                             synaptic_event_pj=w.synaptic_event_nj * 1e3)
+
+
+def check_params(p):
+    """Validate ranges and the relations between parameters (`ParameterError`)."""
+    validate(p)
+    if p.chip.app_cores > p.chip.cores:
+        raise ParameterError(f"chip.app_cores={p.chip.app_cores} exceeds chip.cores="
+                             f"{p.chip.cores}")
+    if p.router.n_cores < p.chip.app_cores:
+        raise ParameterError(f"router.n_cores={p.router.n_cores} cannot reach the "
+                             f"{p.chip.app_cores} application cores")
+    if p.sdram.capacity_bytes < p.chip.sdram_bytes:
+        raise ParameterError(f"sdram geometry holds {p.sdram.capacity_bytes} B, less than "
+                             f"chip.sdram_bytes={p.chip.sdram_bytes}")
+
+
+# -- mapping -----------------------------------------------------------------------------
+
+@dataclass
+class SpinnakerMapping:
+    """A `tlmsim.replay.mapper.Mapping` (cores = 16 per chip, one tile per chip) plus what
+    SpiNNaker needs: routing keys, per-chip routing tables, multicast trees, memory use.
+
+    `chip_xy` (n_chips, 2) chip coordinates; `local` each used core's index on its chip;
+    `key_bits` neuron bits under each core's key; `tables` per chip the compressed
+    (key, mask, route) entries and `table_sizes` (before, after compression);
+    `visits` the multicast trees as arrays (chip, source core, in link) -- one row per
+    router a source core's packets pass; `dtcm_bytes`, `sdram_bytes` per core and per
+    chip; `row_bytes` per used core (the pitch of its synaptic matrix); `pair_src`,
+    `pair_dst` every (source core, destination core) pair with synapses.
+    """
+
+    base: object
+    chip_xy: np.ndarray
+    chip: np.ndarray
+    local: np.ndarray
+    key_bits: int
+    tables: list
+    table_sizes: list
+    visits: tuple
+    dtcm_bytes: np.ndarray
+    sdram_chip_bytes: np.ndarray
+    row_bytes: np.ndarray
+    pair_src: np.ndarray
+    pair_dst: np.ndarray
+
+    @property
+    def n_chips(self):
+        return len(self.chip_xy)
+
+    @property
+    def cores_used(self):
+        return int(len(self.base.cores))
+
+
+def chip_path(a, b):
+    """Links (0..5) a packet takes from chip coordinates `a` to `b`: diagonal links (NE/SW)
+    while both coordinates must move the same way, then E/W, then N/S."""
+    (x, y), (x2, y2) = a, b
+    dx, dy = x2 - x, y2 - y
+    out = []
+    while dx > 0 and dy > 0:
+        out.append(1)
+        dx, dy = dx - 1, dy - 1
+    while dx < 0 and dy < 0:
+        out.append(4)
+        dx, dy = dx + 1, dy + 1
+    out += [0] * max(dx, 0) + [3] * max(-dx, 0) + [2] * max(dy, 0) + [5] * max(-dy, 0)
+    return out
+
+
+def multicast_tree(src_chip, dst_chips, local_cores, chips_x):
+    """{chip: [in link, set of out links, set of local cores]} of one source core's packets.
+
+    `local_cores` maps a destination chip to the local core numbers to deliver to. The
+    dimension-order paths from one source form a tree (a chip on a path is reached by its
+    own path's prefix), so each chip has one in link (`LOCAL` at the source)."""
+    def xy(c):
+        return (c % chips_x, c // chips_x)
+    tree = {src_chip: [LOCAL, set(), set()]}
+    for d in dst_chips:
+        here, (x, y) = src_chip, xy(src_chip)
+        for link in chip_path(xy(src_chip), xy(d)):
+            tree[here][1].add(link)
+            x, y = x + LINK_STEP[link][0], y + LINK_STEP[link][1]
+            nxt = y * chips_x + x
+            node = tree.setdefault(nxt, [link, set(), set()])
+            if node[0] != link:                       # pragma: no cover - see docstring
+                raise InvariantError(f"multicast tree reaches chip {nxt} on two links")
+            here = nxt
+        tree[d][2].update(local_cores[d])
+    return tree
+
+
+def map_workload(workload, params=None):
+    """Place neurons on cores (populations of up to ``mapper.neurons_per_core``), build the
+    routing tables, check DTCM, SDRAM and table capacity; returns a `SpinnakerMapping`
+    or raises `MappingError` naming what overflowed and how to fix it."""
+    p = params or Params()
+    check_params(p)
+    ch = p.chip
+    n_chips_board = ch.chips_x * ch.chips_y
+    limits = CoreLimits(p.mapper.neurons_per_core, 1 << 40, 1 << 40, 1 << 62)
+    base = map_network(workload, limits, ch.app_cores, 1, 1, n_chips_board, ch.chips_x,
+                       p.mapper.policy, None, True)
+    cores = base.cores.astype(np.int64)
+    chip = cores // ch.app_cores
+    local = cores % ch.app_cores
+    u = len(cores)
+    chip_xy = np.stack([np.arange(n_chips_board) % ch.chips_x,
+                        np.arange(n_chips_board) // ch.chips_x], axis=1)
+    c = p.core
+    # synaptic rows: one per (source neuron, destination core) entry of the fan-out table
+    f_indptr, f_core, f_syn = base.fanout_indptr, base.fanout_core, base.fanout_synapses
+    src_of_entry = np.repeat(base.compact_of_neuron, np.diff(f_indptr))
+    entry_bytes = c.row_header_bytes + c.synapse_bytes * f_syn.astype(np.int64)
+    row_bytes = np.zeros(u, dtype=np.int64)
+    if len(f_core):
+        np.maximum.at(row_bytes, f_core, entry_bytes)
+    pairs = np.unique(src_of_entry.astype(np.int64) * u + f_core) if len(f_core) else \
+        np.zeros(0, np.int64)
+    pair_src, pair_dst = pairs // u, pairs % u
+    sources_per_core = np.bincount(pair_dst, minlength=u)
+    # DTCM
+    dtcm = (c.fixed_dtcm_bytes + base.neurons * (c.neuron_state_bytes + c.ring_buffer_bytes)
+            + sources_per_core * c.master_table_entry_bytes + 2 * row_bytes)
+    over = np.flatnonzero(dtcm > c.dtcm_bytes)
+    if len(over):
+        i = over[np.argmax(dtcm[over])]
+        raise MappingError(
+            f"DTCM overflow: core {int(cores[i])} (chip {int(chip[i])}, layer "
+            f"{base.layer[i]!r}) needs {int(dtcm[i])} B of its {c.dtcm_bytes} B "
+            f"({int(base.neurons[i])} neurons x {c.neuron_state_bytes + c.ring_buffer_bytes} B, "
+            f"{int(sources_per_core[i])} source cores, row buffers 2 x {int(row_bytes[i])} B, "
+            f"{c.fixed_dtcm_bytes} B fixed); {len(over)} core(s) overflow: lower "
+            "mapper.neurons_per_core")
+    # SDRAM per chip: the synaptic matrices of its cores
+    per_core_sdram = np.bincount(f_core, weights=entry_bytes, minlength=u).astype(np.int64)
+    sdram = np.bincount(chip, weights=per_core_sdram, minlength=n_chips_board).astype(np.int64)
+    if (sdram > ch.sdram_bytes).any():
+        k = int(np.argmax(sdram))
+        raise MappingError(f"SDRAM overflow: chip {k} needs {int(sdram[k])} B of synaptic "
+                           f"rows, it has {ch.sdram_bytes} B; spread the network over more "
+                           "chips (lower mapper.neurons_per_core) or prune synapses")
+    # keys: core id above the neuron bits
+    key_bits = max(1, int(math.ceil(math.log2(max(2, p.mapper.neurons_per_core)))))
+    if (int(cores.max()) + 1) << key_bits >= 1 << 32:
+        raise MappingError(f"{u} cores x 2^{key_bits} neuron keys do not fit 32-bit keys")
+    mask = ((1 << 32) - 1) ^ ((1 << key_bits) - 1)
+    # multicast trees and routing tables
+    order = np.argsort(pair_src, kind="stable")
+    bounds = np.searchsorted(pair_src[order], np.arange(u + 1))
+    entries = [[] for _ in range(n_chips_board)]
+    v_chip, v_src, v_in = [], [], []
+    for s in range(u):
+        dsts = pair_dst[order[bounds[s]:bounds[s + 1]]]
+        if len(dsts) == 0:
+            continue
+        locs = {}
+        for d in dsts.tolist():
+            locs.setdefault(int(chip[d]), set()).add(int(local[d]))
+        tree = multicast_tree(int(chip[s]), sorted(locs), locs, ch.chips_x)
+        key = int(cores[s]) << key_bits
+        for h, (in_link, outs, locals_) in tree.items():
+            v_chip.append(h)
+            v_src.append(s)
+            v_in.append(in_link)
+            default = (in_link != LOCAL and not locals_ and outs == {opposite(in_link)})
+            if not default:
+                entries[h].append((key, mask, route_bits(sorted(outs), sorted(locals_))))
+    tables, sizes = [], []
+    for h in range(n_chips_board):
+        compressed = compress_table(entries[h]) if entries[h] else []
+        check_fits(len(compressed), p.router.table_entries,
+                   f"routing table of chip {h} ({len(entries[h])} entries before compression)")
+        tables.append(compressed)
+        sizes.append((len(entries[h]), len(compressed)))
+    visits = (np.array(v_chip, np.int64), np.array(v_src, np.int64), np.array(v_in, np.int64))
+    return SpinnakerMapping(base, chip_xy, chip, local, key_bits, tables, sizes, visits,
+                            dtcm.astype(np.int64), sdram, row_bytes, pair_src, pair_dst)
+
+
+# -- the board -----------------------------------------------------------------------------
+
+class Board:
+    """The modules of one replay: per chip a `Module` (idle power), a router, the bus and
+    the SDRAM; per used core a `SoftwareCore`, its DMA engine and its DTCM."""
+
+    def __init__(self, sim, p, m):
+        self.top = Module(sim, "spinnaker")
+        self.p = p
+        costs = dataclasses.replace(core_costs(p))
+        rp = dataclasses.replace(p.router, route_energy_pj=p.power.packet_routed_nj * 1e3)
+        chips_used = sorted(set(m.chip.tolist()) | set(m.visits[0].tolist()))
+        self.chips, self.routers, self.sdram, self.bus = {}, {}, {}, {}
+        for h in chips_used:
+            chip = Module(self.top, f"chip{h}")
+            chip.kind = "chip"
+            chip.static_power_w = p.power.chip_idle_w
+            self.chips[h] = chip
+            r = MulticastRouter(chip, "router", rp)
+            r.table.load(m.tables[h])
+            self.routers[h] = r
+            self.bus[h] = Bus(chip, "bus", p.chip.app_cores, p.bus)
+            self.sdram[h] = DramChannel(chip, "sdram", p.sdram)
+            self.bus[h].add_target(self.sdram[h].socket, SDRAM_BASE, p.chip.sdram_bytes)
+        if p.power.board_static_w:
+            self.top.static_power_w = p.power.board_static_w
+        self.cores, self.dmas = [], []
+        dtcm_p = SramParams(size_bytes=p.core.dtcm_bytes, word_bits=32, freq_hz=p.core.freq_hz,
+                            read_energy_pj=0.0, write_energy_pj=0.0)
+        for i, (h, j) in enumerate(zip(m.chip.tolist(), m.local.tolist())):
+            chip = self.chips[h]
+            core = SoftwareCore(chip, f"core{j}", costs)
+            dma = Dma(core, "dma", p.dma)
+            dtcm = Sram(core, "dtcm", dtcm_p)
+            self.bus[h].add_target(dtcm.socket, DTCM_BASE + j * DTCM_STRIDE, p.core.dtcm_bytes)
+            dma.socket.bind(self.bus[h].inputs[j])
+            self.cores.append(core)
+            self.dmas.append(dma)
+
+
+def _row_descriptor(m, p, i, g, rows, nbytes):
+    """The DMA descriptor of core `i`'s rows in global tick `g`: `rows` rows of their
+    mean length, at the core's row pitch in its SDRAM region, into its DTCM row buffer."""
+    pitch = max(int(m.row_bytes[i]), 4)
+    length = max(4, -(-nbytes // rows // 4) * 4)
+    length = min(length, pitch)
+    region = p.chip.sdram_bytes // p.chip.app_cores
+    span = rows * pitch
+    base = SDRAM_BASE + int(m.local[i]) * region
+    offset = ((g * 7919 * pitch) % max(1, region - span)) // 64 * 64 if span < region else 0
+    rows = min(rows, max(1, region // pitch))
+    dst = DTCM_BASE + int(m.local[i]) * DTCM_STRIDE
+    if rows == 1:
+        return Descriptor(base + offset, dst, (length,))
+    return Descriptor(base + offset, dst, (length, rows), (pitch,), (0,))
+
+
+# -- replay --------------------------------------------------------------------------------
+
+def replay(trace, params=None, progress=False, **options):
+    """Replay an SNN trace (path or `Workload`) on the SpiNNaker model; returns a report.
+
+    Option ``mapping``: a `SpinnakerMapping` made earlier by `map_workload`."""
+    unknown = set(options) - {"mapping"}
+    if unknown:
+        raise ParameterError(f"spinnaker.replay: unknown option(s) {sorted(unknown)}; "
+                             "known: mapping")
+    wall0 = time.perf_counter()
+    p = params or Params()
+    check_params(p)
+    workload = open_workload(trace)
+    try:
+        m = options.get("mapping") or map_workload(workload, p)
+        if progress:
+            print(m.base.format_table(), file=sys.stderr)
+        name = trace if isinstance(trace, str) else getattr(workload, "name", "")
+        return _Replay(workload, m, p, str(name), progress, wall0).run()
+    finally:
+        if hasattr(workload, "close") and not isinstance(trace, Workload) \
+                and workload is not trace:
+            workload.close()
+
+
+class _Replay:
+    """One replay: a driver process counts each window of steps (fan-out kernel, routers),
+    one process per used core runs the ticks."""
+
+    def __init__(self, workload, m, p, name, progress, wall0):
+        self.w, self.m, self.p, self.name = workload, m, p, name
+        self.progress, self.wall0 = progress, wall0
+        self.sim = Simulator()
+        self.board = Board(self.sim, p, m)
+        self.costs = core_costs(p)
+        self.period = int(round(p.replay.tick_s * 1e12))
+        u = m.cores_used
+        self.u = u
+        self.windows = {}            # window index -> data dict (None: the end)
+        self.ready = {}              # window index -> event
+        z = lambda: np.zeros(u, dtype=np.int64)  # noqa: E731
+        self.acc = {k: z() for k in ("synaptic_events", "rows", "packets", "spikes", "busy_ps",
+                                     "dma_ps", "dma_bytes", "dmas", "overruns", "max_late_ps",
+                                     "ticks")}
+        self.overruns = []
+        self.tot = {"sops": 0, "expected_sops": 0, "delivered": 0, "expected_delivered": 0,
+                    "dropped": 0, "ticks": 0, "spikes": 0}
+        self.step_log = {k: [] for k in ("sample", "step", "synaptic_events", "spikes",
+                                         "packets", "max_work_ps", "late_cores")}
+        self.late_by_tick = {}
+        # deliveries: router (chip, local core bit) -> used core index
+        self.core_index = {(int(h), int(j)): i for i, (h, j) in
+                           enumerate(zip(m.chip.tolist(), m.local.tolist()))}
+        import scipy.sparse as sp
+        self.adj = sp.csr_matrix((np.ones(len(m.pair_src)), (m.pair_src, m.pair_dst)),
+                                 shape=(u, u))
+
+    def event(self, k):
+        if k not in self.ready:
+            self.ready[k] = self.sim.event()
+        return self.ready[k]
+
+    def run(self):
+        for i in range(self.u):
+            self.sim.process(self._core(i), name=f"core{i}")
+        self.sim.process(self._driver(), name="driver")
+        elapsed = self.sim.run()
+        elapsed = max(elapsed, self.tot["ticks"] * self.period)
+        if self.progress:
+            print(file=sys.stderr)
+        return self._report(elapsed)
+
+    # -- the driver: counts per (tick, core), routing ---------------------------------
+    def _driver(self):
+        m, w, p, u = self.m, self.w, self.p, self.u
+        base = m.base
+        indptr, fan_core, syn = base.fanout_indptr, base.fanout_core, base.fanout_synapses
+        compact = base.compact_of_neuron
+        n_neurons = len(indptr) - 1
+        c = self.costs
+        g0 = 0
+        k = 0
+        cap = max(1, min(p.replay.window_steps, (1 << 22) // max(1, u)))
+        for win in w.windows(cap):
+            s = win.n_steps
+            yield self.sim.wait(max(0, g0 * self.period - self.sim.now))
+            nids = np.asarray(win.neurons, dtype=np.int32)
+            offsets = np.asarray(win.offsets, dtype=np.int64)
+            if len(nids) and (nids.min() < 0 or nids.max() >= n_neurons):
+                raise TraceFormatError(
+                    f"{self.name or 'workload'}: sample {win.sample}, steps {win.step_start}.."
+                    f"{win.step_start + s - 1} hold neuron id outside the network's "
+                    f"{n_neurons} neurons")
+            sops, rows = loops.fanout_counts_steps(nids, offsets, indptr, fan_core, syn, u)
+            steps = np.repeat(np.arange(s, dtype=np.int64), np.diff(offsets))
+            spikes = np.bincount(steps * u + compact[nids], minlength=s * u).reshape(s, u)
+            packets = self._route(spikes, g0)
+            expected = np.asarray((self.adj.T @ spikes.T).T, dtype=np.int64) \
+                if len(m.pair_src) else np.zeros((s, u), np.int64)
+            self.tot["expected_delivered"] += int(expected.sum())
+            self.tot["delivered"] += int(packets.sum())
+            self.tot["sops"] += int(sops.sum())
+            self.tot["expected_sops"] += int(base.synapses_per_neuron[nids].sum())
+            self.tot["spikes"] += len(nids)
+            # bytes of the rows each (tick, core) fetches
+            nbytes = rows * p.core.row_header_bytes + sops * p.core.synapse_bytes
+            neurons = base.neurons[None, :]
+            data = {
+                "g0": g0, "s": s,
+                "cpu1": c.ps(c.update_cycles(neurons, spikes) + c.packet_cycles(packets, rows)),
+                "proc": c.ps(c.row_cycles(rows, sops)),
+                "rows": rows, "nbytes": nbytes,
+            }
+            for key, v in (("synaptic_events", sops), ("rows", rows), ("packets", packets),
+                           ("spikes", spikes)):
+                self.acc[key] += v.sum(axis=0)
+            log = self.step_log
+            log["sample"].append(np.full(s, win.sample))
+            log["step"].append(np.arange(win.step_start, win.step_start + s))
+            log["synaptic_events"].append(sops.sum(axis=1))
+            log["spikes"].append(spikes.sum(axis=1))
+            log["packets"].append(packets.sum(axis=1))
+            log["max_work_ps"].append((data["cpu1"] + data["proc"]).max(axis=1, initial=0))
+            self.windows[k] = data
+            self.event(k).succeed()
+            k += 1
+            g0 += s
+            self.tot["ticks"] = g0
+            if self.progress:
+                print(f"\rspinnaker: sample {win.sample + 1}/{w.n_samples}, step "
+                      f"{win.step_start + s}/{w.n_steps}", end="", file=sys.stderr)
+        self.windows[k] = None
+        self.event(k).succeed()
+
+    def _route(self, spikes, g0):
+        """Route each tick's packets through the routers of the multicast trees; returns
+        packets delivered per (step, used core)."""
+        v_chip, v_src, v_in = self.m.visits
+        s, u = spikes.shape
+        delivered = np.zeros((s, u), dtype=np.int64)
+        if len(v_chip) == 0:
+            return delivered
+        order = np.argsort(v_chip, kind="stable")
+        v_chip, v_src, v_in = v_chip[order], v_src[order], v_in[order]
+        keys = self.m.base.cores[v_src].astype(np.int64) << self.m.key_bits
+        chips, starts = np.unique(v_chip, return_index=True)
+        ends = np.append(starts[1:], len(v_chip))
+        now = self.sim.now
+        for k in range(s):
+            pk = spikes[k, v_src]
+            if not pk.any():
+                continue
+            delay = (g0 + k) * self.period - now
+            for h, a, b in zip(chips.tolist(), starts.tolist(), ends.tolist()):
+                sel = pk[a:b]
+                nz = np.flatnonzero(sel)
+                if len(nz) == 0:
+                    continue
+                res = self.board.routers[h].route_batch(keys[a:b][nz], sel[nz], v_in[a:b][nz],
+                                                        delay_ps=max(0, delay),
+                                                        window_ps=self.period)
+                self.tot["dropped"] += int(res.dropped.sum())
+                got = res.core_packets.sum(axis=0)
+                for j in np.flatnonzero(got).tolist():
+                    i = self.core_index.get((h, j))
+                    if i is None:
+                        raise InvariantError(f"router of chip {h} delivered to core {j}, "
+                                             "which holds no neurons")
+                    delivered[k, i] += int(got[j])
+        return delivered
+
+    # -- one application core ---------------------------------------------------------------
+    def _core(self, i):
+        sim, m, p = self.sim, self.m, self.p
+        period = self.period
+        dma = self.board.dmas[i]
+        acc = self.acc
+        busy = dma_ps = dma_bytes = dmas = overruns = max_late = ticks = 0
+        k = 0
+        while True:
+            ev = self.event(k)
+            if not ev.triggered:
+                yield ev
+            data = self.windows.get(k)
+            if data is None:
+                break
+            g0 = data["g0"]
+            cpu1 = data["cpu1"][:, i].tolist()
+            proc = data["proc"][:, i].tolist()
+            rows = data["rows"][:, i].tolist()
+            nbytes = data["nbytes"][:, i].tolist()
+            for t in range(data["s"]):
+                g = g0 + t
+                nominal = g * period
+                if sim.now < nominal:
+                    yield sim.wait(nominal - sim.now)
+                start = sim.now
+                yield sim.wait(cpu1[t])
+                if rows[t]:
+                    issue = sim.now
+                    desc = _row_descriptor(m, p, i, g, rows[t], nbytes[t])
+                    yield dma.submit(desc)
+                    landed = sim.now
+                    end = max(landed + proc[t] // rows[t], issue + proc[t])
+                    dma_ps += landed - issue
+                    dma_bytes += desc.nbytes
+                    dmas += 1
+                    if end > sim.now:
+                        yield sim.wait(end - sim.now)
+                elif proc[t]:
+                    yield sim.wait(proc[t])
+                done = sim.now
+                busy += done - start
+                ticks += 1
+                late = done - (nominal + period)
+                if late > 0:
+                    overruns += 1
+                    max_late = max(max_late, late)
+                    self.late_by_tick[g] = self.late_by_tick.get(g, 0) + 1
+                    if len(self.overruns) < p.replay.max_overrun_rows:
+                        self.overruns.append((g, i, late))
+            k += 1
+        for key, v in (("busy_ps", busy), ("dma_ps", dma_ps), ("dma_bytes", dma_bytes),
+                       ("dmas", dmas), ("overruns", overruns), ("ticks", ticks)):
+            acc[key][i] = v
+        acc["max_late_ps"][i] = max_late
+
+    # -- the report ------------------------------------------------------------------------
+    def _report(self, elapsed_ps):
+        m, p, acc, tot, board = self.m, self.p, self.acc, self.tot, self.board
+        base = m.base
+        ticks = tot["ticks"]
+        for i, core in enumerate(board.cores):
+            core.count("neuron_update", int(base.neurons[i]) * ticks)
+            core.count("synaptic_event", int(acc["synaptic_events"][i]))
+            core.count("packet_received", int(acc["packets"][i]))
+            core.stats.add_busy(int(acc["busy_ps"][i]))
+        ledger = EnergyLedger(self.sim.walk(), elapsed_ps)
+        ledger.check()
+        self._check(ledger)
+        log = {k: (np.concatenate(v) if v else np.zeros(0, np.int64))
+               for k, v in self.step_log.items()}
+        u = self.u
+        cores = base.cores
+        per_core = [{
+            "core": int(cores[i]), "chip": int(m.chip[i]), "local_core": int(m.local[i]),
+            "layer": base.layer[i], "neurons": int(base.neurons[i]),
+            "dtcm_bytes": int(m.dtcm_bytes[i]), "row_pitch_bytes": int(m.row_bytes[i]),
+            "spikes": int(acc["spikes"][i]), "packets_in": int(acc["packets"][i]),
+            "rows": int(acc["rows"][i]), "synaptic_events": int(acc["synaptic_events"][i]),
+            "dma_transactions": int(acc["dmas"][i]), "dma_bytes": int(acc["dma_bytes"][i]),
+            "mean_dma_latency_s": float(acc["dma_ps"][i] / acc["dmas"][i] * 1e-12)
+            if acc["dmas"][i] else 0.0,
+            "busy_s": float(acc["busy_ps"][i] * 1e-12),
+            "utilization": float(acc["busy_ps"][i] / elapsed_ps) if elapsed_ps else 0.0,
+            "overruns": int(acc["overruns"][i]),
+            "max_late_s": float(acc["max_late_ps"][i] * 1e-12),
+        } for i in range(u)]
+        n_steps = self.w.n_steps
+        overruns = [{"tick": int(g), "sample": int(g // n_steps) if n_steps else 0,
+                     "step": int(g % n_steps) if n_steps else int(g),
+                     "core": int(cores[i]), "chip": int(m.chip[i]),
+                     "late_s": float(late * 1e-12)} for g, i, late in self.overruns]
+        per_step = [{
+            "sample": int(log["sample"][k]), "step": int(log["step"][k]),
+            "synaptic_events": int(log["synaptic_events"][k]), "spikes": int(log["spikes"][k]),
+            "packets": int(log["packets"][k]),
+            "max_core_work_s": float(log["max_work_ps"][k] * 1e-12),
+            "late_cores": int(self.late_by_tick.get(k, 0)),
+        } for k in range(min(len(log["step"]), 200_000))]
+        routers = board.routers
+        link_packets = sum(int(r.link_packets.sum()) for r in routers.values())
+        link_util = [float(x) for r in routers.values() for x in r.link_utilization(elapsed_ps)]
+        dram_bytes = sum(int(d.stats.counters.get("bytes", 0)) for d in board.sdram.values())
+        dram_util = [d.stats.busy_ps / elapsed_ps for d in board.sdram.values()] \
+            if elapsed_ps else [0.0]
+        n_chips = len(board.chips)
+        late_cores = [r for r in per_core if r["overruns"]]
+        tables = [{"chip": h, "entries": a, "compressed": b, "capacity": p.router.table_entries}
+                  for h, (a, b) in enumerate(m.table_sizes) if a]
+        ops = {"synaptic_ops": tot["sops"], "neuron_updates": int(base.neurons.sum()) * ticks,
+               "spikes": tot["spikes"], "macs": 0, "noc_hops": link_packets,
+               "dram_bytes": dram_bytes}
+        util_core = float(acc["busy_ps"].sum() / (u * elapsed_ps)) if elapsed_ps and u else 0.0
+        report = Report(
+            platform="spinnaker", trace=self.name, steps=self.w.n_steps,
+            samples=self.w.n_samples, latency_s=elapsed_ps * 1e-12,
+            energy_breakdown_j=ledger.breakdown(), ops=ops,
+            utilization={"core": min(1.0, util_core),
+                         "dram": min(1.0, float(np.mean(dram_util))) if dram_util else 0.0,
+                         "noc": min(1.0, float(np.mean(link_util))) if link_util else 0.0},
+            resources={"cores_used": u, "chips": n_chips,
+                       "board_chips": p.chip.chips_x * p.chip.chips_y},
+            parameters=to_dict(p), wall_s=time.perf_counter() - self.wall0,
+            extra={
+                "real_time": not late_cores, "tick_s": p.replay.tick_s, "ticks": ticks,
+                "overrun_ticks": int(acc["overruns"].sum()), "overrun_cores": len(late_cores),
+                "max_late_s": float(acc["max_late_ps"].max() * 1e-12) if u else 0.0,
+                "power_per_chip_w": (ledger.total_j / (elapsed_ps * 1e-12) / n_chips)
+                if elapsed_ps and n_chips else 0.0,
+                "packets_delivered": tot["delivered"], "packets_dropped": tot["dropped"],
+                "dma_transactions": int(acc["dmas"].sum()),
+                "mean_dma_latency_s": float(acc["dma_ps"].sum() / acc["dmas"].sum() * 1e-12)
+                if acc["dmas"].sum() else 0.0,
+                "max_table_entries": max((b for _, b in m.table_sizes), default=0),
+                "max_dtcm_bytes": int(m.dtcm_bytes.max()) if u else 0,
+                "overruns_truncated": bool(int(acc["overruns"].sum()) > len(overruns)),
+            },
+            tables={"per_core": per_core, "overruns": overruns, "overrun_cores": late_cores,
+                    "per_step": per_step, "routing_tables": tables,
+                    "mapping": base.resource_table(), "energy": ledger.rows,
+                    "routers": [r.report(elapsed_ps) for r in routers.values()]},
+        )
+        if not math.isclose(report.energy_j, ledger.total_j, rel_tol=1e-12, abs_tol=1e-30):
+            raise InvariantError(f"report energy {report.energy_j} J != ledger "
+                                 f"{ledger.total_j} J")
+        return report.check()
+
+    def _check(self, ledger):
+        """End-of-replay invariants: synaptic events, packets, bytes."""
+        tot, acc = self.tot, self.acc
+        if tot["sops"] != tot["expected_sops"]:
+            raise InvariantError(f"synaptic events counted per core ({tot['sops']}) differ from "
+                                 f"the spikes' fan-out ({tot['expected_sops']})")
+        if tot["dropped"] == 0 and tot["delivered"] != tot["expected_delivered"]:
+            raise InvariantError(f"routers delivered {tot['delivered']} packets, the multicast "
+                                 f"trees call for {tot['expected_delivered']}")
+        if (acc["rows"] > acc["packets"]).any() and tot["dropped"] == 0:
+            raise InvariantError("a core fetched more rows than it received packets")
+        served = sum(int(d.stats.counters.get("bytes", 0)) for d in self.board.sdram.values())
+        if served < int(acc["dma_bytes"].sum()):
+            raise InvariantError(f"SDRAM served {served} B, the DMAs asked for "
+                                 f"{int(acc['dma_bytes'].sum())} B")
+
+
+# -- a synthetic workload like S13's ------------------------------------------------------
+
+def population_network(n_pops, pop_size, synapses_per_neuron, rate_hz, n_steps,
+                       targets=2, n_samples=1, seed=0, dt_s=1e-3, name="populations"):
+    """A recurrent network of `n_pops` populations of `pop_size` neurons (one layer), each
+    neuron with `synapses_per_neuron` random synapses spread over `targets` target
+    populations (population p projects to p + 1 and to p + d for `targets` - 1 random
+    offsets d, the same for all, so every population receives from `targets` others),
+    Poisson spikes at `rate_hz`.
+
+    With ``mapper.neurons_per_core = pop_size`` each population fills one core, so a
+    spike fetches `targets` rows of ``synapses_per_neuron / targets`` synapses: the
+    population-to-population structure of the networks S13 ran."""
+    if n_pops < 1 or pop_size < 1 or synapses_per_neuron < 1 or targets < 1:
+        raise ParameterError("population_network needs positive sizes")
+    rng = np.random.default_rng(seed)
+    n = n_pops * pop_size
+    pop = np.arange(n) // pop_size
+    # population p projects to p + offset (mod n_pops) for each offset: every population
+    # receives from exactly `targets` populations (a balanced load)
+    offsets = [1] + (rng.choice(np.arange(2, n_pops), size=min(targets - 1, max(0, n_pops - 2)),
+                                replace=False).tolist() if targets > 1 and n_pops > 2 else [])
+    offsets = (offsets + [1] * targets)[:targets]
+    tp = (pop[:, None] + np.array(offsets)[None, :]) % n_pops
+    which = rng.integers(0, targets, size=(n, synapses_per_neuron))
+    post = tp[np.arange(n)[:, None], which] * pop_size \
+        + rng.integers(0, pop_size, size=(n, synapses_per_neuron))
+    post.sort(axis=1)
+    indptr = np.arange(n + 1, dtype=np.int64) * synapses_per_neuron
+    layers = [LayerInfo("pop", n, ("pop",), 16, "recurrent")]
+    spikes = []
+    p_fire = rate_hz * dt_s
+    for _ in range(n_samples):
+        from tlmsim.activity.synthetic import bernoulli_events
+        counts, ids = bernoulli_events(rng, n, p_fire, n_steps)
+        spikes.append((np.repeat(np.arange(n_steps), counts), ids.astype(np.int64)))
+    return Workload(name, layers, {(0, 0): (indptr, post.ravel().astype(np.int32))}, spikes,
+                    n_steps, dt_s)
+
+
+def stromatias_power_w(p, n_chips, neuron_updates_per_s, synaptic_events_per_s,
+                       packets_routed_per_s):
+    """S13's model evaluated directly: the power the replay's ledger should reproduce."""
+    w = p.power
+    return (n_chips * w.chip_idle_w + w.board_static_w
+            + neuron_updates_per_s * w.neuron_update_nj * 1e-9
+            + synaptic_events_per_s * w.synaptic_event_nj * 1e-9
+            + packets_routed_per_s * w.packet_routed_nj * 1e-9)
