@@ -425,6 +425,21 @@ def map_workload(workload, params=None):
                             dtcm.astype(np.int64), sdram, row_bytes, pair_src, pair_dst)
 
 
+def format_mapping(m, p):
+    """A short text summary of a mapping: cores, chips, and the worst use of each limit."""
+    b = m.base
+    lines = [f"mapping: {m.cores_used} cores on {len(set(m.chip.tolist()))} chip(s), "
+             f"up to {int(b.neurons.max()) if len(b.neurons) else 0} of "
+             f"{p.mapper.neurons_per_core} neurons per core",
+             f"  DTCM: up to {int(m.dtcm_bytes.max()) if len(m.dtcm_bytes) else 0} of "
+             f"{p.core.dtcm_bytes} B per core; SDRAM: up to {int(m.sdram_chip_bytes.max())} of "
+             f"{p.chip.sdram_bytes} B per chip",
+             f"  routing tables: up to {max((c for _, c in m.table_sizes), default=0)} of "
+             f"{p.router.table_entries} entries per chip after compression "
+             f"({sum(a for a, _ in m.table_sizes)} -> {sum(c for _, c in m.table_sizes)} in all)"]
+    return "\n".join(lines)
+
+
 # -- the board -----------------------------------------------------------------------------
 
 class Board:
@@ -463,6 +478,11 @@ class Board:
             dma.socket.bind(self.bus[h].inputs[j])
             self.cores.append(core)
             self.dmas.append(dma)
+        used = set(zip(m.chip.tolist(), m.local.tolist()))
+        for h, bus in self.bus.items():
+            for j, sock in enumerate(bus.inputs):
+                if (h, j) not in used:
+                    sock.required = False       # no neurons on that core: no DMA
 
 
 def _row_descriptor(m, p, i, g, rows, nbytes):
@@ -499,7 +519,7 @@ def replay(trace, params=None, progress=False, **options):
     try:
         m = options.get("mapping") or map_workload(workload, p)
         if progress:
-            print(m.base.format_table(), file=sys.stderr)
+            print(format_mapping(m, p), file=sys.stderr)
         name = trace if isinstance(trace, str) else getattr(workload, "name", "")
         return _Replay(workload, m, p, str(name), progress, wall0).run()
     finally:
