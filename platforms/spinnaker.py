@@ -317,8 +317,9 @@ def chip_path(a, b):
 def multicast_tree(src_chip, dst_chips, local_cores, chips_x):
     """{chip: [in link, set of out links, set of local cores]} of one source core's packets.
 
-    `local_cores` maps a destination chip to the local core numbers to deliver to. The
-    dimension-order paths from one source form a tree (a chip on a path is reached by its
+    `local_cores` maps a destination chip to the local core numbers to deliver to. The in
+    link is the link a packet arrives on (travelling east, it arrives on the west link,
+    and default routing sends it on east). The dimension-order paths from one source form a tree (a chip on a path is reached by its
     own path's prefix), so each chip has one in link (`LOCAL` at the source)."""
     def xy(c):
         return (c % chips_x, c // chips_x)
@@ -329,8 +330,8 @@ def multicast_tree(src_chip, dst_chips, local_cores, chips_x):
             tree[here][1].add(link)
             x, y = x + LINK_STEP[link][0], y + LINK_STEP[link][1]
             nxt = y * chips_x + x
-            node = tree.setdefault(nxt, [link, set(), set()])
-            if node[0] != link:                       # pragma: no cover - see docstring
+            node = tree.setdefault(nxt, [opposite(link), set(), set()])
+            if node[0] != opposite(link):                       # pragma: no cover - see docstring
                 raise InvariantError(f"multicast tree reaches chip {nxt} on two links")
             here = nxt
         tree[d][2].update(local_cores[d])
