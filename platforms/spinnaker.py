@@ -503,6 +503,24 @@ def _row_descriptor(m, p, i, g, rows, nbytes):
     return Descriptor(base + offset, dst, (length, rows), (pitch,), (0,))
 
 
+class SpinnakerReport(Report):
+    """`Report` whose summary also says whether every tick met real time."""
+
+    def summary(self):
+        e = self.extra
+        if e.get("real_time", True):
+            line = f"  real time: every tick of every core finished within {e['tick_s'] * 1e3:g} ms"
+        else:
+            worst = sorted(self.tables.get("overrun_cores", []), key=lambda r: -r["max_late_s"])
+            cores = ", ".join(f"{r['core']} (chip {r['chip']}, {r['overruns']}x, up to "
+                              f"{r['max_late_s'] * 1e6:.1f} us)" for r in worst[:5])
+            line = (f"  NOT real time: {e['overrun_ticks']} tick overrun(s) on "
+                    f"{e['overrun_cores']} core(s), up to {e['max_late_s'] * 1e6:.1f} us late; "
+                    f"worst: {cores}")
+        return super().summary() + "\n" + line + \
+            f"\n  power per chip {e.get('power_per_chip_w', 0.0):.3f} W"
+
+
 # -- replay --------------------------------------------------------------------------------
 
 def replay(trace, params=None, progress=False, **options):
@@ -554,6 +572,7 @@ class _Replay:
         self.step_log = {k: [] for k in ("sample", "step", "synaptic_events", "spikes",
                                          "packets", "max_work_ps", "late_cores")}
         self.late_by_tick = {}
+        self.tick_work = {}          # global tick -> latest core finish after the tick start
         # deliveries: router (chip, local core bit) -> used core index
         self.core_index = {(int(h), int(j)): i for i, (h, j) in
                            enumerate(zip(m.chip.tolist(), m.local.tolist()))}
@@ -717,6 +736,9 @@ class _Replay:
                     yield sim.wait(proc[t])
                 done = sim.now
                 busy += done - start
+                work = self.tick_work
+                if done - nominal > work.get(g, 0):
+                    work[g] = done - nominal
                 ticks += 1
                 late = done - (nominal + period)
                 if late > 0:
@@ -750,6 +772,8 @@ class _Replay:
         cores = base.cores
         per_core = [{
             "core": int(cores[i]), "chip": int(m.chip[i]), "local_core": int(m.local[i]),
+            "x": int(m.chip_xy[m.chip[i], 0]), "y": int(m.chip_xy[m.chip[i], 1]),
+            "synaptic_ops": int(acc["synaptic_events"][i]),
             "layer": base.layer[i], "neurons": int(base.neurons[i]),
             "dtcm_bytes": int(m.dtcm_bytes[i]), "row_pitch_bytes": int(m.row_bytes[i]),
             "spikes": int(acc["spikes"][i]), "packets_in": int(acc["packets"][i]),
@@ -769,6 +793,8 @@ class _Replay:
                      "late_s": float(late * 1e-12)} for g, i, late in self.overruns]
         per_step = [{
             "sample": int(log["sample"][k]), "step": int(log["step"][k]),
+            "latency_s": max(self.period, self.tick_work.get(k, 0)) * 1e-12,
+            "slowest_core_s": self.tick_work.get(k, 0) * 1e-12,
             "synaptic_events": int(log["synaptic_events"][k]), "spikes": int(log["spikes"][k]),
             "packets": int(log["packets"][k]),
             "max_core_work_s": float(log["max_work_ps"][k] * 1e-12),
@@ -788,7 +814,7 @@ class _Replay:
                "spikes": tot["spikes"], "macs": 0, "noc_hops": link_packets,
                "dram_bytes": dram_bytes}
         util_core = float(acc["busy_ps"].sum() / (u * elapsed_ps)) if elapsed_ps and u else 0.0
-        report = Report(
+        report = SpinnakerReport(
             platform="spinnaker", trace=self.name, steps=self.w.n_steps,
             samples=self.w.n_samples, latency_s=elapsed_ps * 1e-12,
             energy_breakdown_j=ledger.breakdown(), ops=ops,
@@ -862,11 +888,16 @@ def population_network(n_pops, pop_size, synapses_per_neuron, rate_hz, n_steps,
     offsets = [1] + (rng.choice(np.arange(2, n_pops), size=min(targets - 1, max(0, n_pops - 2)),
                                 replace=False).tolist() if targets > 1 and n_pops > 2 else [])
     offsets = (offsets + [1] * targets)[:targets]
-    tp = (pop[:, None] + np.array(offsets)[None, :]) % n_pops
-    which = rng.integers(0, targets, size=(n, synapses_per_neuron))
-    post = tp[np.arange(n)[:, None], which] * pop_size \
-        + rng.integers(0, pop_size, size=(n, synapses_per_neuron))
-    post.sort(axis=1)
+    tp = (pop[:, None] + np.array(offsets, dtype=np.int64)[None, :]) % n_pops
+    post = np.empty((n, synapses_per_neuron), dtype=np.int32)
+    chunk = max(1, (1 << 22) // synapses_per_neuron)       # bounded temporaries
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        which = rng.integers(0, targets, size=(b - a, synapses_per_neuron))
+        block = tp[np.arange(a, b)[:, None], which] * pop_size \
+            + rng.integers(0, pop_size, size=(b - a, synapses_per_neuron))
+        block.sort(axis=1)
+        post[a:b] = block
     indptr = np.arange(n + 1, dtype=np.int64) * synapses_per_neuron
     layers = [LayerInfo("pop", n, ("pop",), 16, "recurrent")]
     spikes = []
@@ -875,7 +906,7 @@ def population_network(n_pops, pop_size, synapses_per_neuron, rate_hz, n_steps,
         from tlmsim.activity.synthetic import bernoulli_events
         counts, ids = bernoulli_events(rng, n, p_fire, n_steps)
         spikes.append((np.repeat(np.arange(n_steps), counts), ids.astype(np.int64)))
-    return Workload(name, layers, {(0, 0): (indptr, post.ravel().astype(np.int32))}, spikes,
+    return Workload(name, layers, {(0, 0): (indptr, post.ravel())}, spikes,
                     n_steps, dt_s)
 
 

@@ -90,6 +90,10 @@ def test_tick_fits_up_to_the_hand_worked_row_count():
     lates = [r["late_s"] for r in late.tables["overruns"]]
     assert lates == pytest.approx([24.41e-6 * (k + 1) for k in range(5)], rel=1e-6)
     assert d["max_late_s"] == pytest.approx(5 * 24.41e-6, rel=1e-6)
+    assert "NOT real time: 5 tick overrun(s) on 1 core(s), up to 122" in late.summary()
+    assert "real time: every tick" in ok.summary()
+    assert max(r["latency_s"] for r in late.tables["per_step"]) == pytest.approx(
+        1e-3 + 5 * 24.41e-6, rel=1e-6)
 
 
 def test_core_throughput_saturates_where_the_cycle_costs_say():

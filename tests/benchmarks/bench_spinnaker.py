@@ -1,0 +1,60 @@
+"""Benchmark and calibration: the SpiNNaker model on a 48-chip board sized like Stromatias
+et al., IJCNN 2013 (S13): up to 250 k neurons, 81 M synapses, 1.8 G synaptic events/s.
+
+    python tests/benchmarks/bench_spinnaker.py            # 48 chips, 100 ticks
+    python tests/benchmarks/bench_spinnaker.py --ticks 20 # shorter
+
+Workload (`tlmsim.platforms.spinnaker.population_network`): 768 populations of 320
+neurons (245,760 neurons, one population per application core of the 48 x 16), 330
+random synapses per neuron over two target populations (81.1 M synapses), Poisson
+firing at 22.2 Hz (1.8 G synaptic events/s). Prints the figures the report to the lead
+quotes: power per chip against S13's "under 1 W per chip", real time or overruns, SDRAM
+and core load, wall time.
+"""
+
+import argparse
+import json
+import time
+
+from tlmsim.params import override
+from tlmsim.platforms import spinnaker as S
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ticks", type=int, default=100)
+    ap.add_argument("--rate-hz", type=float, default=1.8e9 / (768 * 320 * 330))
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    w = S.population_network(768, 320, 330, args.rate_hz, args.ticks, targets=2, seed=1)
+    t1 = time.perf_counter()
+    p = override(S.Params(), {"mapper.neurons_per_core": 320})
+    m = S.map_workload(w, p)
+    t2 = time.perf_counter()
+    r = S.replay(w, p, mapping=m)
+    t3 = time.perf_counter()
+    d = r.to_dict()
+    t = d["latency_s"]
+    routed = sum(x["packets"] for x in r.tables["routers"])
+    out = {
+        "neurons": int(w.n_neurons), "synapses": int(m.base.synapses_per_neuron.sum()),
+        "ticks": args.ticks, "chips": d["resources"]["chips"],
+        "cores": d["resources"]["cores_used"],
+        "synaptic_events_per_s": d["ops"]["synaptic_ops"] / t,
+        "spikes_per_s": d["ops"]["spikes"] / t,
+        "packets_routed_per_s": routed / t,
+        "power_w": d["power_w"], "power_per_chip_w": d["power_per_chip_w"],
+        "energy_breakdown_j": d["energy_breakdown_j"],
+        "real_time": d["real_time"], "overrun_ticks": d["overrun_ticks"],
+        "max_late_s": d["max_late_s"], "utilization": d["utilization"],
+        "mean_dma_latency_s": d["mean_dma_latency_s"],
+        "max_table_entries": d["max_table_entries"], "max_dtcm_bytes": d["max_dtcm_bytes"],
+        "packets_dropped": d["packets_dropped"],
+        "wall_build_s": t1 - t0, "wall_map_s": t2 - t1, "wall_replay_s": t3 - t2,
+        "events_per_wall_s": d["ops"]["synaptic_ops"] / (t3 - t2),
+    }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
