@@ -147,39 +147,61 @@ class ChipParams:
     chips_y: int = param(6, "chips", "rows of chips", ASSUMED, min=1)
 
 
-def sdram_params():
-    """SpiNNaker's SDRAM as a `DramParams`: 128 MB mobile DDR, 32 bit, 133 MHz (about 1 GB/s).
-
-    Width, clock and size: P13/F13 (recalled). Timings: ASSUMPTION, typical mobile DDR
-    (LPDDR1) at 7.5 ns: CL 3, tRCD 3, tRP 3, tRAS 6, tRFC 72 ns, tREFI 7.8 us. Energy
-    zero: S13's energy per synaptic event covers the row fetch (see module docstring)."""
-    return DramParams(tCK_ps=7500.0, width_bits=32, BL=8, ranks=1, bankgroups=1,
-                      banks_per_group=4, rows=8192, columns=1024, CL=3, CWL=1, tRCD=3, tRP=3,
-                      tRAS=6, tRC=9, tCCD_S=1, tCCD_L=1, tRRD_S=2, tRRD_L=2, tFAW=0, tWR=2,
-                      tWTR_S=1, tWTR_L=1, tRTP=1, tRFC=10, tREFI=1040, tRTRS=1,
-                      activate_energy_pj=0.0, read_burst_energy_pj=0.0,
-                      write_burst_energy_pj=0.0, refresh_energy_pj=0.0,
-                      background_power_w=0.0)
-
-
-def bus_params():
-    """The chip's system NoC as a crossbar: SDRAM on one port (shared by the 16 DMAs),
-    each DTCM on its own. 64 bit at 200 MHz: ASSUMPTION (faster than the SDRAM)."""
-    return BusParams(freq_hz=200e6, width_bytes=8, topology="crossbar", request_cycles=1,
-                     response_cycles=1)
+def _respecified(base, name, doc, **fields):
+    """A subclass of the parameter dataclass `base` whose listed fields get new defaults
+    and sources: ``field=(value, source)``. Units, meaning and ranges stay the base's."""
+    ns, notes = {"__doc__": doc, "__module__": __name__}, {}
+    for f in dataclasses.fields(base):
+        if f.name in fields:
+            value, source = fields[f.name]
+            ns[f.name] = dataclasses.field(default=value, metadata={**f.metadata,
+                                                                    "source": source})
+            notes[f.name] = f.type
+    ns["__annotations__"] = notes
+    return dataclass(type(name, (base,), ns))
 
 
-def dma_params():
-    """One core's DMA controller. Clock: the core's. Transactions of up to 4 KiB:
-    ASSUMPTION (the real controller bursts 16 words; larger units keep events few)."""
-    return DmaParams(freq_hz=200e6, burst_bytes=4096, max_outstanding=2, setup_cycles=16)
+_LPDDR = ASSUMED + ": typical mobile DDR (LPDDR1) at 7.5 ns"
+_IN_ES = "0: " + S13 + "'s energy per synaptic event covers the row fetch"
+_IN_IDLE = "0: " + S13 + "'s idle chip power covers the SDRAM's standby"
+#: SpiNNaker's SDRAM: 128 MB mobile DDR, 32 bit at 133 MHz (about 1 GB/s)
+SdramParams = _respecified(
+    DramParams, "SdramParams", "SpiNNaker's SDRAM (one channel per chip, DramParams fields).",
+    tCK_ps=(7500.0, P13 + ", " + RECALLED + ": 133 MHz mobile DDR"),
+    width_bits=(32, P13 + ", " + RECALLED + ": 32-bit interface"),
+    bankgroups=(1, "mobile DDR has no bank groups"), banks_per_group=(4, _LPDDR),
+    rows=(8192, "128 MB = 4 banks x 8192 rows x 4 KB"), columns=(1024, "4 KB rows"),
+    CL=(3, _LPDDR), CWL=(1, _LPDDR), tRCD=(3, _LPDDR), tRP=(3, _LPDDR), tRAS=(6, _LPDDR),
+    tRC=(9, _LPDDR), tCCD_S=(1, _LPDDR), tCCD_L=(1, _LPDDR), tRRD_S=(2, _LPDDR),
+    tRRD_L=(2, _LPDDR), tFAW=(0, _LPDDR + " (no tFAW)"), tWR=(2, _LPDDR), tWTR_S=(1, _LPDDR),
+    tWTR_L=(1, _LPDDR), tRTP=(1, _LPDDR), tRFC=(10, _LPDDR + " (72 ns)"),
+    tREFI=(1040, _LPDDR + " (7.8 us)"),
+    activate_energy_pj=(0.0, _IN_ES), read_burst_energy_pj=(0.0, _IN_ES),
+    write_burst_energy_pj=(0.0, _IN_ES), refresh_energy_pj=(0.0, _IN_IDLE),
+    background_power_w=(0.0, _IN_IDLE))
 
+#: the chip's system NoC as a crossbar: SDRAM on one port (shared by the 16 DMAs), each
+#: DTCM on its own
+SystemBusParams = _respecified(
+    BusParams, "SystemBusParams", "The chip's system NoC in front of the SDRAM.",
+    freq_hz=(200e6, ASSUMED + ": the cores' clock"),
+    width_bytes=(8, ASSUMED + ": 64 bit, faster than the SDRAM it serves"),
+    byte_energy_pj=(0.0, _IN_ES))
 
-def router_params():
-    """The chip's router; its energy per packet routed is S13's (see `PowerParams`), set
-    by `build`. Link throughput and latency: the router component's assumptions."""
-    return RouterParams(table_entries=1024, n_cores=18, packet_bits=40, payload_packet_bits=72,
-                        route_energy_pj=0.0, link_bit_energy_pj=0.0)
+#: one core's DMA controller (transactions larger than the real 16-word bursts keep the
+#: events few; the SDRAM still times every burst inside them)
+CoreDmaParams = _respecified(
+    DmaParams, "CoreDmaParams", "One application core's DMA controller.",
+    freq_hz=(200e6, ASSUMED + ": the core's clock"),
+    burst_bytes=(4096, ASSUMED + ": transaction unit of the model, not the chip's burst"),
+    max_outstanding=(2, ASSUMED), setup_cycles=(16, ASSUMED),
+    descriptor_energy_pj=(0.0, _IN_ES), burst_energy_pj=(0.0, _IN_ES))
+
+#: the chip's router; its energy per packet routed is power.packet_routed_nj (S13)
+ChipRouterParams = _respecified(
+    RouterParams, "ChipRouterParams", "One chip's multicast router.",
+    route_energy_pj=(0.0, "unused: build() takes power.packet_routed_nj (" + S13 + ")"),
+    link_bit_energy_pj=(0.0, "0: " + S13 + "'s energy per packet routed covers the links"))
 
 
 @dataclass
@@ -216,20 +238,16 @@ class ReplayParams:
                                   "", min=0)
 
 
-def _nested_with(factory):
-    return dataclasses.field(default_factory=factory, metadata={"nested": True})
-
-
 @dataclass
 class Params:
     """Every parameter of the SpiNNaker-like platform."""
 
     core: CoreParams = nested(CoreParams)
     chip: ChipParams = nested(ChipParams)
-    sdram: DramParams = _nested_with(sdram_params)
-    bus: BusParams = _nested_with(bus_params)
-    dma: DmaParams = _nested_with(dma_params)
-    router: RouterParams = _nested_with(router_params)
+    sdram: DramParams = nested(SdramParams)
+    bus: BusParams = nested(SystemBusParams)
+    dma: DmaParams = nested(CoreDmaParams)
+    router: RouterParams = nested(ChipRouterParams)
     power: PowerParams = nested(PowerParams)
     mapper: MapperParams = nested(MapperParams)
     replay: ReplayParams = nested(ReplayParams)
