@@ -44,12 +44,15 @@ Model (transaction level: one DMA transaction and a few SimPy events per core pe
   SDRAM, bus, DMA and DTCM energies are left at zero: S13's per-synaptic-event energy
   already includes fetching the row, and its idle power the SDRAM's standby power.
 
-Calibration (tests/test_spinnaker.py, tests/benchmarks/bench_spinnaker.py): a synthetic
-S13-sized real-time workload (245,760 neurons on 48 chips, 81 M synapses, 1.8 G
-synaptic events/s) gives ~0.7 W per chip (S13: under 1 W per chip) with no overrun, and
-fitting S13's model back to replays reproduces its coefficients; these coefficients are
-inputs, so that second check tests the counting (one update per neuron per tick, one
-event per synapse reached, one route per router a packet crosses), not S13's fit.
+Calibration (tests/test_spinnaker.py at 2 chips; tests/benchmarks/bench_spinnaker.py at
+48): a synthetic S13-sized real-time workload -- 245,760 neurons (768 populations of 320,
+one per application core), 81.1 M synapses, 22.2 Hz Poisson firing, 1.80 G synaptic
+events/s on 48 chips -- draws 0.718 W per chip (S13: "less than 1 W per chip" in its
+most complex runs); 56% mean core load, 15% SDRAM load; 9 of 76,800 core-ticks overran
+(at most 38 us late) from Poisson bursts of input. Fitting S13's model back to replays
+of different sizes and rates returns its coefficients: these are inputs, so that check
+tests the counting (one update per neuron per tick, one event per synapse reached, one
+route per router a packet crosses), not S13's fit itself.
 """
 
 import dataclasses
@@ -60,19 +63,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tlmsim import loops
+from tlmsim.activity.synthetic import bernoulli_events
 from tlmsim.components.bus import Bus, BusParams
 from tlmsim.components.dma import Descriptor, Dma, DmaParams
 from tlmsim.components.dram import DramChannel, DramParams
-from tlmsim.components.router import (LOCAL, N_LINKS, MulticastRouter, RouterParams,
-                                      check_fits, compress_table, opposite, route_bits)
+from tlmsim.components.router import (LOCAL, N_LINKS, MulticastRouter,  # noqa: F401
+                                      RouterParams, check_fits, compress_table, opposite,
+                                      route_bits)
 from tlmsim.components.sram import Sram, SramParams
 from tlmsim.errors import InvariantError, MappingError, ParameterError, TraceFormatError
 from tlmsim.kernel import EnergyLedger, Module, Simulator
 from tlmsim.params import nested, param, to_dict, validate
 from tlmsim.replay.mapper import POLICIES, CoreLimits, map_network
-from tlmsim.report import Report
 from tlmsim.replay.workload import LayerInfo, Workload, open_workload
-from tlmsim import loops
+from tlmsim.report import Report
 from tlmsim.tiles.armcore import SoftwareCore, SoftwareCoreCosts
 
 DESCRIPTION = ("SpiNNaker-like board: 16 ARM cores per chip, software neurons, rows by DMA "
@@ -337,8 +342,9 @@ def multicast_tree(src_chip, dst_chips, local_cores, chips_x):
 
     `local_cores` maps a destination chip to the local core numbers to deliver to. The in
     link is the link a packet arrives on (travelling east, it arrives on the west link,
-    and default routing sends it on east). The dimension-order paths from one source form a tree (a chip on a path is reached by its
-    own path's prefix), so each chip has one in link (`LOCAL` at the source)."""
+    and default routing sends it on east). The dimension-order paths from one source form
+    a tree (a chip on a path is reached by its own path's prefix), so each chip has one in
+    link (`LOCAL` at the source)."""
     def xy(c):
         return (c % chips_x, c // chips_x)
     tree = {src_chip: [LOCAL, set(), set()]}
@@ -591,6 +597,7 @@ class _Replay:
                                          "packets", "max_work_ps", "late_cores")}
         self.late_by_tick = {}
         self.tick_work = {}          # global tick -> latest core finish after the tick start
+        self._visits = None          # the multicast trees' router visits, sorted by chip
         # deliveries: router (chip, local core bit) -> used core index
         self.core_index = {(int(h), int(j)): i for i, (h, j) in
                            enumerate(zip(m.chip.tolist(), m.local.tolist()))}
@@ -683,18 +690,21 @@ class _Replay:
         delivered = np.zeros((s, u), dtype=np.int64)
         if len(v_chip) == 0:
             return delivered
-        order = np.argsort(v_chip, kind="stable")
-        v_chip, v_src, v_in = v_chip[order], v_src[order], v_in[order]
-        keys = self.m.base.cores[v_src].astype(np.int64) << self.m.key_bits
-        chips, starts = np.unique(v_chip, return_index=True)
-        ends = np.append(starts[1:], len(v_chip))
+        if self._visits is None:
+            order = np.argsort(v_chip, kind="stable")
+            v_chip, v_src, v_in = v_chip[order], v_src[order], v_in[order]
+            keys = self.m.base.cores[v_src].astype(np.int64) << self.m.key_bits
+            chips, starts = np.unique(v_chip, return_index=True)
+            ends = np.append(starts[1:], len(v_chip))
+            self._visits = (v_src, v_in, keys, chips.tolist(), starts.tolist(), ends.tolist())
+        v_src, v_in, keys, chips, starts, ends = self._visits
         now = self.sim.now
         for k in range(s):
             pk = spikes[k, v_src]
             if not pk.any():
                 continue
             delay = (g0 + k) * self.period - now
-            for h, a, b in zip(chips.tolist(), starts.tolist(), ends.tolist()):
+            for h, a, b in zip(chips, starts, ends):
                 sel = pk[a:b]
                 nz = np.flatnonzero(sel)
                 if len(nz) == 0:
@@ -921,7 +931,6 @@ def population_network(n_pops, pop_size, synapses_per_neuron, rate_hz, n_steps,
     spikes = []
     p_fire = rate_hz * dt_s
     for _ in range(n_samples):
-        from tlmsim.activity.synthetic import bernoulli_events
         counts, ids = bernoulli_events(rng, n, p_fire, n_steps)
         spikes.append((np.repeat(np.arange(n_steps), counts), ids.astype(np.int64)))
     return Workload(name, layers, {(0, 0): (indptr, post.ravel())}, spikes,
