@@ -33,6 +33,8 @@ Model (transaction level: one DMA transaction and a few SimPy events per core pe
   SDRAM channel shared by the chip's 16 cores, and process the rows as they land
   (pipelined: processing ends at ``max(DMA done + one row, DMA issue + all rows)``).
   Cycle costs: `tlmsim.tiles.armcore`.
+* Every layer, input layers included, is placed on cores (spike sources are
+  populations on cores in sPyNNaker); populations of up to ``mapper.neurons_per_core``.
 * A core whose tick's work ends after the next tick was due overruns: its next tick
   starts late (the timer event waits), and the report lists every overrun (which core,
   which tick, how late), as SpiNNaker's timer-overrun provenance does.
@@ -57,6 +59,7 @@ route per router a packet crosses), not S13's fit itself.
 
 import dataclasses
 import math
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -371,8 +374,15 @@ def map_workload(workload, params=None):
     ch = p.chip
     n_chips_board = ch.chips_x * ch.chips_y
     limits = CoreLimits(p.mapper.neurons_per_core, 1 << 40, 1 << 40, 1 << 62)
-    base = map_network(workload, limits, ch.app_cores, 1, 1, n_chips_board, ch.chips_x,
-                       p.mapper.policy, None, True)
+    try:
+        base = map_network(workload, limits, ch.app_cores, 1, 1, n_chips_board, ch.chips_x,
+                           p.mapper.policy, None, True)
+    except MappingError as e:
+        # the shared mapper names Loihi's board parameter; say SpiNNaker's
+        text = re.sub(r"--set chip\.max_chips=(\d+)",
+                      lambda g: f"a board of at least {g.group(1)} chips (--set chip.chips_x=.."
+                      " --set chip.chips_y=..)", str(e))
+        raise MappingError(text) from None
     cores = base.cores.astype(np.int64)
     chip = cores // ch.app_cores
     local = cores % ch.app_cores

@@ -269,3 +269,10 @@ def test_detailed_memory_path_agrees_with_bulk_within_a_quarter():
         assert detailed == pytest.approx(bulk, rel=0.25)
         if n == 1:
             assert detailed == pytest.approx(bulk, rel=1e-9)
+
+
+def test_network_larger_than_the_board_names_the_board_parameters():
+    from tlmsim.errors import MappingError
+    w = S.population_network(64, 320, 10, 10.0, 2)
+    with pytest.raises(MappingError, match=r"at least 4 chips \(--set chip.chips_x"):
+        S.map_workload(w, one_chip(**{"mapper.neurons_per_core": 320}))
