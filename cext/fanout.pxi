@@ -1,5 +1,6 @@
 # Spike fan-out counting through a per-core CSR table, and building that table.
 
+
 cdef int _fanout_steps(const int32_t[::1] spikes, const int64_t[::1] step_offsets,
                        const int64_t[::1] indptr, const int32_t[::1] core,
                        const int32_t[::1] count, int64_t[:, ::1] events,
@@ -13,10 +14,28 @@ cdef int _fanout_steps(const int32_t[::1] spikes, const int64_t[::1] step_offset
     cdef int32_t i, c, k
     cdef int64_t *ev
     cdef int64_t *ms
+    cdef int64_t n_spikes = spikes.shape[0]
+    cdef int32_t ahead
+    cdef int64_t f, f1
     for t in range(n_steps):
         ev = &events[t, 0]
         ms = &messages[t, 0]
         for p in range(step_offsets[t], step_offsets[t + 1]):
+            # prefetch ahead (see _cext.pyx)
+            if p + PREFETCH_FAR < n_spikes:
+                ahead = spikes[p + PREFETCH_FAR]
+                if <uint32_t>ahead < n_pre:
+                    __builtin_prefetch(&indptr[ahead])
+            if p + PREFETCH_NEAR < n_spikes:
+                ahead = spikes[p + PREFETCH_NEAR]
+                if <uint32_t>ahead < n_pre:
+                    f = indptr[ahead]
+                    f1 = indptr[ahead + 1]
+                    if f >= 0 and f1 <= nnz:
+                        while f < f1:
+                            __builtin_prefetch(&core[f])
+                            __builtin_prefetch(&count[f])
+                            f += 16  # one 64-byte cache line of int32
             i = spikes[p]
             if <uint32_t>i >= n_pre:
                 where[0] = p

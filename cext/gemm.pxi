@@ -11,6 +11,9 @@ def row_nnz_kernel(const int8_t[:, ::1] a, Py_ssize_t tile, int32_t[:, ::1] row_
     cdef int32_t *cn = &col_nnz[0]
     cdef int32_t total
     cdef uint8_t c8
+    cdef uint8_t *c8col = <uint8_t *>calloc(max(k, 1), 1)
+    if c8col == NULL:
+        return NO_MEMORY, -1
     with nogil:
         for i in range(m):
             p = &a[i, 0]
@@ -28,6 +31,12 @@ def row_nnz_kernel(const int8_t[:, ::1] a, Py_ssize_t tile, int32_t[:, ::1] row_
                     q0 = qe
                 row_nnz[i, b] = total
             if columns:
+                # count columns in uint8 over up to 255 rows (vectorises), then widen
                 for q in range(k):
-                    cn[q] += p[q] != 0
+                    c8col[q] += p[q] != 0
+                if i % 255 == 254 or i == m - 1:
+                    for q in range(k):
+                        cn[q] += c8col[q]
+                        c8col[q] = 0
+    free(c8col)
     return 0, -1

@@ -13,16 +13,33 @@ cdef inline int32_t _sat32(int64_t x) noexcept nogil:
     return <int32_t>x
 
 
-cdef inline int _accumulate(const int32_t *spk, int64_t s0, int64_t s1,
+cdef inline int _accumulate(const int32_t *spk, int64_t s0, int64_t s1, int64_t n_spk,
                             const int64_t[::1] indptr, const int32_t[::1] indices,
                             const int32_t[::1] weights, int32_t *acc, uint32_t n_post,
                             int64_t *where) noexcept nogil:
-    """acc[indices[e]] += weights[e] for every synapse e of every spike spk[s0:s1]."""
+    """acc[indices[e]] += weights[e] for every synapse e of every spike spk[s0:s1]
+    (spk holds n_spk spikes in all: rows are prefetched past s1)."""
     cdef uint32_t n_pre = <uint32_t>(indptr.shape[0] - 1)
     cdef int64_t nnz = indices.shape[0]
     cdef int64_t p, e, e0, e1
-    cdef int32_t i, j
+    cdef int32_t i, j, ahead
+    cdef int64_t f, f1
     for p in range(s0, s1):
+        # prefetch ahead (see _cext.pyx)
+        if p + PREFETCH_FAR < n_spk:
+            ahead = spk[p + PREFETCH_FAR]
+            if <uint32_t>ahead < n_pre:
+                __builtin_prefetch(&indptr[ahead])
+        if p + PREFETCH_NEAR < n_spk:
+            ahead = spk[p + PREFETCH_NEAR]
+            if <uint32_t>ahead < n_pre:
+                f = indptr[ahead]
+                f1 = indptr[ahead + 1]
+                if f >= 0 and f1 <= nnz:
+                    while f < f1:
+                        __builtin_prefetch(&indices[f])
+                        __builtin_prefetch(&weights[f])
+                        f += 16  # one 64-byte cache line of int32
         i = spk[p]
         if <uint32_t>i >= n_pre:
             where[0] = p
@@ -48,8 +65,8 @@ def accumulate_kernel(int32_t[::1] acc, const int32_t[::1] spikes,
     cdef int64_t where = -1
     cdef int code
     with nogil:
-        code = _accumulate(&spikes[0], 0, spikes.shape[0], indptr, indices, weights,
-                           &acc[0], <uint32_t>acc.shape[0], &where)
+        code = _accumulate(&spikes[0], 0, spikes.shape[0], spikes.shape[0], indptr, indices,
+                           weights, &acc[0], <uint32_t>acc.shape[0], &where)
     return code, where
 
 
@@ -83,8 +100,8 @@ def lif_loihi_kernel(const int32_t[::1] in_spikes, const int64_t[::1] in_offsets
         while t < n_steps:
             if n_out + n > cap:
                 break
-            code = _accumulate(spk, in_offsets[t], in_offsets[t + 1], indptr, indices,
-                               weights, a, <uint32_t>n, &where)
+            code = _accumulate(spk, in_offsets[t], in_offsets[t + 1], in_spikes.shape[0],
+                               indptr, indices, weights, a, <uint32_t>n, &where)
             if code != OK:
                 memset(a, 0, n * sizeof(int32_t))
                 break

@@ -189,3 +189,30 @@ def test_compression_makes_a_table_fit():
 def test_compression_refuses_overlapping_routes():
     with pytest.raises(MappingError, match="different routes"):
         compress_table([(0x10, 0xF0, 1), (0x11, 0xFF, 2)])
+
+
+def test_vector_lookup_matches_scalar_lookup():
+    rng = np.random.default_rng(5)
+    t = RoutingTable(1024)
+    for _ in range(300):
+        mask = int(rng.choice([0xFFFFFFFF, 0xFFFFFF00, 0xFFFF0000, 0xFFF00000]))
+        t.add(int(rng.integers(0, 2**32)) & mask, mask, int(rng.integers(1, 2**24)))
+    keys = rng.integers(0, 2**32, 10_000)
+    keys[::3] = [t.keys[i] | 0x7 for i in rng.integers(0, 300, keys[::3].size)]
+    got = t.lookup_many(keys)
+    want = [t.lookup(int(k)) for k in keys]
+    assert got.tolist() == [-1 if w is None else w for w in want]
+    assert (got >= 0).sum() > 2000  # full-mask entries miss the low bits set above
+
+
+def test_empty_batch_routes_nothing():
+    sim, r = make()
+    res = r.route_batch([], [], [])
+    assert res.delay_ps == 0 and r.counts == {}
+
+
+def test_route_to_a_missing_core_is_refused():
+    sim, r = make(n_cores=4)
+    r.table.add(0x0, 0xFFFF0000, route_bits([], [7]))
+    with pytest.raises(ParameterError, match="beyond the router's 4 cores"):
+        r.route(0x1)

@@ -132,9 +132,12 @@ def _set(params, path, raw):
     leaf = parts[-1]
     if not _has_field(target, leaf) or dataclasses.is_dataclass(getattr(target, leaf)):
         raise ParameterError(_unknown(params, path))
-    field = next(f for f in dataclasses.fields(target) if f.name == leaf)
     hints = typing.get_type_hints(type(target))
-    setattr(target, leaf, coerce(raw, hints.get(leaf, type(getattr(target, leaf))), path))
+    current = getattr(target, leaf)
+    typ = hints.get(leaf, type(current))
+    if typ in (tuple, list) and current:
+        typ = typing.List[type(current[0])] if typ is list else typing.Tuple[type(current[0]), ...]
+    setattr(target, leaf, coerce(raw, typ, path))
 
 
 def _has_field(obj, name):
@@ -169,6 +172,8 @@ def coerce(raw, typ, name="parameter"):
         items = raw.split(",") if isinstance(raw, str) else list(raw)
         args = typing.get_args(typ)
         inner = args[0] if args else str
+        if isinstance(raw, str) and raw.strip().startswith(("(", "[")):
+            items = raw.strip()[1:-1].split(",")
         vals = [coerce(x.strip() if isinstance(x, str) else x, inner, name) for x in items
                 if not (isinstance(x, str) and x.strip() == "")]
         return tuple(vals) if origin is tuple else vals

@@ -247,6 +247,11 @@ class MulticastRouter(Module):
         unrouted = missed & (in_links < 0)
         routes = np.where(default, 1 << opposite(np.maximum(in_links, 0)), routes)
         routes = np.where(unrouted, 0, routes)
+        too_wide = (routes >> (N_LINKS + p.n_cores)) != 0
+        if too_wide.any():
+            bad = int(routes[too_wide][0])
+            raise ParameterError(f"{self.full_name}: route 0x{bad:x} names a core beyond the "
+                                 f"router's {p.n_cores} cores (bits {N_LINKS}..{N_LINKS + p.n_cores - 1})")
         # packets wanted on each output link, in transaction order
         bits = (routes[:, None] >> np.arange(N_LINKS)[None, :]) & 1
         want = bits * packets[:, None]
@@ -271,7 +276,8 @@ class MulticastRouter(Module):
         self.link_packets += accepted.sum(axis=0)
         self.link_dropped += link_drops.sum(axis=0)
         total = int(packets.sum())
-        self.count("route", total)
+        if total:
+            self.count("route", total)
         sent_bits = int(accepted.sum()) * (p.payload_packet_bits if payload else p.packet_bits)
         if sent_bits:
             self.count("link_bit", sent_bits)
@@ -353,7 +359,9 @@ class RouteResult:
 
 class BatchResult:
     """Outcome of `route_batch`: overall delay and, per transaction, route (0 if
-    unrouted), accepted packets per link (n, 6), delivered per core (n, cores), dropped."""
+    unrouted), accepted packets per link (n, 6), delivered per core (n, cores), dropped
+    (packet copies: a multicast packet dropped on two links counts twice; an unrouted
+    packet counts once)."""
 
     __slots__ = ("delay_ps", "routes", "link_packets", "core_packets", "dropped")
 

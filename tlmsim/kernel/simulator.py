@@ -42,9 +42,10 @@ class Clock:
 
     def next_edge(self, t_ps):
         """The first clock edge at or after time `t_ps` (edges at whole cycles from 0)."""
-        n = -(-t_ps * self.freq_hz // PS_PER_S)
-        edge = self.cycles(n)
-        return edge if edge >= t_ps else self.cycles(n + 1)
+        n = int(t_ps * self.freq_hz // PS_PER_S)
+        while self.cycles(n) < t_ps:
+            n += 1
+        return self.cycles(n)
 
     def __repr__(self):
         return f"Clock({self.freq_hz:g} Hz)"
@@ -65,6 +66,13 @@ class Simulator:
         self.sockets = []
         self._watched = {}
         self._elaborated = False
+        self.timeline = None
+
+    def record_timeline(self, start_ps=0, end_ps=None, max_intervals=1_000_000):
+        """Record modules' busy intervals within [start_ps, end_ps) from now on."""
+        from tlmsim.kernel.timeline import Timeline
+        self.timeline = Timeline(start_ps, end_ps, max_intervals)
+        return self.timeline
 
     @property
     def now(self):

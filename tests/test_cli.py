@@ -1,0 +1,56 @@
+"""The command line: version, platform listing, errors as one or two lines."""
+
+import subprocess
+import sys
+
+import pytest
+
+import tlmsim
+from tlmsim import registry
+from tlmsim.cli import main
+from tlmsim.errors import ParameterError
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "tlmsim.cli", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_version():
+    out = run_cli("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"tlmsim {tlmsim.__version__}"
+
+
+def test_platforms_lists_each_with_a_description():
+    out = run_cli("platforms")
+    found = registry.platforms()
+    assert out.returncode == (0 if found else 1)
+    for name, text in found.items():
+        assert name in out.stdout and text and "cannot load" not in text
+
+
+def test_unknown_platform_is_a_short_error_not_a_traceback(tmp_path, capsys):
+    assert main(["replay", "--platform", "nosuch", str(tmp_path / "x.h5")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown platform 'nosuch'" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2
+
+
+def test_unknown_platform_through_a_real_process():
+    out = run_cli("replay", "--platform", "nosuch", "x.h5")
+    assert out.returncode == 2
+    assert "tlmsim: error: unknown platform" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_tile_registry_by_decorator_and_by_path():
+    @registry.tile("test-null-tile")
+    class NullTile:
+        pass
+
+    assert registry.get_tile("test-null-tile") is NullTile
+    assert "test-null-tile" in registry.tiles()
+    assert registry.get_tile("tlmsim.kernel:Module").__name__ == "Module"
+    with pytest.raises(ParameterError, match="unknown tile 'nope'"):
+        registry.get_tile("nope")
+    with pytest.raises(ParameterError, match="already taken"):
+        registry.tile("test-null-tile")(type("Other", (), {}))
