@@ -23,7 +23,7 @@ sends its spike to exactly one axon**. Three steps:
    reports the error and how many neurons lost distinct values.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -62,8 +62,8 @@ class Splitters:
     sources: int
     cores: int
     depth: int
-    child_indptr: np.ndarray
-    child_ids: np.ndarray
+    child_indptr: np.ndarray = field(repr=False)
+    child_ids: np.ndarray = field(repr=False)
 
     @property
     def count(self):
