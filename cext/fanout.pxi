@@ -48,7 +48,7 @@ cdef int _fanout_steps(const int32_t[::1] spikes, const int64_t[::1] step_offset
             for e in range(e0, e1):
                 c = core[e]
                 k = count[e]
-                if <uint32_t>c >= n_cores or k < 0:
+                if (<uint32_t>c >= n_cores) | (k < 0):
                     where[0] = e
                     return BAD_CORE if <uint32_t>c >= n_cores else BAD_COUNT
                 ev[c] += k

@@ -5,33 +5,49 @@ Learning", IEEE Micro 38(1), 2018 ("Davies 2018"; Table 2 is pre-silicon at 0.75
 M. Davies et al., Proc. IEEE 109(5), 2021 ("Davies 2021"). Figures marked ASSUMPTION are
 not published; they are stated so that they can be changed with ``--set``.
 
-Model: each core integrates the spike messages it received (one synaptic op per synapse),
-updates all its compartments (active ones cost more, see `tlmsim.tiles.neurocore`) and
-sends one message per (spiking neuron, destination core); messages cross the tile mesh
-with XY routing; the step ends with the mesh-wide barrier. Step time = slowest core +
-network + barrier (`tlmsim.replay.snn`).
+Model (the generic parts live in `tlmsim.replay` and `tlmsim.tiles.neurocore`):
+  - each core integrates the spike messages it received (one synaptic op per synapse,
+    3.5 ns / 23.6 pJ), updates every compartment mapped on it (active = received input or
+    fired: 8.4 ns / 81 pJ, else 5.3 ns / 52 pJ; active count = min(compartments,
+    synaptic ops + spikes)) and sends one message per (spiking neuron, destination core);
+  - messages cross the tile mesh (`tlmsim.components.noc.MeshNoc`, XY routing): a message
+    within its tile costs 1.7 pJ / 2.1 ns, otherwise 3.0 pJ / 4.1 ns per east-west hop and
+    4.0 pJ / 6.5 ns per north-south hop, plus queueing on shared links (3.44 Gspike/s);
+  - the step ends with the barrier, 113 ns for 1 tile in use to 465 ns for 32, linear in
+    between (Davies gives only the two ends), extrapolated beyond one chip plus an
+    inter-chip round trip; step time = slowest core + network + barrier;
+  - real time (``--set replay.step_period_s=1e-3``, or ``replay.real_time=true`` for the
+    trace's own dt_s) pads each step to the period and
+    reports the padding as idle time (no static power: Table 2 has none);
+  - input layers are not placed on cores: their spikes enter from the host at tile (0, 0)
+    (``mapper.input_on_cores=true`` places them as relay compartments instead, which also
+    counts their updates); synapses with a stored weight of zero are pruned;
+  - samples run back to back (state reset between them costs nothing here);
+  - ``noc.chips_x``/``noc.chips_y`` are set from the mapping; chips fill rows of
+    ``chip.chips_x``.
 
 Validation note
 ---------------
-Davies 2018 gives, besides Table 2, the chip's per-core synaptic throughput implied by
-its figures and the barrier range; those are inputs here, not checks. As an outside
-check we use the one Loihi measurement whose workload we can rebuild from the paper
-alone: the calibration in ``docs``-free form below, run by
-``tests/test_loihi_validation.py``:
+The per-operation energies and times, the barrier range and the mesh bandwidth are
+inputs taken from Davies 2018, so reproducing them (tests/test_loihi.py microbenchmarks)
+checks the arithmetic, not the model. As a check against a published figure that is not
+an input, we compare the synapse capacity the model allows with Davies 2018's "about
+130 M synapses per chip" (tests/test_loihi_validation.py): 4,096 inputs densely into
+1-bit neurons, packed by the mapper into the 128 KiB of synaptic memory per core:
+  - without per-axon headers (core.axon_header_bits=0): 256 neurons x 4,096 synapses
+    per core, 134.2 M per chip: +3.2 % against the published figure;
+  - with the default 32-bit header per used input axon (an ASSUMPTION): 224 neurons per
+    core, 117.4 M per chip: -9.7 %.
+Davies' "about" leaves a few percent either way, so the header size is not pinned down
+by this figure. We found no published per-workload Loihi time or energy measurement
+whose network and activity could be rebuilt from the paper alone; the time and energy
+of whole workloads are therefore not validated yet (error unknown, not zero).
 
-  Davies 2018, Table 2: the energy per synaptic op on a loaded core "23.6 pJ" is a
-  minimum; the chip-level figure the same table implies for a core at full rate is
-  (23.6 pJ + compartment share). We replay a full core (1,024 compartments, one dense
-  1,024-synapse fan-in per neuron, every input spiking every step) and compare the
-  energy per synaptic op with the table's op energy. Model: see test output; the
-  difference is the compartment-update share (52-81 pJ per compartment per step spread
-  over 1,024 ops), below 4%.
-
-This is a consistency check of the model against its own source, not an independent
-silicon measurement; the error against a measured workload is still open (see the
-report to the lead).
+Inter-chip links (noc.chip_link_*) and chips_x are ASSUMPTIONS: no published figure.
 """
 
+import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +57,7 @@ from tlmsim.errors import MappingError, ParameterError
 from tlmsim.params import nested, param, to_dict
 from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
 from tlmsim.replay.snn import SnnPlatform, replay_snn
-from tlmsim.replay.workload import open_workload
+from tlmsim.replay.workload import open_workload, with_weight_bits
 from tlmsim.tiles.neurocore import NeuroCore, NeuroCoreCosts
 
 DESCRIPTION = "Intel Loihi-like neuromorphic chip: 128 cores, 8x4 tile mesh, barrier steps (Davies 2018)"
@@ -85,7 +101,7 @@ class ChipParams:
 
     cores_per_tile: int = param(4, "cores", "neuro-cores per tile (one mesh router each)", D18T, min=1)
     max_chips: int = param(32, "chips", "most chips a network may use (a 32-chip Nahuku board)",
-                           D21, min=1)
+                           D21 + "; board size not checked in the primary source", min=1)
     chips_x: int = param(4, "chips", "chips per row of the chip mesh", "ASSUMPTION", min=1)
     barrier_1tile_ns: float = param(113.0, "ns", "barrier time with 1 tile in use", D18T, min=0)
     barrier_32tiles_ns: float = param(465.0, "ns", "barrier time with 32 tiles in use", D18T, min=0)
@@ -96,14 +112,20 @@ class MapperParams:
     policy: str = param("sequential", "", "placement policy", "", choices=POLICIES)
     input_on_cores: bool = param(False, "", "place input layers on cores as relay neurons "
                                  "(default: their spikes enter from the host at tile 0)", "")
+    spatial_blocks: bool = param(True, "", "split (C, H, W) layers into runs of pixels with all "
+                                 "their channels (else contiguous neuron ids)", "")
     placement_file: str = param("", "", ".npy file of one core id per neuron (explicit placement)", "")
 
 
 @dataclass
 class ReplayParams:
-    step_period_s: float = param(0.0, "s", "real-time step period (0: run as fast as the chip can)",
-                                 "", min=0)
+    step_period_s: float = param(0.0, "s", "real-time step period (0: run as fast as the chip "
+                                 "can, unless real_time)", "", min=0)
+    real_time: bool = param(False, "", "pad each step to the trace's own time step (dt_s) when "
+                            "step_period_s is 0", "")
     window_steps: int = param(256, "steps", "steps counted per bulk call (memory bound)", "", min=1)
+    detailed: bool = param(False, "", "validation mode: one SimPy event per core and step, the "
+                           "NoC packet by packet (slow)", "")
 
 
 @dataclass
@@ -135,16 +157,20 @@ def barrier_ps(n_tiles, mesh, p=None):
     return ps
 
 
-def build(params=None):
-    """The platform description the replay engine drives (cores, mesh, barrier)."""
+def build(params=None, dt_s=0.0):
+    """The platform description the replay engine drives (cores, mesh, barrier).
+
+    `dt_s` is the trace's time step, the real-time period when ``replay.real_time`` is on
+    and ``replay.step_period_s`` is 0."""
     p = params or Params()
+    period_s = p.replay.step_period_s or (dt_s if p.replay.real_time else 0.0)
     c = p.core
     core = NeuroCoreCosts(c.synaptic_op_pj, _ps(c.synaptic_op_ns), c.neuron_active_pj,
                           _ps(c.neuron_active_ns), c.neuron_inactive_pj, _ps(c.neuron_inactive_ns),
                           c.learning_update_pj, _ps(c.learning_update_ns), c.learning,
                           c.static_power_w)
     return SnnPlatform("loihi", NeuroCore, core, p.noc, lambda n, mesh: barrier_ps(n, mesh, p),
-                       _ps(p.replay.step_period_s * 1e9), p.replay.window_steps)
+                       _ps(period_s * 1e9), p.replay.window_steps)
 
 
 def limits(params=None):
@@ -157,9 +183,9 @@ def limits(params=None):
 def map_workload(workload, params=None, placement=None):
     """Place the workload's neurons on Loihi cores (`Mapping`), or raise `MappingError`."""
     p = params or Params()
+    if p.core.weight_bits:
+        workload = with_weight_bits(workload, p.core.weight_bits)
     for layer in workload.layers:
-        if p.core.weight_bits:
-            layer.weight_bits = p.core.weight_bits
         if not 1 <= int(layer.weight_bits) <= 9:
             raise MappingError(f"layer {layer.name!r} has {layer.weight_bits}-bit weights; Loihi "
                                "stores 1-9 bits: quantise the trace or --set core.weight_bits=8")
@@ -170,16 +196,32 @@ def map_workload(workload, params=None, placement=None):
             raise ParameterError(f"mapper.placement_file {p.mapper.placement_file!r}: {e}") from None
     return map_network(workload, limits(p), p.chip.cores_per_tile, p.noc.width, p.noc.height,
                        p.chip.max_chips, p.chip.chips_x, p.mapper.policy, placement,
-                       p.mapper.input_on_cores)
+                       p.mapper.input_on_cores, p.mapper.spatial_blocks)
 
 
-def replay(trace, params=None, progress=False, placement=None, **options):
-    """Replay an SNN trace (path or `Workload`) on the Loihi model; returns a `Report`."""
+def replay(trace, params=None, progress=False, **options):
+    """Replay an SNN trace (path or `Workload`) on the Loihi model; returns a `Report`.
+
+    Options: ``placement`` (explicit neuron -> core placement, see
+    `tlmsim.replay.mapper.map_network`); ``timeline=True`` (record per-step core and
+    network busy intervals in ``report.timeline``)."""
+    unknown = set(options) - {"placement", "timeline"}
+    if unknown:
+        raise ParameterError(f"loihi.replay: unknown option(s) {sorted(unknown)}; "
+                             "known: placement, timeline")
+    placement, timeline = options.get("placement"), options.get("timeline", False)
+    wall0 = time.perf_counter()
     p = params or Params()
     workload = open_workload(trace)
-    mapping = map_workload(workload, p, placement)
-    if progress:
-        import sys
-        print(mapping.format_table(), file=sys.stderr)
-    name = trace if isinstance(trace, str) else getattr(workload, "name", "")
-    return replay_snn(workload, mapping, build(p), to_dict(p), str(name), progress=progress)
+    try:
+        mapping = map_workload(workload, p, placement)
+        if progress:
+            print(mapping.format_table(), file=sys.stderr)
+        name = trace if isinstance(trace, str) else getattr(workload, "name", "")
+        platform = build(p, getattr(workload, "dt_s", 0.0))
+        return replay_snn(workload, mapping, platform, to_dict(p), str(name),
+                          progress=progress, wall0=wall0, timeline=timeline,
+                          detailed=p.replay.detailed)
+    finally:
+        if workload is not trace and hasattr(workload, "close"):
+            workload.close()

@@ -47,6 +47,8 @@ idle neurons). Both are interpretations of chip-level figures; the mesh's hop la
 and link rate are not published (ASSUMPTION).
 """
 
+import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,6 +141,8 @@ class TickParams:
                           "each tick as fast as its work allows", M14 + ": 1 ms (1 kHz)", min=0)
     window_steps: int = param(256, "ticks", "ticks counted per bulk call (memory bound)", "",
                               min=1)
+    detailed: bool = param(False, "", "validation mode: one SimPy event per core and tick, the "
+                           "NoC packet by packet (slow)", "")
 
 
 @dataclass
@@ -211,21 +215,35 @@ def map_workload(workload, params=None, placement=None):
                         p.chip.chips_x, placement, p.mapper.input_on_cores)
 
 
-def replay(trace, params=None, progress=False, placement=None, **options):
+def replay(trace, params=None, progress=False, **options):
     """Replay an SNN trace (path or `Workload`) on the TrueNorth model; returns a `Report`
     with, in ``extra``, power in mW, GSOPS/W, the static/dynamic split, the splitters and
-    the weight quantisation applied."""
+    the weight quantisation applied.
+
+    Options: ``placement`` (explicit neuron -> core placement, see
+    `tlmsim.replay.mapper.map_network`); ``timeline=True`` (per-tick core and network busy
+    intervals in ``report.timeline``)."""
+    unknown = set(options) - {"placement", "timeline"}
+    if unknown:
+        raise ParameterError(f"truenorth.replay: unknown option(s) {sorted(unknown)}; "
+                             "known: placement, timeline")
+    wall0 = time.perf_counter()
     p = params or Params()
     workload = open_workload(trace)
-    mapping, splitters = map_workload(workload, p, placement)
-    quant, quant_rows = quantise_weights(workload, mapping.core_of[:splitters.n_network],
-                                         limits(p))
-    if progress:
-        import sys
-        print(mapping.format_table(), file=sys.stderr)
-    run = SplitterWorkload(workload, splitters) if splitters.count else workload
-    name = trace if isinstance(trace, str) else getattr(workload, "name", "")
-    report = replay_snn(run, mapping, build(p), to_dict(p), str(name), progress=progress)
+    try:
+        mapping, splitters = map_workload(workload, p, options.get("placement"))
+        quant, quant_rows = quantise_weights(workload, mapping.core_of[:splitters.n_network],
+                                             limits(p))
+        if progress:
+            print(mapping.format_table(), file=sys.stderr)
+        run = SplitterWorkload(workload, splitters) if splitters.count else workload
+        name = trace if isinstance(trace, str) else getattr(workload, "name", "")
+        report = replay_snn(run, mapping, build(p), to_dict(p), str(name), progress=progress,
+                            wall0=wall0, timeline=options.get("timeline", False),
+                            detailed=p.tick.detailed)
+    finally:
+        if workload is not trace and hasattr(workload, "close"):
+            workload.close()
     _add_extras(report, p, splitters, quant, quant_rows)
     return report
 

@@ -57,7 +57,7 @@ def unknown_version(path):
 
 def wrong_format(path):
     with h5py.File(path, "r+") as f:
-        f.attrs["format"] = "something-else"
+        f.attrs["format"] = np.bytes_(b"something-else")
 
 
 def missing_attribute(path):
@@ -113,7 +113,7 @@ def wrong_weight_shape(path):
 
 def unknown_source(path):
     with h5py.File(path, "r+") as f:
-        f["network/layers/0003_d"].attrs["sources"] = '["nope"]'
+        f["network/layers/0003_d"].attrs["sources"] = np.bytes_(b'["nope"]')
 
 
 def csr_out_of_range(path):
@@ -122,7 +122,13 @@ def csr_out_of_range(path):
                  np.array([0, 6, 1, 2, 3, 4, 5, 70], np.int32))
 
 
+def variable_length_text(path):
+    with h5py.File(path, "r+") as f:
+        f.attrs["producer"] = "a variable-length string"
+
+
 CASES = {
+    variable_length_text: "attribute 'producer' has a variable-length",
     not_hdf5: "not an HDF5 file",
     truncated: "truncated",
     missing_layers: "network/layers: missing group",

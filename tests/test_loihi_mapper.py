@@ -82,9 +82,13 @@ def test_placement_file(tmp_path):
     assert m.policy == "explicit" and list(m.cores) == [0, 7, 9]
 
 
-def test_weight_bits_outside_loihi_range_fail():
+def test_weight_bits_outside_loihi_range_fail_unless_overridden():
+    w = layers_only([4, 4], weight_bits=16)
     with pytest.raises(MappingError, match="16-bit weights.*1-9 bits"):
-        loihi.map_workload(layers_only([4, 4], weight_bits=16))
+        loihi.map_workload(w)
+    m = loihi.map_workload(w, params(core__weight_bits=2))
+    assert m.memory_bits.max() == 4 * 4 * 2 + 4 * 32        # 4 neurons x 4 synapses x 2 bits
+    assert w.layers[1].weight_bits == 16                    # the workload is not modified
 
 
 def _hops(policy, w):
@@ -119,3 +123,27 @@ def test_a_large_random_network_maps_within_every_limit():
     assert m.compartments[real].max() <= 1024 and m.input_axons.max() <= 4096
     assert m.output_routes.max() <= 4096 and m.memory_bits.max() <= 128 * 8192
     assert m.neurons.sum() == 201_000
+
+
+def test_unknown_source_layer_is_a_clear_error():
+    w = Workload("bad", [LayerInfo("in", 2, (), 8, "input"), LayerInfo("h", 2, ("nope",), 8)],
+                 {}, [([], [])], 1)
+    with pytest.raises(MappingError, match="source 'nope'"):
+        loihi.map_workload(w)
+
+
+def test_conv_layers_split_by_pixels_need_fewer_cores():
+    from tlmsim.activity import connectivity
+    shape_in, shape_out = (16, 32, 32), (16, 32, 32)
+    indptr, indices, _ = connectivity.conv2d(shape_in, shape_out, (3, 3), (1, 1), (1, 1))
+    n = 16 * 32 * 32
+    w = Workload("conv", [LayerInfo("in", n, (), 8, "input", shape_in),
+                          LayerInfo("c1", n, ("in",), 8, "conv2d", shape_out),
+                          LayerInfo("c2", n, ("c1",), 8, "conv2d", shape_out)],
+                 {(1, 0): (indptr, indices), (2, 1): (indptr, indices)}, [([], [])], 1)
+    spatial = loihi.map_workload(w, params(chip__max_chips=8))
+    flat = loihi.map_workload(w, params(chip__max_chips=8, mapper__spatial_blocks="false"))
+    # a run of pixels with all 16 channels needs the inputs of those pixels' 3x3
+    # neighbourhoods only; a run of one channel's rows needs all 16 input channels
+    assert spatial.cores_used < flat.cores_used
+    assert spatial.input_axons.max() <= 4096 and spatial.output_routes.max() <= 4096

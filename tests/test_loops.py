@@ -404,3 +404,76 @@ def test_bad_arguments_raise_value_error(call, words):
         call()
     if words:
         assert words in str(info.value)
+
+
+# --- garbage tables: a ValueError or the right answer, never a crash -------------------
+
+@st.composite
+def garbage_csr(draw, n_rows, n_cols):
+    """A CSR whose inner offsets and ids may be anything (ends valid, as Python checks)."""
+    nnz = draw(st.integers(0, 12))
+    inner = draw(st.lists(st.integers(-5, nnz + 5), min_size=max(n_rows - 1, 0),
+                          max_size=max(n_rows - 1, 0)))
+    indptr = np.array([0] + inner + [nnz], np.int64) if n_rows else np.array([nnz], np.int64)
+    ids = draw(hnp.arrays(np.int32, nnz, elements=st.integers(-3, n_cols + 3)))
+    return indptr, ids
+
+
+def _valid_csr(indptr, ids, n_cols, rows):
+    nnz = len(ids)
+    for i in rows:
+        if not 0 <= indptr[i] <= indptr[i + 1] <= nnz:
+            return False
+        if np.any((ids[indptr[i]:indptr[i + 1]] < 0) | (ids[indptr[i]:indptr[i + 1]] >= n_cols)):
+            return False
+    return True
+
+
+@FAST
+@given(st.integers(1, 6), st.integers(1, 5), st.data())
+def test_fanout_garbage_table_raises_or_agrees(n_pre, n_cores, data):
+    indptr, core = data.draw(garbage_csr(n_pre, n_cores))
+    count = data.draw(hnp.arrays(np.int32, len(core), elements=st.integers(-1, 3)))
+    spikes = data.draw(spike_ids(n_pre, 8))
+    valid = _valid_csr(indptr, core, n_cores, spikes) and all(
+        np.all(count[indptr[i]:indptr[i + 1]] >= 0) for i in spikes)
+    if valid:
+        assert_same(loops.fanout_counts(spikes, indptr, core, count, n_cores),
+                    ref.fanout_counts(spikes, indptr, core, count, n_cores))
+    else:
+        with pytest.raises(ValueError):
+            loops.fanout_counts(spikes, indptr, core, count, n_cores)
+
+
+@FAST
+@given(st.integers(1, 6), st.integers(1, 6), st.data())
+def test_lif_garbage_synapses_raise_or_agree(n_pre, n, data):
+    indptr, indices = data.draw(garbage_csr(n_pre, n))
+    weights = np.ones(len(indices), np.int32)
+    spikes = data.draw(spike_ids(n_pre, 8))
+    offsets = np.array([0, len(spikes)], np.int64)
+    kw = dict(du=100, dv=100, threshold=1)
+    if _valid_csr(indptr, indices, n, spikes):
+        assert_same(loops.lif_loihi_run(spikes, offsets, indptr, indices, weights, n, **kw),
+                    ref.lif_loihi_run(spikes, offsets, indptr, indices, weights, n, **kw))
+    else:
+        with pytest.raises(ValueError):
+            loops.lif_loihi_run(spikes, offsets, indptr, indices, weights, n, **kw)
+        with pytest.raises(ValueError):
+            loops.accumulate_weights(np.zeros(n, np.int32), spikes, indptr, indices, weights)
+
+
+@FAST
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 4), st.data())
+def test_build_table_garbage_raises_or_agrees(n_pre, n_post, n_cores, data):
+    indptr, indices = data.draw(garbage_csr(n_pre, n_post))
+    post_core = data.draw(hnp.arrays(np.int32, n_post, elements=st.integers(-1, n_cores)))
+    rows = range(n_pre)
+    valid = _valid_csr(indptr, indices, n_post, rows) and np.all(
+        (post_core[indices] >= 0) & (post_core[indices] < n_cores))
+    if valid:
+        assert_same(loops.build_fanout_table(indptr, indices, post_core, n_cores),
+                    ref.build_fanout_table(indptr, indices, post_core, n_cores))
+    else:
+        with pytest.raises(ValueError):
+            loops.build_fanout_table(indptr, indices, post_core, n_cores)

@@ -67,7 +67,7 @@ def test_cli_json_has_the_report_contract(synth_trace, capsys, tmp_path):
         assert key in d
     assert d["parameters"]["mapper.policy"] == "locality"
     assert d["energy_j"] == pytest.approx(sum(d["energy_breakdown_j"].values()))
-    for name in ("report.json", "per_step.csv", "per_core.csv", "heatmap.csv", "heatmap.png",
+    for name in ("report.json", "per_step.csv", "per_core.csv", "heatmap.csv", "mesh_heatmap.png", "step_latency.png",
                  "mapping.csv"):
         assert os.path.exists(out / name), name
 
@@ -94,6 +94,6 @@ def test_per_core_heat_map_covers_the_synaptic_ops(synth_trace):
     r = loihi.replay(synth_trace)
     heat = r.tables["heatmap"]
     assert sum(h["synaptic_ops"] for h in heat) == r.ops["synaptic_ops"]
-    cores = [c for c in r.tables["per_core"] if c["core"] != "host"]
+    cores = [c for c in r.tables["per_core"] if c["kind"] == "neurocore"]
     assert len(cores) == r.resources["cores_used"]
     assert all(0 <= c["utilization"] <= 1 for c in cores)

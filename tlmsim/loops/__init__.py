@@ -39,6 +39,9 @@ __all__ = [
     "LINK_W",
     "LINK_N",
     "LINK_S",
+    "RESET_TO_VALUE",
+    "RESET_LINEAR",
+    "RESET_NONE",
 ]
 
 #: Link directions of the mesh; link id = 4 * router + direction, router = y * width + x.
@@ -423,7 +426,7 @@ def mesh_hops(src, dst_offsets, dst, core_x, core_y, width, height, *, loads=Tru
 
     Directions: 0 E (x+1), 1 W (x-1), 2 N (y+1), 3 S (y-1) (`LINK_E`.. `LINK_S`).
     Link id = 4 * (y * width + x) + direction: the output link of router (x, y) in that
-    direction.
+    direction (the scheme of the mesh NoC component, so loads add onto its link arrays).
 
     Returns a dict of int64 arrays:
       ``unicast_hops`` [4]: hops per direction when every destination gets its own

@@ -14,8 +14,9 @@ they occupy compartments like any layer (relay neurons).
 Policies: ``sequential`` packs each layer, in network order, on consecutive cores;
 ``locality`` puts each layer's cores nearest to the centroid of its source layers' cores
 (fewer hops); ``explicit`` takes the user's neuron -> core array. The automatic policies
-give each layer its own cores and split it evenly into contiguous blocks, growing the
-number of blocks until every core fits. Vectorised: O(synapses) per attempt, through the
+give each layer its own cores and split it evenly into blocks (contiguous neurons, or for
+(C, H, W) layers runs of pixels with all their channels), growing the number of blocks
+until every core fits. Vectorised: O(synapses) per attempt, through the
 compiled `tlmsim.loops.build_fanout_table`.
 """
 
@@ -40,6 +41,8 @@ class CoreLimits:
     synaptic_memory_bits: int
     axon_header_bits: int = 0
     core_overhead_bits: int = 0
+    #: most destination cores one neuron may reach (0: no limit; TrueNorth: 1)
+    routes_per_neuron: int = 0
 
 
 @dataclass
@@ -134,7 +137,8 @@ class Mapping:
 class _Network:
     """The workload's structure as flat arrays: layer offsets, connections, per-neuron bits."""
 
-    def __init__(self, workload):
+    def __init__(self, workload, spatial=True):
+        self.spatial = spatial
         self.layers = list(workload.layers)
         sizes = np.array([l.n_neurons for l in self.layers], dtype=np.int64)
         self.sizes = sizes
@@ -156,22 +160,57 @@ class _Network:
                 lo = self.offsets[si]
                 self.synapses_per_neuron[lo:lo + len(indptr) - 1] += np.diff(indptr)
 
+    def block_of(self, li, b):
+        """Block (0..b-1) of each neuron of layer `li` split into `b` even blocks.
+
+        Blocks are contiguous in the neuron order, except for layers with a (C, H, W)
+        shape when `spatial` is on: then a block is a run of pixels with all their
+        channels (a convolution's fan-in and fan-out are local in space, not in channel).
+        """
+        n = int(self.sizes[li])
+        rank = np.arange(n, dtype=np.int64)
+        shape = getattr(self.layers[li], "shape", None)
+        if self.spatial and shape is not None and len(shape) == 3 and shape[0] > 1:
+            c, h, w = shape
+            rank = (rank % (h * w)) * c + rank // (h * w)      # (y, x, c) order
+        return (rank * b // n).astype(np.int32)
+
     def sources(self, li):
-        return [self.index[s] if isinstance(s, str) else int(s) for s in self.layers[li].sources]
+        out = []
+        for s in self.layers[li].sources:
+            if isinstance(s, str) and s not in self.index:
+                raise MappingError(f"layer {self.names[li]!r} lists source {s!r}, which is not "
+                                   f"a layer of the network ({', '.join(self.names)})")
+            out.append(self.index[s] if isinstance(s, str) else int(s))
+        return out
 
     def layer_of(self, neurons):
         return np.searchsorted(self.offsets, neurons, side="right") - 1
 
 
-def build_fanout(net, core_of):
-    """Merged fan-out table neuron -> used core: (cores, compact, indptr, core index, synapses)."""
+def build_fanout(net, core_of, blocks=None, cache=None):
+    """Merged fan-out table neuron -> used core: (cores, compact, indptr, core index, synapses).
+
+    With `blocks` (layers split in contiguous blocks, one core each) the per-connection
+    tables are built over block numbers and kept in `cache` while a layer's block count
+    does not change, so a mapping attempt only redoes the layers it re-split."""
     cores, compact = np.unique(core_of, return_inverse=True)
     compact = compact.astype(np.int32)
     tables = []
-    for li, si, indptr, indices in net.connections:
-        lo = net.offsets[li]
-        post = compact[lo:lo + net.sizes[li]]
-        tables.append((si, *loops.build_fanout_table(indptr, indices, post, len(cores))))
+    for ci, (li, si, indptr, indices) in enumerate(net.connections):
+        lo, n = net.offsets[li], int(net.sizes[li])
+        post = compact[lo:lo + n]
+        if blocks is None or cache is None:
+            tables.append((si, *loops.build_fanout_table(indptr, indices, post, len(cores))))
+            continue
+        b = int(blocks[li])
+        if cache.get(ci, (None,))[0] != b:
+            block = net.block_of(li, b)
+            member = np.empty(b, dtype=np.int64)
+            member[block] = np.arange(n)                       # one neuron of each block
+            cache[ci] = (b, member, *loops.build_fanout_table(indptr, indices, block, b))
+        _, member, t_indptr, t_block, t_count = cache[ci]
+        tables.append((si, t_indptr, post[member][t_block], t_count))
     tables.sort(key=lambda t: t[0])
     sources = [t[0] for t in tables]
     if len(set(sources)) == len(sources):
@@ -200,8 +239,8 @@ def build_fanout(net, core_of):
     return cores, compact, indptr, grp.astype(np.int32), cnt.astype(np.int32)
 
 
-def _usage(net, limits, core_of):
-    cores, compact, f_indptr, f_core, f_syn = build_fanout(net, core_of)
+def _usage(net, limits, core_of, blocks=None, cache=None):
+    cores, compact, f_indptr, f_core, f_syn = build_fanout(net, core_of, blocks, cache)
     k = len(cores)
     port = cores >= INPUT_PORT
     neurons = np.bincount(compact, minlength=k)
@@ -226,26 +265,28 @@ def _limit_values(limits):
 
 
 def map_network(workload, limits, cores_per_tile, tiles_x, tiles_y, max_chips=1, chips_x=1,
-                policy="sequential", placement=None, input_on_cores=False):
+                policy="sequential", placement=None, input_on_cores=False, spatial=True):
     """Place `workload`'s neurons on cores; returns a `Mapping` or raises `MappingError`.
 
     `placement` (explicit policy): one core id per neuron (global order), or
     ``{layer name: core ids}``; input layers may be left out (they enter from the host).
+    `spatial`: split (C, H, W) layers into runs of pixels with all their channels.
     """
     if policy not in POLICIES:
         raise MappingError(f"unknown placement policy {policy!r}; use one of {', '.join(POLICIES)}")
-    net = _Network(workload)
+    net = _Network(workload, spatial)
     per_chip = cores_per_tile * tiles_x * tiles_y
     max_cores = per_chip * max_chips
     on_port = np.array([(l.kind == "input" and not input_on_cores) for l in net.layers])
     if placement is not None or policy == "explicit":
         core_of = _explicit(net, placement, max_cores, on_port)
         policy = "explicit"
+        use = _usage(net, limits, core_of)
     else:
-        core_of = _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y,
-                        chips_x, policy, on_port)
-    use = _usage(net, limits, core_of)
+        core_of, use = _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x,
+                             tiles_y, chips_x, policy, on_port)
     _check(net, limits, use, per_chip, single_only=False)
+    _check_routes_per_neuron(net, limits, use)
     real = use["cores"][use["cores"] < INPUT_PORT]
     n_chips = int(real.max() // per_chip) + 1 if len(real) else 1
     mesh = CoreMesh(cores_per_tile, tiles_x, tiles_y, n_chips, max(1, min(chips_x, n_chips)))
@@ -316,6 +357,7 @@ def _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y, ch
             k = max(1, min(k, int(budget // mean_bits)))
         blocks[li] = -(-n // k)
     mesh_all = CoreMesh(cores_per_tile, tiles_x, tiles_y, max_chips, max(1, min(chips_x, max_chips)))
+    cache = {}
     for _ in range(60):
         total = int(blocks.sum())
         if total > per_chip * max_chips:
@@ -333,26 +375,59 @@ def _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y, ch
                 core_of[lo:lo + n] = INPUT_PORT + li
                 continue
             if n:
-                block = np.arange(n, dtype=np.int64) * blocks[li] // n
+                block = net.block_of(li, int(blocks[li]))
                 core_of[lo:lo + n] = core_ids[start + block]
             start += int(blocks[li])
-        use = _usage(net, limits, core_of)
-        ratio = np.maximum.reduce([use[key] / lim for (key, _), lim in
-                                   zip(_LIMITS, _limit_values(limits))])
-        if (ratio <= 1.0).all():
-            return core_of
+        use = _usage(net, limits, core_of, blocks, cache)
+        local = np.maximum.reduce([use[key] / lim for key, lim in
+                                   (("compartments", limits.compartments),
+                                    ("input_axons", limits.input_axons),
+                                    ("memory_bits", limits.synaptic_memory_bits))])
+        route = use["output_routes"] / limits.output_routes
+        if (local <= 1.0).all() and (route <= 1.0).all():
+            return core_of, use
         # the layer owning each core (automatic policies give each layer its own cores)
         owner = np.empty(len(use["cores"]), dtype=np.int64)
         owner[use["compact"]] = net.layer_of(np.arange(net.n))
-        worst = np.zeros(len(blocks))
-        np.maximum.at(worst, owner, ratio)
-        grow = worst > 1.0
-        if (grow & (blocks >= net.sizes)).any():
+        worst_local = np.zeros(len(blocks))
+        worst_route = np.zeros(len(blocks))
+        np.maximum.at(worst_local, owner, local)
+        np.maximum.at(worst_route, owner, route)
+        if ((np.maximum(worst_local, worst_route) > 1.0) & (blocks >= net.sizes)).any():
             _check(net, limits, use, per_chip, single_only=True)
-        new = np.ceil(blocks * worst * 1.02).astype(np.int64)
-        blocks = np.where(grow, np.minimum(net.sizes, np.maximum(blocks + 1, new)), blocks)
+        blocks = _regrow(net, blocks, worst_local, worst_route)
     _check(net, limits, use, per_chip, single_only=False)
     raise MappingError("mapping did not converge; give an explicit placement")  # pragma: no cover
+
+
+def _regrow(net, blocks, worst_local, worst_route):
+    """New block counts: each layer's largest block shrunk by its worst use ratio.
+
+    A layer's output routes grow with the number of target cores its neurons reach,
+    about ``b (1 - (1 - 1/b)^f)`` for a target split in ``b`` blocks and ``f`` synapses per
+    neuron; so layers are visited targets first, and a route ratio is scaled by how much
+    that number grows with the targets' new block counts."""
+    new = blocks.copy()
+    targets = {}
+    for li, si, indptr, _ in net.connections:
+        if li != si and len(indptr) > 1:
+            targets.setdefault(si, []).append((li, indptr[-1] / (len(indptr) - 1)))
+
+    def reach(b, f):
+        return b * (1.0 - (1.0 - 1.0 / b) ** f) if b > 0 else 0.0
+
+    for li in reversed(range(len(blocks))):
+        if blocks[li] == 0:
+            continue
+        growth = max([reach(new[t], f) / reach(blocks[t], f)
+                      for t, f in targets.get(li, []) if blocks[t] and f > 0] + [1.0])
+        r = max(worst_local[li], worst_route[li] * growth)
+        if r <= 1.0:
+            continue
+        largest = -(-int(net.sizes[li]) // int(blocks[li]))
+        fit = max(1, int(largest / r))
+        new[li] = min(int(net.sizes[li]), max(int(blocks[li]) + 1, -(-int(net.sizes[li]) // fit)))
+    return new
 
 
 def _place_blocks(net, blocks, mesh, policy):
@@ -360,6 +435,9 @@ def _place_blocks(net, blocks, mesh, policy):
     total = int(blocks.sum())
     if policy == "sequential":
         return np.arange(total, dtype=np.int64)
+    # stay on as few chips as the blocks need: an inter-chip hop costs far more than a tile hop
+    chips = max(1, -(-total // mesh.cores_per_chip))
+    mesh = CoreMesh(mesh.cores_per_tile, mesh.tiles_x, mesh.tiles_y, chips, min(mesh.chips_x, chips))
     cores = np.arange(mesh.n_cores, dtype=np.int64)
     gx, gy = mesh.tile_xy(cores)
     free = np.ones(mesh.n_cores, dtype=bool)
@@ -382,6 +460,21 @@ def _place_blocks(net, blocks, mesh, policy):
         out[start:start + b] = chosen
         start += b
     return out
+
+
+def _check_routes_per_neuron(net, limits, use):
+    if not limits.routes_per_neuron:
+        return
+    per_neuron = np.diff(use["fanout"][0])
+    bad = np.flatnonzero(per_neuron > limits.routes_per_neuron)
+    if len(bad):
+        n = int(bad[np.argmax(per_neuron[bad])])
+        li = int(net.layer_of(n))
+        raise MappingError(
+            f"neuron {n - int(net.offsets[li])} of layer {net.names[li]!r} reaches "
+            f"{int(per_neuron[n])} cores, a neuron may reach {limits.routes_per_neuron}; "
+            f"{len(bad)} neuron(s) break this: add splitter neurons or place their targets "
+            "on fewer cores")
 
 
 def _check(net, limits, use, per_chip, single_only):

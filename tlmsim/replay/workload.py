@@ -6,6 +6,7 @@ spikes of each time step, streamed in windows of steps.
 Neurons get global ids: layer after layer in the network's (topological) order.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +23,7 @@ class LayerInfo:
     sources: tuple = ()
     weight_bits: int = 8
     kind: str = "dense"
+    shape: tuple = None
 
 
 @dataclass
@@ -75,7 +77,13 @@ class Workload:
 
     def fanout(self, layer, source):
         """CSR ``(indptr int64, indices int32)`` from `source`'s neurons to `layer`'s."""
-        return self.synapses[(layer, source)]
+        try:
+            return self.synapses[(layer, source)]
+        except KeyError:
+            raise TraceFormatError(
+                f"workload {self.name!r}: layer {self.layers[layer].name!r} lists source "
+                f"{self.layers[source].name!r} but no synapses are given for "
+                f"(layer {layer}, source {source})") from None
 
     def windows(self, window_steps):
         """`Window`s of at most `window_steps` steps, sample after sample."""
@@ -106,6 +114,22 @@ def csr_from_lists(targets):
     return indptr, np.array(flat, dtype=np.int32)
 
 
+class _WeightBits:
+    """A workload seen with every layer's weight width replaced (the original is untouched)."""
+
+    def __init__(self, workload, bits):
+        self._w = workload
+        self.layers = [dataclasses.replace(l, weight_bits=bits) for l in workload.layers]
+
+    def __getattr__(self, name):
+        return getattr(self._w, name)
+
+
+def with_weight_bits(workload, bits):
+    """`workload` with all layers' weights counted as `bits` wide."""
+    return _WeightBits(workload, int(bits))
+
+
 def open_workload(trace):
     """A `Workload`-like object from a `Workload` or a trace file path."""
     if isinstance(trace, Workload) or hasattr(trace, "windows"):
@@ -134,7 +158,7 @@ class TraceWorkload:
                                    "neuromorphic platform; give an snn trace")
         self.net = self.trace.network
         self.layers = [LayerInfo(l.name, l.n_neurons, tuple(l.sources),
-                                 l.weight_bits or default_weight_bits, l.kind)
+                                 l.weight_bits or default_weight_bits, l.kind, tuple(l.shape))
                        for l in self.net]
         sizes = np.array([l.n_neurons for l in self.layers], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)

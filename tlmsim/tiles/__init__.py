@@ -1,1 +1,4 @@
-"""Compute tiles: neuro-cores for spiking networks (and, in their issues, MAC arrays)."""
+"""Compute tiles: the units platforms name in their parameters (see `tlmsim.registry.tile`).
+
+Neuro-cores for spiking networks (`neurocore`), systolic MAC arrays and datapaths.
+"""

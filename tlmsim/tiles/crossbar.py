@@ -45,10 +45,13 @@ class CrossbarCore(Module):
         self.static_power_w = costs.static_power_w
 
     @staticmethod
-    def actions(costs, sops, spikes, neurons):
-        """{action: int64 array [ticks, cores]}: ops integrated, neurons swept (all, every tick)."""
-        return {"synaptic_op": sops,
-                "neuron_update": np.broadcast_to(neurons[None, :].astype(np.int64), sops.shape)}
+    def actions(costs, counts):
+        """{action: int64 array [ticks, cores]} from the engine's per-window `counts`
+        (``synaptic_ops`` [ticks, cores], ``compartments`` [cores]): ops integrated and
+        neurons swept (all of them, every tick)."""
+        sops = counts["synaptic_ops"]
+        neurons = np.asarray(counts["compartments"], dtype=np.int64)
+        return {"synaptic_op": sops, "neuron_update": np.broadcast_to(neurons[None, :], sops.shape)}
 
     @staticmethod
     def busy_ps(costs, actions):

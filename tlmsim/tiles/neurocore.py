@@ -9,9 +9,12 @@ spikes)``, exact when a step's inputs reach distinct compartments (sparse activi
 upper bound otherwise. With learning on, every synaptic operation also costs a synaptic
 (learning) update.
 
-The replay engine calls `busy_ps` and `actions` on whole windows of steps for all cores at
-once (arrays of shape [steps, cores]); a `NeuroCore` module per used core carries the
-action counts into the energy ledger.
+The replay engine calls `actions` and `busy_ps` on whole windows of steps for all cores at
+once: `counts` maps ``synaptic_ops``, ``messages_in`` (spike messages received) and
+``spikes`` (neurons that fired) to int64 arrays [steps, cores], and ``compartments`` to
+an array [cores]. A `NeuroCore` module per used core carries the action counts into the
+energy ledger. Another platform's tile (a software core, a crossbar core) plugs in by
+providing the same three static methods and an `energy_pj` table.
 """
 
 from dataclasses import dataclass
@@ -57,16 +60,17 @@ class NeuroCore(Module):
         self.static_power_w = costs.static_power_w
 
     @staticmethod
-    def active(sops, spikes, neurons):
+    def active(sops, spikes, compartments):
         """Active compartments per (step, core): min(compartments, sops + spikes)."""
-        return np.minimum(neurons[None, :], sops + spikes)
+        return np.minimum(compartments[None, :], sops + spikes)
 
     @staticmethod
-    def actions(costs, sops, spikes, neurons):
-        """{action: int64 array [steps, cores]} of one window."""
-        active = NeuroCore.active(sops, spikes, neurons)
+    def actions(costs, counts):
+        """{action: int64 array [steps, cores]} of one window (see the module doc)."""
+        sops, comps = counts["synaptic_ops"], counts["compartments"]
+        active = NeuroCore.active(sops, counts["spikes"], comps)
         out = {"synaptic_op": sops, "neuron_update_active": active,
-               "neuron_update_inactive": neurons[None, :] - active}
+               "neuron_update_inactive": comps[None, :] - active}
         if costs.learning:
             out["learning_update"] = sops
         return out
