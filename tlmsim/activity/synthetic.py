@@ -82,14 +82,14 @@ def synth(path, layers, connectivity="dense", fanout=128, kernel=3, rates_hz=20.
     if connectivity == "conv" and any(len(s) != 3 or s[1:] != shapes[0][1:] for s in shapes):
         raise ParameterError("conv connectivity needs shapes C x H x W with the same H x W")
     rng = np.random.default_rng(seed)
-    attrs = {"provenance": {"generator": "tlmsim.activity.synth", "layers": [list(s) for s in shapes],
+    attrs = {"provenance": {"generator": "tlmsim.activity.synthetic", "layers": [list(s) for s in shapes],
                             "connectivity": connectivity, "fanout": fanout, "kernel": kernel,
                             "rates_hz": rates.tolist(), "rate_profile": None if rate_profile
                             is None else list(map(float, rate_profile)), "seed": seed,
                             "recurrent": recurrent}}
     single = recurrent and len(shapes) == 1
     with TraceWriter(path, "snn", n_samples, n_steps, dt_s,
-                     producer or "tlmsim.activity.synth", attrs) as w:
+                     producer or "tlmsim.activity.synthetic", attrs) as w:
         names = []
         for i, shape in enumerate(shapes):
             name = f"L{i}"
