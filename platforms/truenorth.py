@@ -53,12 +53,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tlmsim.activity.synth import bernoulli_events
+from tlmsim.activity.synthetic import bernoulli_events
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import ParameterError
 from tlmsim.params import nested, param, to_dict
-from tlmsim.replay.crossbar import (CrossbarLimits, SplitterWorkload, map_crossbar,
-                                    quantise_weights)
+from tlmsim.replay.crossbar import (CrossbarLimits, FanInSplit, SplitterWorkload,
+                                    map_crossbar, quantise_weights)
 from tlmsim.replay.snn import SnnPlatform, replay_snn
 from tlmsim.replay.workload import LayerInfo, Workload, open_workload
 from tlmsim.tiles.crossbar import CrossbarCore, CrossbarCoreCosts
@@ -151,6 +151,9 @@ class MapperParams:
                                  "sends their spikes to every destination axon)", "")
     placement_file: str = param("", "", ".npy file of one core id per neuron (explicit "
                                 "placement)", "")
+    split_fan_in: bool = param(True, "", "give layers whose neurons have more inputs than a core "
+                               "has axons a partial-sum layer (else: MappingError)",
+                               "TrueNorth programs must keep fan-in <= 256 per core")
 
 
 @dataclass
@@ -202,8 +205,10 @@ def limits(params=None):
     return CrossbarLimits(c.neurons, c.axons, c.axon_types, c.weight_bits, c.row_bits)
 
 
-def map_workload(workload, params=None, placement=None):
-    """Place the workload on crossbar cores: (`Mapping`, `Splitters`) or `MappingError`."""
+def map_workload(workload, params=None, placement=None, relays=None):
+    """Place the workload on crossbar cores: (`Mapping`, `Splitters`) or `MappingError`.
+
+    `relays`: the partial-sum neurons' (parents, children) of a `FanInSplit` workload."""
     p = params or Params()
     if placement is None and p.mapper.placement_file:
         try:
@@ -212,7 +217,7 @@ def map_workload(workload, params=None, placement=None):
             raise ParameterError(f"mapper.placement_file {p.mapper.placement_file!r}: {e}") \
                 from None
     return map_crossbar(workload, limits(p), p.chip.cores_x, p.chip.cores_y, p.chip.max_chips,
-                        p.chip.chips_x, placement, p.mapper.input_on_cores)
+                        p.chip.chips_x, placement, p.mapper.input_on_cores, relays)
 
 
 def replay(trace, params=None, progress=False, **options):
@@ -231,12 +236,15 @@ def replay(trace, params=None, progress=False, **options):
     p = params or Params()
     workload = open_workload(trace)
     try:
-        mapping, splitters = map_workload(workload, p, options.get("placement"))
-        quant, quant_rows = quantise_weights(workload, mapping.core_of[:splitters.n_network],
+        split = FanInSplit(workload, p.core.axons) if p.mapper.split_fan_in else None
+        net = split if split is not None and split.split else workload
+        mapping, splitters = map_workload(net, p, options.get("placement"),
+                                          split.relays if net is split else None)
+        quant, quant_rows = quantise_weights(net, mapping.core_of[:splitters.n_network],
                                              limits(p))
         if progress:
             print(mapping.format_table(), file=sys.stderr)
-        run = SplitterWorkload(workload, splitters) if splitters.count else workload
+        run = SplitterWorkload(net, splitters) if len(splitters.child_ids) else net
         name = trace if isinstance(trace, str) else getattr(workload, "name", "")
         report = replay_snn(run, mapping, build(p), to_dict(p), str(name), progress=progress,
                             wall0=wall0, timeline=options.get("timeline", False),
@@ -244,11 +252,11 @@ def replay(trace, params=None, progress=False, **options):
     finally:
         if workload is not trace and hasattr(workload, "close"):
             workload.close()
-    _add_extras(report, p, splitters, quant, quant_rows)
+    _add_extras(report, p, splitters, quant, quant_rows, split.split if net is split else [])
     return report
 
 
-def _add_extras(report, p, splitters, quant, quant_rows):
+def _add_extras(report, p, splitters, quant, quant_rows, fan_in_split):
     """Power in mW, GSOPS/W, static vs dynamic energy, splitter and quantisation figures."""
     b = report.energy_breakdown_j
     static_j = sum(v for k, v in b.items() if k.endswith(".static"))
@@ -268,7 +276,8 @@ def _add_extras(report, p, splitters, quant, quant_rows):
         "network_synaptic_ops": network_sops, "splitter_synaptic_ops": split_sops,
         "splitter_neurons": splitters.count, "splitter_cores": splitters.cores,
         "split_neurons": splitters.sources, "splitter_levels": splitters.depth,
-        "quantisation": quant,
+        "quantisation": quant, "fan_in_split": fan_in_split,
+        "partial_sum_neurons": sum(x["partial_neurons"] for x in fan_in_split),
         "overrun_ticks": [r["step"] for r in ticks if r["overrun_s"] > 0][:100],
     })
     if quant_rows:

@@ -109,7 +109,7 @@ def test_params_carry_units_and_sources():
 
 
 def _synth(tmp_path, connectivity="dense", layers=(64, 200, 10)):
-    from tlmsim.activity.synth import synth
+    from tlmsim.activity import synth
     return synth(str(tmp_path / f"{connectivity}.h5"), list(layers), connectivity=connectivity,
                  fanout=20, rates_hz=[50, 20, 10], n_steps=30, seed=3, with_weights=True)
 

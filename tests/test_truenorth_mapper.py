@@ -111,11 +111,33 @@ def test_splitters_that_do_not_fit_raise_with_the_cores_needed():
         tn.map_workload(w, p, placement=placement)
 
 
-def test_fan_in_above_256_axons_cannot_be_mapped():
+def fan_in_300():
+    """300 host inputs all onto one neuron A; inputs 0 and 260 spike at tick 0."""
     layers = [LayerInfo("in", 300, (), 8, "input"), LayerInfo("A", 1, ("in",), 8, "dense")]
-    w = Workload("fanin", layers, {(1, 0): dense_csr(300, 1)}, [(np.zeros(0), np.zeros(0))], 1)
+    return Workload("fanin", layers, {(1, 0): dense_csr(300, 1)},
+                    [(np.array([0, 0]), np.array([0, 260]))], 1)
+
+
+def test_fan_in_above_256_axons_does_not_map_without_a_fan_in_split():
     with pytest.raises(MappingError, match="300 input axons"):
-        tn.map_workload(w)
+        tn.map_workload(fan_in_300())
+    with pytest.raises(MappingError, match="300 input axons"):
+        tn.replay(fan_in_300(), params(mapper__split_fan_in="false"))
+
+
+def test_fan_in_above_256_gets_partial_sum_neurons():
+    r = tn.replay(fan_in_300())
+    d = r.to_dict()
+    # inputs 0..255 and 256..299 feed two partial-sum neurons (one core each: 256 and 44
+    # axons); A receives 2 axons. The partials fire one tick after their inputs, A's core
+    # integrates their spikes the tick after that.
+    assert d["fan_in_split"] == [{"layer": "A", "max_fan_in": 300, "partial_neurons": 2}]
+    assert d["partial_sum_neurons"] == 2 and d["splitter_neurons"] == 0
+    assert d["resources"]["cores_used"] == 3
+    rows = [(s["step"], s["synaptic_ops"], s["spikes"]) for s in r.tables["per_step"]]
+    assert rows == [(0, 0, 2), (1, 2, 2), (2, 2, 0)]
+    axons = sorted(x["max_input_axons"] for x in r.tables["mapping"] if x["cores"])
+    assert axons == [2, 256]
 
 
 # --- quantisation --------------------------------------------------------------------------

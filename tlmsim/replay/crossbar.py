@@ -30,7 +30,7 @@ import numpy as np
 from tlmsim.errors import InvariantError, MappingError
 from tlmsim.replay.geometry import INPUT_PORT, CoreMesh
 from tlmsim.replay.mapper import CoreLimits, Mapping, map_network
-from tlmsim.replay.workload import Window
+from tlmsim.replay.workload import LayerInfo, Window
 
 #: the limits a network placement ignores (the crossbar holds every synapse it can address)
 _UNLIMITED = 1 << 60
@@ -72,13 +72,15 @@ class Splitters:
 
 
 def map_crossbar(workload, limits, tiles_x, tiles_y, max_chips=1, chips_x=1, placement=None,
-                 input_on_cores=False):
+                 input_on_cores=False, relays=None):
     """Place `workload` on crossbar cores with splitters: returns (`Mapping`, `Splitters`).
 
     The `Mapping` is what `tlmsim.replay.snn.replay_snn` drives: it includes the splitter
     neurons (layer ``"splitters"``) and gives every neuron on a core at most one
     destination. Raises `MappingError` when the network and its splitters need more
-    cores than `max_chips` chips hold.
+    cores than `max_chips` chips hold. `relays` = (parents, children): more network
+    neurons that fire one tick after a parent fired (`FanInSplit.relays`); they join the
+    splitters' child table.
     """
     per_chip = tiles_x * tiles_y
     max_cores = per_chip * max_chips
@@ -141,7 +143,9 @@ def map_crossbar(workload, limits, tiles_x, tiles_y, max_chips=1, chips_x=1, pla
     mapping = _assemble(base, limits, offsets.astype(np.int64), core_of, rows, tgt, cnt,
                         n_all, per_chip, chips_x)
     _check_splitting(base, mapping, needs, n)
-    children = _children(child_of, n_all)
+    children = _children(child_of, n_all, relays)
+    if relays is not None and len(relays[0]):
+        depth = max(depth, 1)
     return mapping, Splitters(n, n_all, len(needs), n_split_cores, depth, *children)
 
 
@@ -192,15 +196,21 @@ def _tree(targets, packer, n, split_core, split_target, split_syn, child_of):
     return top, levels + 1
 
 
-def _children(child_of, n_all):
-    """CSR (indptr, ids) of the splitter neurons each neuron makes fire one tick later."""
+def _children(child_of, n_all, relays=None):
+    """CSR (indptr, ids) of the neurons each neuron makes fire one tick later: its
+    splitters (`child_of`: parent -> (first id, count)) and its `relays` (parents, children)."""
     counts = np.zeros(n_all, dtype=np.int64)
     firsts = np.zeros(n_all, dtype=np.int64)
     for parent, (first, size) in child_of.items():
         counts[parent], firsts[parent] = size, first
-    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    ids = (np.repeat(firsts - indptr[:-1], counts) + np.arange(indptr[-1])).astype(np.int32)
-    return indptr, ids
+    parents = np.repeat(np.arange(n_all, dtype=np.int64), counts)
+    ids = np.repeat(firsts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+    if relays is not None and len(relays[0]):
+        parents = np.concatenate([parents, np.asarray(relays[0], dtype=np.int64)])
+        ids = np.concatenate([ids, np.asarray(relays[1], dtype=np.int64)])
+    order = np.argsort(parents, kind="stable")
+    indptr = np.searchsorted(parents[order], np.arange(n_all + 1)).astype(np.int64)
+    return indptr, ids[order].astype(np.int32)
 
 
 def _assemble(base, limits, offsets, core_of, rows, tgt, cnt, n_all, per_chip, chips_x):
@@ -293,7 +303,10 @@ class SplitterWorkload:
         if total == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int32)
         starts = np.repeat(sp.child_indptr[ids] - (np.cumsum(counts) - counts), counts)
-        return np.repeat(steps, counts) + 1, sp.child_ids[starts + np.arange(total)]
+        c_steps = np.repeat(steps, counts) + 1
+        c_ids = sp.child_ids[starts + np.arange(total)].astype(np.int64)
+        key = np.unique(c_steps * sp.n_neurons + c_ids)     # a relay fires once per tick
+        return key // sp.n_neurons, (key % sp.n_neurons).astype(np.int32)
 
     def _window(self, sample, start, n, steps, ids, pending):
         """Assemble steps [start, start + n): given spikes plus pending and new copies."""
@@ -439,3 +452,96 @@ def _distinct_per(post, w):
     pairs = np.unique(np.stack([post.astype(np.float64), w]), axis=1)
     _, counts = np.unique(pairs[0], return_counts=True)
     return counts
+
+
+class FanInSplit:
+    """`workload` with a partial-sum layer before every layer whose neurons have more
+    presynaptic neurons than a core has `axons` (TrueNorth needs fan-in <= 256).
+
+    The presynaptic neurons of such a layer (all its sources, in network order) are cut
+    into groups of `axons`; a partial-sum neuron (group g, neuron j) receives j's synapses
+    from group g (same weights) and sends one synapse to j, so j receives one axon per
+    group. The partial layers are appended after the network's layers (``<layer>~partial``;
+    the original neurons keep their ids). What a partial-sum neuron computes depends on
+    thresholds a compiler would choose; the replay takes the upper bound of its activity:
+    it fires in the tick after any of its inputs fired (`relays`).
+    """
+
+    def __init__(self, workload, axons):
+        self.base = workload
+        self.name = getattr(workload, "name", "")
+        self.n_steps, self.n_samples = workload.n_steps, workload.n_samples
+        self.dt_s = getattr(workload, "dt_s", 1e-3)
+        layers = list(workload.layers)
+        n_orig = len(layers)
+        index = {l.name: i for i, l in enumerate(layers)}
+        offsets = np.concatenate([[0], np.cumsum([l.n_neurons for l in layers])]).astype(np.int64)
+        self._tables, self._weights = {}, {}
+        parents, children, self.split = [], [], []
+        next_id = int(offsets[-1])
+        for li, layer in enumerate(workload.layers):
+            srcs = [index[x] if isinstance(x, str) else int(x) for x in layer.sources]
+            tables = {si: workload.fanout(li, si) for si in srcs}
+            fanin = np.zeros(layer.n_neurons, dtype=np.int64)
+            for indptr, indices in tables.values():
+                fanin += np.bincount(np.asarray(indices[:indptr[-1]]), minlength=layer.n_neurons)
+            if fanin.max(initial=0) <= axons:
+                continue
+            pos, keys = 0, []
+            for si in srcs:
+                indptr, indices = tables[si]
+                n_pre = len(indptr) - 1
+                group = (pos + np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(indptr))) // axons
+                keys.append(group * layer.n_neurons + np.asarray(indices[:indptr[-1]], np.int64))
+                pos += n_pre
+            uniq = np.unique(np.concatenate(keys))
+            pi = len(layers)
+            layers.append(LayerInfo(f"{layer.name}~partial", len(uniq), tuple(layer.sources),
+                                    layer.weight_bits, "sparse"))
+            layers[li] = LayerInfo(layer.name, layer.n_neurons, (layers[pi].name,),
+                                   layer.weight_bits, layer.kind)
+            for si, key in zip(srcs, keys):
+                indptr, _ = tables[si]
+                local = np.searchsorted(uniq, key).astype(np.int32)
+                self._tables[(pi, si)] = (np.asarray(indptr, dtype=np.int64), local)
+                self._weights[(pi, si)] = connection_weights(workload, li, si)
+                parents.append(np.repeat(np.arange(len(indptr) - 1, dtype=np.int64) + offsets[si],
+                                         np.diff(indptr)))
+                children.append(local.astype(np.int64) + next_id)
+            self._tables[(li, pi)] = (np.arange(len(uniq) + 1, dtype=np.int64),
+                                      (uniq % layer.n_neurons).astype(np.int32))
+            self._weights[(li, pi)] = None
+            self.split.append({"layer": layer.name, "max_fan_in": int(fanin.max()),
+                               "partial_neurons": len(uniq)})
+            next_id += len(uniq)
+        self.layers = layers
+        self.relays = (np.concatenate(parents) if parents else np.zeros(0, np.int64),
+                       np.concatenate(children) if children else np.zeros(0, np.int64))
+        self.weights = {}
+        index = {l.name: i for i, l in enumerate(layers)}
+        for li, layer in enumerate(layers):
+            for src in layer.sources:
+                si = index[src] if isinstance(src, str) else int(src)
+                if (li, si) in self._tables:
+                    w = self._weights[(li, si)]
+                else:
+                    w = connection_weights(workload, li, si) if li < n_orig else None
+                if w is not None:
+                    self.weights[(li, si)] = w
+
+    @property
+    def partial_neurons(self):
+        """Partial-sum neurons added."""
+        return sum(x["partial_neurons"] for x in self.split)
+
+    def fanout(self, layer, source):
+        """CSR fan-out of the rewritten network (see `Workload.fanout`)."""
+        table = self._tables.get((layer, source))
+        return table if table is not None else self.base.fanout(layer, source)
+
+    def windows(self, window_steps):
+        return self.base.windows(window_steps)
+
+    def close(self):
+        if hasattr(self.base, "close"):
+            self.base.close()
