@@ -158,3 +158,24 @@ def test_bundled_snn_examples_replay(capsys):
         assert d["ops"]["synaptic_ops"] > 0
         done += 1
     assert done
+
+
+@pytest.mark.parametrize("tick_s", ["1e-3", "0"])
+def test_detailed_mode_agrees_with_bulk(tick_s):
+    # detailed: one SimPy event per core and tick, the NoC packet by packet. Real time:
+    # identical (every tick fits its period); as fast as possible: within 1 % (the bulk
+    # NoC adds the largest head latency to the largest link drain)
+    w = random_chain([60, 500, 100], 30, 0.15, 20, seed=1)
+    bulk = tn.replay(w, params(tick__tick_s=tick_s))
+    detailed = tn.replay(w, params(tick__tick_s=tick_s, tick__detailed="true"))
+    assert bulk.ops == detailed.ops
+    assert detailed.latency_s == pytest.approx(bulk.latency_s, rel=0.01)
+    assert detailed.energy_j == pytest.approx(bulk.energy_j, rel=0.01)
+
+
+def test_locality_policy_shortens_the_spikes_routes():
+    w = random_chain([200, 2000, 600], 40, 0.05, 10, seed=5)
+    seq = tn.replay(w, params(mapper__policy="sequential", mapper__input_on_cores="true"))
+    loc = tn.replay(w, params(mapper__policy="locality", mapper__input_on_cores="true"))
+    assert loc.ops["synaptic_ops"] == seq.ops["synaptic_ops"]
+    assert loc.ops["noc_hops"] < seq.ops["noc_hops"]

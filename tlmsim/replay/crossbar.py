@@ -2,8 +2,12 @@
 
 A crossbar core has `neurons` neurons and `axons` input axons (256 x 256 on TrueNorth);
 a neuron receives from at most `axons` presynaptic neurons per core, and **each neuron
-sends its spike to exactly one axon**. Three steps:
+sends its spike to exactly one axon**. Four steps:
 
+0. Fan-in (`FanInSplit`, optional): a layer whose neurons have more presynaptic neurons
+   than a core has axons gets a partial-sum layer: its inputs are cut into groups of
+   `axons`, a partial-sum neuron per (group, neuron) integrates one group and relays to
+   the neuron, which then receives one axon per group.
 1. Placement of the network's layers: `tlmsim.replay.mapper.map_network` with the
    crossbar's limits (neurons per core, axons per core; memory is the crossbar itself).
    Input layers enter from the host, which can address every destination axon itself.
@@ -13,14 +17,15 @@ sends its spike to exactly one axon**. Three steps:
    a copy to one destination core. A splitter group (one axon, up to `neurons` splitter
    neurons) fits on one core; for k > `neurons` the groups themselves are fed by a
    higher splitter level (a tree). Groups are packed next-fit onto extra cores. Every
-   level adds one tick: a source spike at tick t makes the first level fire at t + 1
-   (`SplitterWorkload` replays those spikes).
+   level adds one tick: a source spike at tick t makes the first level fire at t + 1.
+   `SplitterWorkload` replays those spikes (and the partial-sum neurons' of step 0).
 3. Weight quantisation to the axon-type scheme: every axon of a core has one of
    `axon_types` types, and every neuron one signed weight per type, so a neuron sees at
    most `axon_types` distinct weights. `quantise_weights` assigns types by the rank of
    each axon's mean weight on its core (equal-count bins) and sets each neuron's weight
    for a type to the rounded mean of its true weights from axons of that type; it
-   reports the error and how many neurons lost distinct values.
+   reports the error and how many neurons lost distinct values. The replay's load does
+   not depend on the weights (the trace's spikes are replayed, not recomputed).
 """
 
 from dataclasses import dataclass, field
@@ -72,7 +77,7 @@ class Splitters:
 
 
 def map_crossbar(workload, limits, tiles_x, tiles_y, max_chips=1, chips_x=1, placement=None,
-                 input_on_cores=False, relays=None):
+                 input_on_cores=False, relays=None, policy="sequential"):
     """Place `workload` on crossbar cores with splitters: returns (`Mapping`, `Splitters`).
 
     The `Mapping` is what `tlmsim.replay.snn.replay_snn` drives: it includes the splitter
@@ -80,13 +85,14 @@ def map_crossbar(workload, limits, tiles_x, tiles_y, max_chips=1, chips_x=1, pla
     destination. Raises `MappingError` when the network and its splitters need more
     cores than `max_chips` chips hold. `relays` = (parents, children): more network
     neurons that fire one tick after a parent fired (`FanInSplit.relays`); they join the
-    splitters' child table.
+    splitters' child table. `policy`: ``sequential`` or ``locality`` placement of the
+    layers (see `map_network`); a `placement` makes it ``explicit``.
     """
     per_chip = tiles_x * tiles_y
     max_cores = per_chip * max_chips
     place = CoreLimits(limits.neurons, limits.axons, _UNLIMITED, _UNLIMITED)
     base = map_network(workload, place, 1, tiles_x, tiles_y, max_chips, chips_x,
-                       "explicit" if placement is not None else "sequential", placement,
+                       "explicit" if placement is not None else policy, placement,
                        input_on_cores)
     n = len(base.core_of)
     indptr = base.fanout_indptr
