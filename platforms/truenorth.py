@@ -147,6 +147,9 @@ class TickParams:
 
 @dataclass
 class MapperParams:
+    policy: str = param("sequential", "", "placement of the layers: sequential core ids, or "
+                        "locality (each layer near its sources)", "",
+                        choices=("sequential", "locality"))
     input_on_cores: bool = param(False, "", "place input layers on cores (default: the host "
                                  "sends their spikes to every destination axon)", "")
     placement_file: str = param("", "", ".npy file of one core id per neuron (explicit "
@@ -217,7 +220,8 @@ def map_workload(workload, params=None, placement=None, relays=None):
             raise ParameterError(f"mapper.placement_file {p.mapper.placement_file!r}: {e}") \
                 from None
     return map_crossbar(workload, limits(p), p.chip.cores_x, p.chip.cores_y, p.chip.max_chips,
-                        p.chip.chips_x, placement, p.mapper.input_on_cores, relays)
+                        p.chip.chips_x, placement, p.mapper.input_on_cores, relays,
+                        p.mapper.policy)
 
 
 def replay(trace, params=None, progress=False, **options):

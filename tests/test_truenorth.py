@@ -173,9 +173,11 @@ def test_detailed_mode_agrees_with_bulk(tick_s):
     assert detailed.energy_j == pytest.approx(bulk.energy_j, rel=0.01)
 
 
+@pytest.mark.skipif(not os.path.isfile(os.path.join(EXAMPLES, "dvs_digits.h5")),
+                    reason="no bundled DVS example")
 def test_locality_policy_shortens_the_spikes_routes():
-    w = random_chain([200, 2000, 600], 40, 0.05, 10, seed=5)
-    seq = tn.replay(w, params(mapper__policy="sequential", mapper__input_on_cores="true"))
-    loc = tn.replay(w, params(mapper__policy="locality", mapper__input_on_cores="true"))
+    path = os.path.join(EXAMPLES, "dvs_digits.h5")
+    seq = tn.replay(path, params(mapper__policy="sequential"))
+    loc = tn.replay(path, params(mapper__policy="locality"))
     assert loc.ops["synaptic_ops"] == seq.ops["synaptic_ops"]
     assert loc.ops["noc_hops"] < seq.ops["noc_hops"]
