@@ -193,3 +193,26 @@ def test_replay_reports_the_quantisation():
     d = tn.replay(w).to_dict()
     assert d["quantisation"]["neurons_collapsed"] == 1
     assert tn.replay(split_example()).to_dict()["quantisation"] == {"weights": False}
+
+
+def test_a_network_over_three_small_chips_with_partial_sums():
+    # 16-core chips (4 x 4). A: 5,120 neurons on 20 cores; B: 10 neurons, each fed by 512
+    # A neurons (A i -> B i % 10): fan-in 512 > 256, so 20 groups of 256 A neurons x 10
+    # B neurons = 200 partial sums; a core of them takes one group (256 axons): 20 cores.
+    # 20 + 20 + 1 = 41 cores: 3 chips.
+    layers = [LayerInfo("in", 1, (), 8, "input"), LayerInfo("A", 5120, ("in",), 8, "dense"),
+              LayerInfo("B", 10, ("A",), 8, "sparse")]
+    w = Workload("big", layers, {(1, 0): dense_csr(1, 5120),
+                                 (2, 1): csr_from_lists([[i % 10] for i in range(5120)])},
+                 [(np.array([0, 0, 0]), np.array([0, 1, 5000]))], 2)
+    small = dict(chip__cores_x=4, chip__cores_y=4, chip__chips_x=2)
+    with pytest.raises(MappingError, match=r"41 cores \(3 chips"):
+        tn.replay(w, params(**small, chip__max_chips=2))
+    r = tn.replay(w, params(**small, chip__max_chips=3))
+    d = r.to_dict()
+    assert d["resources"]["cores_used"] == 41 and d["resources"]["chips"] == 3
+    assert d["partial_sum_neurons"] == 200
+    rows = [(s["step"], s["synaptic_ops"], s["spikes"]) for s in r.tables["per_step"]]
+    # tick 1: the host spike reaches all 5,120 A neurons, A0 and A4999 their partial sums
+    assert rows == [(0, 0, 3), (1, 5122, 2), (2, 2, 0), (3, 0, 0)]
+    assert d["energy_breakdown_j"]["noc.chip_crossing"] > 0
