@@ -261,28 +261,33 @@ def replay(trace, params=None, progress=False, **options):
 
 
 def _add_extras(report, p, splitters, quant, quant_rows, fan_in_split):
-    """Power in mW, GSOPS/W, static vs dynamic energy, splitter and quantisation figures."""
+    """Add to ``report.extra``: ``power_mw``; ``gsops_per_w`` and
+    ``energy_per_synaptic_op_pj`` over the network's synaptic ops (splitter cores' ops
+    excluded, everything else's energy included); ``static_energy_j``,
+    ``dynamic_energy_j``, ``static_fraction``; ``real_time`` (a tick period is set and no
+    tick overran it) and the first 100 overrun ``[sample, tick]`` pairs; the ticks a sample
+    takes; splitter, partial-sum and relay-level counts; the weight ``quantisation``."""
     b = report.energy_breakdown_j
     static_j = sum(v for k, v in b.items() if k.endswith(".static"))
     split_sops = sum(r["synaptic_ops"] for r in report.tables["per_core"]
                      if r["layer"] == "splitters")
     network_sops = report.ops["synaptic_ops"] - split_sops
     e = report.energy_j
-    ticks = report.tables["per_step"]
+    overruns = [[r["sample"], r["step"]] for r in report.tables["per_step"] if r["overrun_s"] > 0]
     report.extra.update({
         "power_mw": report.power_w * 1e3,
         "gsops_per_w": network_sops / e / 1e9 if e else 0.0,
         "energy_per_synaptic_op_pj": e / network_sops * 1e12 if network_sops else 0.0,
         "static_energy_j": static_j, "dynamic_energy_j": e - static_j,
         "static_fraction": static_j / e if e else 0.0,
-        "tick_s": p.tick.tick_s, "real_time": p.tick.tick_s > 0 and report.extra["step_overruns"] == 0,
+        "real_time": p.tick.tick_s > 0 and report.extra["step_overruns"] == 0,
+        "overrun_ticks": overruns[:100],
         "ticks_per_sample": report.steps + 1,
         "network_synaptic_ops": network_sops, "splitter_synaptic_ops": split_sops,
         "splitter_neurons": splitters.count, "splitter_cores": splitters.cores,
-        "split_neurons": splitters.sources, "splitter_levels": splitters.depth,
-        "quantisation": quant, "fan_in_split": fan_in_split,
+        "split_neurons": splitters.sources, "relay_levels": splitters.depth,
         "partial_sum_neurons": sum(x["partial_neurons"] for x in fan_in_split),
-        "overrun_ticks": [r["step"] for r in ticks if r["overrun_s"] > 0][:100],
+        "fan_in_split": fan_in_split, "quantisation": quant,
     })
     if quant_rows:
         report.tables["quantisation"] = quant_rows

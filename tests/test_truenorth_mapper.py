@@ -61,7 +61,7 @@ def test_fanout_to_300_cores_needs_a_two_level_splitter_tree():
     d = r.to_dict()
     # leaves: 300 neurons in groups of 256 + 44; a top group of 2 feeds them:
     # 302 splitters, next-fit on 2 cores (256 | 44 + 2), 2 levels
-    assert (d["splitter_neurons"], d["splitter_cores"], d["splitter_levels"]) == (302, 2, 2)
+    assert (d["splitter_neurons"], d["splitter_cores"], d["relay_levels"]) == (302, 2, 2)
     rows = [(s["step"], s["synaptic_ops"], s["spikes"]) for s in r.tables["per_step"]]
     assert rows == [(0, 0, 1), (1, 2, 2), (2, 300, 300), (3, 300, 0)]
     assert (d["network_synaptic_ops"], d["splitter_synaptic_ops"]) == (300, 302)
