@@ -55,12 +55,14 @@ import numpy as np
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.params import nested, param, to_dict
+from tlmsim.registry import get_tile
 from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
 from tlmsim.replay.snn import SnnPlatform, replay_snn
 from tlmsim.replay.workload import open_workload, with_weight_bits
-from tlmsim.tiles.neurocore import NeuroCore, NeuroCoreCosts
+from tlmsim.tiles.neurocore import NeuroCoreCosts
 
-DESCRIPTION = "Intel Loihi-like neuromorphic chip: 128 cores, 8x4 tile mesh, barrier steps (Davies 2018)"
+DESCRIPTION = ("Intel Loihi-like neuromorphic chip: 128 cores, 8x4 tile mesh, barrier steps "
+               "(Davies 2018)")
 
 D18 = "Davies 2018 (IEEE Micro), Table 2"
 D18T = "Davies 2018 (IEEE Micro), text"
@@ -71,6 +73,8 @@ D21 = "Davies 2021 (Proc. IEEE)"
 class CoreParams:
     """One neuro-core: capacity and per-operation energy and time."""
 
+    tile: str = param("neurocore", "", "tile class of the cores (a name registered with "
+                      "tlmsim.registry.tile, or package.module:Class)", "")
     compartments: int = param(1024, "compartments", "neurons (compartments) per core", D18T, min=1)
     input_axons: int = param(4096, "axons", "input axons per core", D18T, min=1)
     output_routes: int = param(4096, "routes", "output (core-to-core) routes per core", D18T, min=1)
@@ -99,7 +103,8 @@ class CoreParams:
 class ChipParams:
     """Cores per tile, chips and the step barrier (the mesh itself: `noc`)."""
 
-    cores_per_tile: int = param(4, "cores", "neuro-cores per tile (one mesh router each)", D18T, min=1)
+    cores_per_tile: int = param(4, "cores", "neuro-cores per tile (one mesh router each)", D18T,
+                                min=1)
     max_chips: int = param(32, "chips", "most chips a network may use (a 32-chip Nahuku board)",
                            D21 + "; board size not checked in the primary source", min=1)
     chips_x: int = param(4, "chips", "chips per row of the chip mesh", "ASSUMPTION", min=1)
@@ -114,7 +119,11 @@ class MapperParams:
                                  "(default: their spikes enter from the host at tile 0)", "")
     spatial_blocks: bool = param(True, "", "split (C, H, W) layers into runs of pixels with all "
                                  "their channels (else contiguous neuron ids)", "")
-    placement_file: str = param("", "", ".npy file of one core id per neuron (explicit placement)", "")
+    placement_file: str = param("", "", ".npy file of one core id per neuron (explicit "
+                                "placement)", "")
+    max_neurons_per_core: int = param(0, "neurons", "spread layers: place at most this many "
+                                      "neurons on a core (0: up to the core's compartments)",
+                                      "", min=0)
 
 
 @dataclass
@@ -169,14 +178,19 @@ def build(params=None, dt_s=0.0):
                           _ps(c.neuron_active_ns), c.neuron_inactive_pj, _ps(c.neuron_inactive_ns),
                           c.learning_update_pj, _ps(c.learning_update_ns), c.learning,
                           c.static_power_w)
-    return SnnPlatform("loihi", NeuroCore, core, p.noc, lambda n, mesh: barrier_ps(n, mesh, p),
+    return SnnPlatform("loihi", get_tile(c.tile), core, p.noc,
+                       lambda n, mesh: barrier_ps(n, mesh, p),
                        _ps(period_s * 1e9), p.replay.window_steps)
 
 
 def limits(params=None):
-    """Per-core `CoreLimits` from the parameters."""
-    c = (params or Params()).core
-    return CoreLimits(c.compartments, c.input_axons, c.output_routes,
+    """Per-core `CoreLimits` from the parameters (compartments capped by
+    ``mapper.max_neurons_per_core`` when it is set)."""
+    p = params or Params()
+    c = p.core
+    cap = p.mapper.max_neurons_per_core
+    compartments = min(c.compartments, cap) if cap else c.compartments
+    return CoreLimits(compartments, c.input_axons, c.output_routes,
                       c.synaptic_memory_kib * 8192, c.axon_header_bits, c.core_overhead_bits)
 
 
@@ -193,7 +207,8 @@ def map_workload(workload, params=None, placement=None):
         try:
             placement = np.load(p.mapper.placement_file, allow_pickle=False)
         except (OSError, ValueError) as e:
-            raise ParameterError(f"mapper.placement_file {p.mapper.placement_file!r}: {e}") from None
+            raise ParameterError(f"mapper.placement_file {p.mapper.placement_file!r}: "
+                                 f"{e}") from None
     return map_network(workload, limits(p), p.chip.cores_per_tile, p.noc.width, p.noc.height,
                        p.chip.max_chips, p.chip.chips_x, p.mapper.policy, placement,
                        p.mapper.input_on_cores, p.mapper.spatial_blocks)

@@ -26,12 +26,12 @@ def test_raster_to_events_round_trip(tmp_path):
 
 def test_tonic_events_bin_into_steps():
     ev = np.zeros(5, dtype=TONIC)
-    ev["x"], ev["y"], ev["t"], ev["p"] = [1, 1, 3, 0, 2], [0, 0, 2, 1, 1], [10, 20, 999, 1000, 5000], [1, 1, 0, 1, 1]
+    ev["x"], ev["y"], ev["p"] = [1, 1, 3, 0, 2], [0, 0, 2, 1, 1], [1, 1, 0, 1, 1]
+    ev["t"] = [10, 20, 999, 1000, 5000]
     step, neuron = tonic_events_to_slots(ev, sensor_size=(4, 3, 2), dt_us=1000, n_steps=3, t0_us=0)
     # two ON events of pixel (0, 1) in step 0 make one spike; t=5000 is after 3 steps
     h, w = 3, 4
     assert step.tolist() == [0, 0, 1]
-    assert neuron.tolist() == sorted([2 * w + 3, (h + 0) * w + 1])[:2] + [(h + 1) * w + 0] or True
     assert set(zip(step.tolist(), neuron.tolist())) == {(0, (1 * h + 0) * w + 1),
                                                        (0, (0 * h + 2) * w + 3),
                                                        (1, (1 * h + 1) * w + 0)}

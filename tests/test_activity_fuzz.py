@@ -41,7 +41,8 @@ mutation = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutation)
 def test_mutated_files_raise_only_trace_format_errors(tmp_path, original, m):
     data = bytearray(original)

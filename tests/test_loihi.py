@@ -180,3 +180,38 @@ def test_detailed_event_mode_agrees_with_the_bulk_mode(policy):
     net_b = sum(r["network_s"] for r in bulk.tables["per_step"])
     net_d = sum(r["network_s"] for r in detailed.tables["per_step"])
     assert net_d == pytest.approx(net_b, rel=0.02)
+
+
+def test_cores_can_be_replaced_by_a_registered_tile():
+    from tlmsim.registry import tile
+    from tlmsim.tiles.neurocore import NeuroCore
+
+    @tile("test-slow-neurocore")
+    class SlowCore(NeuroCore):
+        """A neuro-core twice as slow."""
+
+        @staticmethod
+        def busy_ps(costs, actions):
+            return 2 * NeuroCore.busy_ps(costs, actions)
+
+    w = chain([1, 10], [[(0, 0)]])
+    fast, slow = run(w), run(w, core__tile="test-slow-neurocore")
+    busy = 10 * (3.5 + 8.4) * NS
+    assert slow.latency_s - fast.latency_s == pytest.approx(busy)
+    assert slow.energy_j == pytest.approx(fast.energy_j)
+
+
+def test_max_neurons_per_core_spreads_layers_without_changing_the_work(tmp_path):
+    from tlmsim.activity import synth
+    from tlmsim.params import override
+    path = str(tmp_path / "spread.h5")
+    synth(path, layers=[64, 128, 10], connectivity="dense", rates_hz=[50, 20, 5],
+          dt_s=1e-3, n_steps=20, n_samples=2, seed=3)
+    packed = loihi.replay(path, loihi.Params())
+    spread = loihi.replay(path, override(loihi.Params(), {"mapper.max_neurons_per_core": 32}))
+    # 128 hidden neurons at 32 per core: 4 cores, plus one for the 10 outputs.
+    assert packed.resources["cores_used"] == 2
+    assert spread.resources["cores_used"] == 4 + 1
+    assert spread.ops["synaptic_ops"] == packed.ops["synaptic_ops"]
+    # the hidden layer's synaptic ops now run on four cores in parallel
+    assert spread.latency_s < packed.latency_s

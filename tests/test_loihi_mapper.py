@@ -71,7 +71,8 @@ def test_explicit_placement_that_overflows_names_core_and_limit():
     with pytest.raises(MappingError, match="has 3 core ids for 2000 neurons"):
         loihi.map_workload(w, placement={"L1": [1, 2, 3]})
     with pytest.raises(MappingError, match="outside 0..127"):
-        loihi.map_workload(w, placement={"L1": np.full(2000, 500)}, params=params(chip__max_chips=1))
+        loihi.map_workload(w, placement={"L1": np.full(2000, 500)},
+                           params=params(chip__max_chips=1))
 
 
 def test_placement_file(tmp_path):

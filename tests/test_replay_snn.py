@@ -67,7 +67,8 @@ def test_cli_json_has_the_report_contract(synth_trace, capsys, tmp_path):
         assert key in d
     assert d["parameters"]["mapper.policy"] == "locality"
     assert d["energy_j"] == pytest.approx(sum(d["energy_breakdown_j"].values()))
-    for name in ("report.json", "per_step.csv", "per_core.csv", "heatmap.csv", "mesh_heatmap.png", "step_latency.png",
+    for name in ("report.json", "per_step.csv", "per_core.csv", "heatmap.csv",
+                 "mesh_heatmap.png", "step_latency.png",
                  "mapping.csv"):
         assert os.path.exists(out / name), name
 
@@ -86,7 +87,7 @@ def test_ann_trace_is_refused_clearly(tmp_path):
     write_trace(path, "ann", [dict(name="in", kind="input", shape=(4,)),
                               dict(name="fc", kind="dense", shape=(2,), sources=["in"])],
                 activations={"in": np.ones((1, 4), np.int8)}, n_samples=1)
-    with pytest.raises(TraceFormatError, match="ann trace"):
+    with pytest.raises(TraceFormatError, match="an ANN trace"):
         loihi.replay(path)
 
 

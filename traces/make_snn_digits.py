@@ -20,7 +20,8 @@ from tlmsim.activity import TraceWriter
 from tlmsim.activity.convert import SpikeRecorder
 
 N_STEPS, HIDDEN, BETA, EPOCHS = 25, 128, 0.9, 40
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples", "snn_digits.h5")
+OUT = sys.argv[1] if len(sys.argv) > 1 else \
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples", "snn_digits.h5")
 
 
 class Net(nn.Module):

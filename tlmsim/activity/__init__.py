@@ -21,7 +21,8 @@ Reading (what platforms use)::
         tr.validate()                          # read and check every value
 
 Writing: `TraceWriter` (chunked, bounded memory) and `write_trace` (from arrays).
-Checking: `validate(path)`. Statistics: `trace_stats`. Synthetic workloads: `synth` (module `synthetic`).
+Checking: `validate(path)`. Statistics: `trace_stats`.
+Synthetic workloads: `synth` (in `tlmsim.activity.synthetic`).
 Converters (`tlmsim.activity.convert`): `raster_to_events`, `tonic_events_to_slots`,
 `SpikeRecorder` (snnTorch), `layers_from_nir`.
 """

@@ -356,7 +356,8 @@ def _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y, ch
         if mean_bits > 0 and budget > 0:
             k = max(1, min(k, int(budget // mean_bits)))
         blocks[li] = -(-n // k)
-    mesh_all = CoreMesh(cores_per_tile, tiles_x, tiles_y, max_chips, max(1, min(chips_x, max_chips)))
+    mesh_all = CoreMesh(cores_per_tile, tiles_x, tiles_y, max_chips,
+                        max(1, min(chips_x, max_chips)))
     cache = {}
     for _ in range(60):
         total = int(blocks.sum())
@@ -437,7 +438,8 @@ def _place_blocks(net, blocks, mesh, policy):
         return np.arange(total, dtype=np.int64)
     # stay on as few chips as the blocks need: an inter-chip hop costs far more than a tile hop
     chips = max(1, -(-total // mesh.cores_per_chip))
-    mesh = CoreMesh(mesh.cores_per_tile, mesh.tiles_x, mesh.tiles_y, chips, min(mesh.chips_x, chips))
+    mesh = CoreMesh(mesh.cores_per_tile, mesh.tiles_x, mesh.tiles_y, chips,
+                    min(mesh.chips_x, chips))
     cores = np.arange(mesh.n_cores, dtype=np.int64)
     gx, gy = mesh.tile_xy(cores)
     free = np.ones(mesh.n_cores, dtype=bool)

@@ -177,7 +177,8 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     core_actions = {}
     logs = {k: [] for k in ("sample", "step", "busy_ps", "network_ps", "step_ps", "period_ps",
                             "energy_pj", "synaptic_ops", "spikes", "messages")}
-    tot = {"sops": 0, "msgs": 0, "flow_msgs": 0, "spikes": 0, "expected_sops": 0, "expected_msgs": 0,
+    tot = {"sops": 0, "msgs": 0, "flow_msgs": 0, "spikes": 0, "expected_sops": 0,
+           "expected_msgs": 0,
            "overruns": 0, "idle_ps": 0}
     # flows per (step, pair) counted densely by the compiled kernel when the pairs are few
     # enough; otherwise sparsely, in work proportional to the messages

@@ -154,8 +154,8 @@ class TraceWorkload:
         if self.trace.kind != "snn":
             kind = self.trace.kind
             self.trace.close()
-            raise TraceFormatError(f"{path}: a {kind} trace has no spikes to replay on a "
-                                   "neuromorphic platform; give an snn trace")
+            raise TraceFormatError(f"{path}: an {kind.upper()} trace has no spikes to replay on a "
+                                   "neuromorphic platform; give an SNN trace (ANN traces replay on tpu or generic)")
         self.net = self.trace.network
         self.layers = [LayerInfo(l.name, l.n_neurons, tuple(l.sources),
                                  l.weight_bits or default_weight_bits, l.kind, tuple(l.shape))
