@@ -61,7 +61,8 @@ from tlmsim.replay.crossbar import (CrossbarLimits, FanInSplit, SplitterWorkload
                                     map_crossbar, quantise_weights)
 from tlmsim.replay.snn import SnnPlatform, replay_snn
 from tlmsim.replay.workload import LayerInfo, Workload, open_workload
-from tlmsim.tiles.crossbar import CrossbarCore, CrossbarCoreCosts
+from tlmsim.registry import get_tile
+from tlmsim.tiles.crossbar import CrossbarCore, CrossbarCoreCosts  # noqa: F401 (registers the tile)
 
 DESCRIPTION = ("IBM TrueNorth-like chip: 4,096 crossbar cores (256x256), 64x64 mesh, "
                "1 ms ticks (Merolla 2014)")
@@ -75,6 +76,8 @@ DERIVED = "derived in the module docstring of tlmsim.platforms.truenorth"
 class CoreParams:
     """One neurosynaptic core: crossbar size, weights, per-operation energy and time."""
 
+    tile: str = param("crossbar_core", "", "tile class of the cores (a name registered with "
+                      "tlmsim.registry.tile, or package.module:Class)", "")
     neurons: int = param(256, "neurons", "neurons per core", M14 + ", §S1", min=1)
     axons: int = param(256, "axons", "input axons per core (crossbar rows)", M14 + ", §S1", min=1)
     axon_types: int = param(4, "types", "axon types; each neuron has one signed weight per type",
@@ -197,7 +200,7 @@ def build(params=None):
     static_w = c.static_power_uw * 1e-6
     costs = CrossbarCoreCosts(c.synaptic_op_pj, _ps(c.synaptic_op_ns), c.neuron_update_pj,
                               _ps(c.neuron_update_ns), static_w)
-    return SnnPlatform("truenorth", CrossbarCore, costs, mesh_params(p), lambda n, mesh: 0,
+    return SnnPlatform("truenorth", get_tile(c.tile), costs, mesh_params(p), lambda n, mesh: 0,
                        _ps(p.tick.tick_s * 1e9), p.tick.window_steps, deliver_next_step=True,
                        idle_core_static_power_w=static_w if p.chip.leak_unused_cores else 0.0)
 

@@ -2,10 +2,7 @@
 
 import json
 import os
-import subprocess
-import sys
 
-import numpy as np
 import pytest
 
 from tlmsim.cli import main

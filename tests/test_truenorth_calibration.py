@@ -68,7 +68,8 @@ def test_static_and_dynamic_energy_add_up_from_their_parts(real_time):
     assert d["static_energy_j"] == pytest.approx(CORES * c.static_power_uw * 1e-6 * d["latency_s"])
     assert b["core.neuron_update"] == pytest.approx(
         d["ops"]["neuron_updates"] * c.neuron_update_pj * 1e-12)
-    assert b["core.synaptic_op"] == pytest.approx(d["ops"]["synaptic_ops"] * c.synaptic_op_pj * 1e-12)
+    assert b["core.synaptic_op"] == pytest.approx(
+        d["ops"]["synaptic_ops"] * c.synaptic_op_pj * 1e-12)
     hops_j = sum(v for k, v in b.items() if k.startswith("noc.hop"))
     assert hops_j == pytest.approx(d["ops"]["noc_hops"] * tn.Params().noc.hop_energy_pj * 1e-12)
     assert d["static_energy_j"] + d["dynamic_energy_j"] == pytest.approx(d["energy_j"])

@@ -497,7 +497,8 @@ class FanInSplit:
             for si in srcs:
                 indptr, indices = tables[si]
                 n_pre = len(indptr) - 1
-                group = (pos + np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(indptr))) // axons
+                pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(indptr))
+                group = (pos + pre) // axons
                 keys.append(group * layer.n_neurons + np.asarray(indices[:indptr[-1]], np.int64))
                 pos += n_pre
             uniq = np.unique(np.concatenate(keys))
