@@ -88,3 +88,15 @@ def test_faster_ticks_spread_static_power_over_more_work(real_time):
     assert f["static_energy_j"] == pytest.approx(s["static_energy_j"] / 4)
     assert f["gsops_per_w"] > 1.5 * s["gsops_per_w"]
     assert f["power_mw"] > 2 * s["power_mw"]
+
+
+def test_characterization_network_uses_every_axon_once():
+    w = tn.characterization_workload(16, 20.0, 128, 5, seed=3)
+    mapping, sp = tn.map_workload(w, placement=np.repeat(tn.spread_cores(16), 256))
+    assert sp.count == 0                                  # one destination core per neuron
+    assert mapping.input_axons.tolist() == [256] * 16
+    assert mapping.compartments.tolist() == [256] * 16
+    indptr, indices = w.synapses[(0, 0)]
+    assert (np.diff(indptr) == 128).all()
+    assert len(np.unique(indices[:128])) == 128           # 128 distinct neurons per axon
+    assert len(np.unique(indices[:128] // 256)) == 1      # all on the axon's core
