@@ -10,7 +10,12 @@ core in one step). From those:
   - per step: the flows go to the mesh NoC as one batch (`MeshNoc.send_batch`: hops,
     per-link next-free-time contention, energy), which returns the network time;
   - a step lasts ``slowest core + network + barrier``; in real-time mode it is padded to
-    the step period and the padding is reported as idle time.
+    the step period and the padding is reported as idle time; a step whose work exceeds
+    the period is an overrun (counted, and its excess is the per-step ``overrun_s``).
+With ``deliver_next_step`` (TrueNorth-style ticks) a spike sent in step t is integrated
+at its destination in step t + 1: the synaptic ops move one step later (messages still
+arrive in the step they are sent) and each sample gets one more (drain) step for its
+last step's spikes.
 Samples run back to back with state reset in between. Simulated time advances through a
 quantum keeper: one SimPy event per window of steps.
 """
@@ -41,7 +46,10 @@ class SnnPlatform:
     static methods) and `core_costs` its cost table; `noc_params` a
     `tlmsim.components.noc.MeshParams` for one chip (the engine sets the chip grid);
     `barrier_ps(n_tiles, mesh)` is the end-of-step synchronisation time with `n_tiles`
-    tiles in use; `step_period_ps` > 0 turns on real-time mode.
+    tiles in use; `step_period_ps` > 0 turns on real-time mode. `deliver_next_step`:
+    spikes of step t are integrated in step t + 1 (plus one drain step per sample).
+    `idle_core_static_power_w`: static power of every core of the chips in use that
+    holds no neurons (a chip leaks in all its cores), charged as module ``idle_cores``.
     """
 
     name: str
@@ -52,6 +60,8 @@ class SnnPlatform:
     step_period_ps: int = 0
     window_steps: int = 256
     max_step_rows: int = 200_000
+    deliver_next_step: bool = False
+    idle_core_static_power_w: float = 0.0
 
 
 class FlowTable:
@@ -107,6 +117,21 @@ def flows_of_window(nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron
     return key // n_nodes, key % n_nodes, dst, count.astype(np.int64)
 
 
+def _deliver_next_step(sops, msgs_in, spikes, carry, sample_ends):
+    """Move each step's synaptic ops to the next step; `carry` holds the ops owed to the
+    window's first step. At a sample's end, append a drain step that integrates the last
+    step's spikes (no spikes, no messages). Returns (sops, msgs_in, spikes, carry)."""
+    first = carry if carry is not None else np.zeros_like(sops[:1])
+    shifted = np.concatenate([first, sops[:-1]])
+    carry = sops[-1:]
+    if sample_ends:
+        shifted = np.concatenate([shifted, carry])
+        msgs_in = np.concatenate([msgs_in, np.zeros_like(msgs_in[:1])])
+        spikes = np.concatenate([spikes, np.zeros_like(spikes[:1])])
+        carry = None
+    return shifted, msgs_in, spikes, carry
+
+
 def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=False,
                wall0=None, timeline=False, detailed=False):
     """Replay `workload` placed by `mapping` on `platform`; returns a `Report`.
@@ -131,6 +156,11 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     real = ~mapping.is_port
     cores = {i: platform.core_cls(top, f"core{int(c)}", platform.core_costs)
              for i, c in enumerate(core_ids) if real[i]}
+    n_idle = mesh.n_cores - int(real.sum())
+    if platform.idle_core_static_power_w and n_idle > 0:
+        idle = Module(top, "idle_cores")
+        idle.kind = "idle_core"
+        idle.static_power_w = n_idle * platform.idle_core_static_power_w
     tiles_used = len(np.unique(mesh.tile_of(core_ids[real])))
     barrier_ps = int(platform.barrier_ps(tiles_used, mesh))
     comps = mapping.compartments.astype(np.int64)
@@ -170,6 +200,7 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     setup_s = time.perf_counter() - wall0
 
     def run():
+        carry = None                                # deliver_next_step: ops owed to the next step
         for w in workload.windows(window_cap):
             s = w.n_steps
             nids = np.asarray(w.neurons, dtype=np.int32)
@@ -187,11 +218,15 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             else:
                 f_step, f_src, f_dst, f_msgs = flows_of_window(
                     nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron, n_nodes)
-            f_bounds = np.searchsorted(f_step, np.arange(s + 1))
             steps = np.repeat(np.arange(s, dtype=np.int64), np.diff(offsets))
             spikes = np.bincount(steps * u + compact[nids], minlength=s * u).reshape(s, u)
             tot["expected_sops"] += int(mapping.synapses_per_neuron[nids].sum())
             tot["expected_msgs"] += n_msgs
+            if platform.deliver_next_step:
+                sops, msgs_in, spikes, carry = _deliver_next_step(
+                    sops, msgs_in, spikes, carry, w.step_start + s >= workload.n_steps)
+                s = sops.shape[0]
+            f_bounds = np.searchsorted(f_step, np.arange(s + 1))
 
             actions = cls.actions(costs, {"synaptic_ops": sops, "messages_in": msgs_in,
                                           "spikes": spikes, "compartments": comps})
@@ -255,7 +290,7 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
                            ("synaptic_ops", sops.sum(axis=1)), ("spikes", spikes.sum(axis=1)),
                            ("messages", msgs_in.sum(axis=1))):
                 logs[key].append(v)
-            bar.update(s)
+            bar.update(w.n_steps)
             if not detailed:
                 qk.inc(t)
                 yield qk.sync()
@@ -284,7 +319,7 @@ def _detailed_steps(sim, w, busy, f_bounds, f_src, f_dst, f_msgs, noc, barrier_p
                     net_ps, net_pj, step_ps, padded, starts, noc_energy):
     """The steps of a window event by event (see `replay_snn`'s `detailed`)."""
     t0 = sim.now
-    for k in range(w.n_steps):
+    for k in range(len(busy)):
         start = sim.now
         starts[k] = start - t0
         busy_cores = [sim.process(_busy(sim, int(d)), name="core step") for d in busy[k] if d]
@@ -357,12 +392,15 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
             heat[(r["x"], r["y"])] = heat.get((r["x"], r["y"]), 0) + r["synaptic_ops"]
     heat_rows = [{"x": x, "y": y, "synaptic_ops": v} for (x, y), v in sorted(heat.items())]
     rows = min(n_rows, platform.max_step_rows)
+    period = int(platform.step_period_ps)
+    overrun_ps = np.maximum(log["step_ps"] - period, 0) if period else np.zeros(n_rows, np.int64)
     per_step = [{
         "sample": int(log["sample"][i]), "step": int(log["step"][i]),
         "latency_s": float(log["period_ps"][i] * 1e-12),
         "busy_s": float(log["busy_ps"][i] * 1e-12),
         "network_s": float(log["network_ps"][i] * 1e-12), "barrier_s": barrier_ps * 1e-12,
         "idle_s": float((log["period_ps"][i] - log["step_ps"][i]) * 1e-12),
+        "overrun_s": float(overrun_ps[i] * 1e-12),
         "energy_j": float(energy_step[i]), "synaptic_ops": int(log["synaptic_ops"][i]),
         "spikes": int(log["spikes"][i]), "messages": int(log["messages"][i]),
     } for i in range(rows)]
@@ -377,6 +415,7 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
         parameters=parameters, wall_s=time.perf_counter() - wall0,
         extra={"spike_messages": tot["msgs"], "barrier_s": barrier_ps * 1e-12,
                "idle_s": tot["idle_ps"] * 1e-12, "step_overruns": tot["overruns"],
+               "max_overrun_s": float(overrun_ps.max() * 1e-12) if n_rows else 0.0,
                "mean_step_s": float(step_ps.mean() * 1e-12) if n_rows else 0.0,
                "max_step_s": float(step_ps.max() * 1e-12) if n_rows else 0.0,
                "mapping_policy": mapping.policy,
