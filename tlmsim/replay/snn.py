@@ -32,7 +32,8 @@ from tlmsim.components.noc import MeshNoc
 from tlmsim.errors import InvariantError, TraceFormatError
 from tlmsim.kernel import EnergyLedger, Module, QuantumKeeper, Simulator
 from tlmsim.progress import progress as progress_bar
-from tlmsim.report import Report
+from tlmsim.replay.steplog import StepLog
+from tlmsim.report import ColumnTable, Report
 
 #: most (step x flow) cells a window may hold; bounds a window's memory
 MAX_WINDOW_CELLS = 1 << 22
@@ -175,8 +176,8 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     acc = {k: np.zeros(u, dtype=np.int64) for k in ("synaptic_ops", "spikes", "busy_ps",
                                                     "messages_in", "messages_out")}
     core_actions = {}
-    logs = {k: [] for k in ("sample", "step", "busy_ps", "network_ps", "step_ps", "period_ps",
-                            "energy_pj", "synaptic_ops", "spikes", "messages")}
+    log = StepLog(("sample", "step", "busy_ps", "network_ps", "step_ps", "period_ps",
+                   "energy_pj", "synaptic_ops", "spikes", "messages"), platform.max_step_rows)
     tot = {"sops": 0, "msgs": 0, "flow_msgs": 0, "spikes": 0, "expected_sops": 0,
            "expected_msgs": 0,
            "overruns": 0, "idle_ps": 0}
@@ -283,13 +284,10 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             tot["msgs"] += int(msgs_in.sum())
             tot["flow_msgs"] += int(f_msgs.sum())
             tot["spikes"] += len(nids)
-            for key, v in (("sample", np.full(s, w.sample)),
-                           ("step", np.arange(w.step_start, w.step_start + s)),
-                           ("busy_ps", slowest), ("network_ps", net_ps), ("step_ps", step_ps),
-                           ("period_ps", padded), ("energy_pj", core_pj + net_pj),
-                           ("synaptic_ops", sops.sum(axis=1)), ("spikes", spikes.sum(axis=1)),
-                           ("messages", msgs_in.sum(axis=1))):
-                logs[key].append(v)
+            log.add(sample=np.full(s, w.sample), step=np.arange(w.step_start, w.step_start + s),
+                    busy_ps=slowest, network_ps=net_ps, step_ps=step_ps, period_ps=padded,
+                    energy_pj=core_pj + net_pj, synaptic_ops=sops.sum(axis=1),
+                    spikes=spikes.sum(axis=1), messages=msgs_in.sum(axis=1))
             bar.update(w.n_steps)
             if not detailed:
                 qk.inc(t)
@@ -307,7 +305,6 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     ledger = EnergyLedger(sim.walk(), elapsed_ps)
     ledger.check()
     _check_invariants(tot)
-    log = {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in logs.items()}
     report = _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledger,
                      elapsed_ps, log, acc, tot, barrier_ps, tiles_used, wall0)
     report.extra["setup_wall_s"] = setup_s
@@ -356,9 +353,9 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
     mesh = mapping.mesh
     core_ids = mapping.cores
     real = ~mapping.is_port
-    n_rows = len(log["step"])
+    n_rows = log.n
     static_w = sum(m.static_power_w for m in sim.walk())
-    energy_step = log["energy_pj"] * 1e-12 + static_w * log["period_ps"] * 1e-12
+    energy_steps_j = log.sum("energy_pj") * 1e-12 + static_w * log.sum("period_ps") * 1e-12
     busy_real = acc["busy_ps"][real]
     ops = {"synaptic_ops": tot["sops"], "neuron_updates": int(mapping.compartments.sum()) * n_rows,
            "spikes": tot["spikes"], "macs": 0, "noc_hops": int(noc.hops()), "dram_bytes": 0}
@@ -391,20 +388,21 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
         if r["core"] >= 0:
             heat[(r["x"], r["y"])] = heat.get((r["x"], r["y"]), 0) + r["synaptic_ops"]
     heat_rows = [{"x": x, "y": y, "synaptic_ops": v} for (x, y), v in sorted(heat.items())]
-    rows = min(n_rows, platform.max_step_rows)
     period = int(platform.step_period_ps)
-    overrun_ps = np.maximum(log["step_ps"] - period, 0) if period else np.zeros(n_rows, np.int64)
-    per_step = [{
-        "sample": int(log["sample"][i]), "step": int(log["step"][i]),
-        "latency_s": float(log["period_ps"][i] * 1e-12),
-        "busy_s": float(log["busy_ps"][i] * 1e-12),
-        "network_s": float(log["network_ps"][i] * 1e-12), "barrier_s": barrier_ps * 1e-12,
-        "idle_s": float((log["period_ps"][i] - log["step_ps"][i]) * 1e-12),
-        "overrun_s": float(overrun_ps[i] * 1e-12),
-        "energy_j": float(energy_step[i]), "synaptic_ops": int(log["synaptic_ops"][i]),
-        "spikes": int(log["spikes"][i]), "messages": int(log["messages"][i]),
-    } for i in range(rows)]
-    step_ps = log["step_ps"]
+    kept = log.columns()
+    per_step = ColumnTable({
+        "sample": kept["sample"], "step": kept["step"],
+        "latency_s": kept["period_ps"] * 1e-12,
+        "busy_s": kept["busy_ps"] * 1e-12,
+        "network_s": kept["network_ps"] * 1e-12,
+        "barrier_s": np.full(len(kept["step"]), barrier_ps * 1e-12),
+        "idle_s": (kept["period_ps"] - kept["step_ps"]) * 1e-12,
+        "overrun_s": (np.maximum(kept["step_ps"] - period, 0) if period
+                      else np.zeros(len(kept["step"]), np.int64)) * 1e-12,
+        "energy_j": kept["energy_pj"] * 1e-12 + static_w * kept["period_ps"] * 1e-12,
+        "synaptic_ops": kept["synaptic_ops"], "spikes": kept["spikes"],
+        "messages": kept["messages"],
+    })
     report = Report(
         platform=platform.name, trace=trace_name, steps=workload.n_steps,
         samples=workload.n_samples, latency_s=elapsed_ps * 1e-12,
@@ -415,19 +413,18 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
         parameters=parameters, wall_s=time.perf_counter() - wall0,
         extra={"spike_messages": tot["msgs"], "barrier_s": barrier_ps * 1e-12,
                "idle_s": tot["idle_ps"] * 1e-12, "step_overruns": tot["overruns"],
-               "max_overrun_s": float(overrun_ps.max() * 1e-12) if n_rows else 0.0,
-               "mean_step_s": float(step_ps.mean() * 1e-12) if n_rows else 0.0,
-               "max_step_s": float(step_ps.max() * 1e-12) if n_rows else 0.0,
+               "max_overrun_s": max(log.max("step_ps") - period, 0) * 1e-12 if period else 0.0,
+               "mean_step_s": log.mean("step_ps") * 1e-12,
+               "max_step_s": log.max("step_ps") * 1e-12,
                "mapping_policy": mapping.policy,
-               "per_step_rows_truncated": bool(n_rows > rows)},
+               "per_step_rows_truncated": log.truncated},
         tables={"per_step": per_step, "per_core": per_core, "heatmap": heat_rows,
                 "mapping": mapping.resource_table(), "energy": ledger.rows,
                 "links": noc.link_records(elapsed_ps)},
     )
     if not math.isclose(report.energy_j, ledger.total_j, rel_tol=1e-12, abs_tol=1e-30):
         raise InvariantError(f"report energy {report.energy_j} J != ledger {ledger.total_j} J")
-    if n_rows and not math.isclose(float(energy_step.sum()), ledger.total_j, rel_tol=1e-9,
-                                   abs_tol=1e-18):
-        raise InvariantError(f"per-step energies sum to {energy_step.sum()} J, the ledger to "
+    if n_rows and not math.isclose(energy_steps_j, ledger.total_j, rel_tol=1e-9, abs_tol=1e-18):
+        raise InvariantError(f"per-step energies sum to {energy_steps_j} J, the ledger to "
                              f"{ledger.total_j} J")
     return report.check()
