@@ -1,15 +1,13 @@
 """Each malformed trace gives its own clear TraceFormatError, through the API and the CLI."""
 
-import os
 import shutil
-import subprocess
-import sys
 
 import h5py
 import numpy as np
 import pytest
 
 from activity_helpers import small_snn
+from cli_helpers import run_tlmsim
 from tlmsim.activity import TraceWriter, open_trace, validate
 from tlmsim.cli import main
 from tlmsim.errors import TraceFormatError
@@ -179,9 +177,7 @@ def test_cli_subprocess_no_traceback(good, tmp_path):
     bad = _copy(good, tmp_path)
     truncated(bad)
     for action in ("info", "validate", "stats"):
-        run = subprocess.run([sys.executable, "-m", "tlmsim.cli", "trace", action, str(bad)],
-                             capture_output=True, text=True,
-                             env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        run = run_tlmsim("trace", action, bad, env={"PYTHONWARNINGS": "ignore"})
         assert run.returncode != 0
         assert "Traceback" not in run.stderr and "truncated" in run.stderr
 

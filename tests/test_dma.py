@@ -2,11 +2,10 @@
 double buffering; timing by hand through a 32 B/cycle, 1 GHz bus with 1-cycle request
 and response phases (a 1 KiB burst: 1 + 32 beats + 1 = 34 ns per hop)."""
 
-import numpy as np
 import pytest
 
 from helpers import Sink
-from tlmsim.components import (AccessPattern, Bus, BusParams, Descriptor, Dma, DmaParams,
+from tlmsim.components import (Bus, BusParams, Descriptor, Dma, DmaParams,
                                DramChannel, Sram, SramParams, double_buffer, dram_preset)
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import Simulator

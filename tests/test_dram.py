@@ -6,7 +6,7 @@ import pytest
 
 from helpers import Master
 from tlmsim.components import AccessPattern, DramChannel, dram_preset
-from tlmsim.components.dram import AddressMap, DramParams, frfcfs_order
+from tlmsim.components.dram import AddressMap, frfcfs_order
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import Command, EnergyLedger, Simulator, Transaction
 

@@ -1,6 +1,5 @@
 """The notebooks run clean from a fresh install and save their plots."""
 
-import os
 import pathlib
 
 import pytest

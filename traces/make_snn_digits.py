@@ -9,7 +9,6 @@ accuracy recorded. Run: python traces/make_snn_digits.py [OUT.h5]
 import os
 import sys
 
-import numpy as np
 import snntorch as snn
 import torch
 from snntorch import surrogate

@@ -33,7 +33,7 @@ _H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError, AttributeE
 class Trace:
     """An open activity trace (see `open_trace`)."""
 
-    def __init__(self, path, cache_bytes=32 << 20):
+    def __init__(self, path, cache_bytes=2 << 20):
         self.path = str(path)
         try:
             self._f = h5py.File(self.path, "r", rdcc_nbytes=cache_bytes, rdcc_nslots=10007)
@@ -510,6 +510,10 @@ def _short(e):
     return (text[0] if text else type(e).__name__)[:160]
 
 
-def open_trace(path, cache_bytes=32 << 20):
-    """Open the trace at `path` (see `Trace`); raises TraceFormatError if unreadable."""
+def open_trace(path, cache_bytes=2 << 20):
+    """Open the trace at `path` (see `Trace`); raises TraceFormatError if unreadable.
+
+    `cache_bytes` is HDF5's chunk cache per dataset. The default holds the two event
+    chunks (1 MiB each) a streaming read touches at a time, so reading a trace from end
+    to end takes the same memory whatever its length."""
     return Trace(path, cache_bytes)

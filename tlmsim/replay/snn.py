@@ -10,7 +10,12 @@ core in one step). From those:
   - per step: the flows go to the mesh NoC as one batch (`MeshNoc.send_batch`: hops,
     per-link next-free-time contention, energy), which returns the network time;
   - a step lasts ``slowest core + network + barrier``; in real-time mode it is padded to
-    the step period and the padding is reported as idle time.
+    the step period and the padding is reported as idle time; a step whose work exceeds
+    the period is an overrun (counted, and its excess is the per-step ``overrun_s``).
+With ``deliver_next_step`` (TrueNorth-style ticks) a spike sent in step t is integrated
+at its destination in step t + 1: the synaptic ops move one step later (messages still
+arrive in the step they are sent) and each sample gets one more (drain) step for its
+last step's spikes.
 Samples run back to back with state reset in between. Simulated time advances through a
 quantum keeper: one SimPy event per window of steps.
 """
@@ -27,7 +32,8 @@ from tlmsim.components.noc import MeshNoc
 from tlmsim.errors import InvariantError, TraceFormatError
 from tlmsim.kernel import EnergyLedger, Module, QuantumKeeper, Simulator
 from tlmsim.progress import progress as progress_bar
-from tlmsim.report import Report
+from tlmsim.replay.steplog import StepLog
+from tlmsim.report import ColumnTable, Report
 
 #: most (step x flow) cells a window may hold; bounds a window's memory
 MAX_WINDOW_CELLS = 1 << 22
@@ -41,7 +47,10 @@ class SnnPlatform:
     static methods) and `core_costs` its cost table; `noc_params` a
     `tlmsim.components.noc.MeshParams` for one chip (the engine sets the chip grid);
     `barrier_ps(n_tiles, mesh)` is the end-of-step synchronisation time with `n_tiles`
-    tiles in use; `step_period_ps` > 0 turns on real-time mode.
+    tiles in use; `step_period_ps` > 0 turns on real-time mode. `deliver_next_step`:
+    spikes of step t are integrated in step t + 1 (plus one drain step per sample).
+    `idle_core_static_power_w`: static power of every core of the chips in use that
+    holds no neurons (a chip leaks in all its cores), charged as module ``idle_cores``.
     """
 
     name: str
@@ -52,6 +61,8 @@ class SnnPlatform:
     step_period_ps: int = 0
     window_steps: int = 256
     max_step_rows: int = 200_000
+    deliver_next_step: bool = False
+    idle_core_static_power_w: float = 0.0
 
 
 class FlowTable:
@@ -107,6 +118,21 @@ def flows_of_window(nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron
     return key // n_nodes, key % n_nodes, dst, count.astype(np.int64)
 
 
+def _deliver_next_step(sops, msgs_in, spikes, carry, sample_ends):
+    """Move each step's synaptic ops to the next step; `carry` holds the ops owed to the
+    window's first step. At a sample's end, append a drain step that integrates the last
+    step's spikes (no spikes, no messages). Returns (sops, msgs_in, spikes, carry)."""
+    first = carry if carry is not None else np.zeros_like(sops[:1])
+    shifted = np.concatenate([first, sops[:-1]])
+    carry = sops[-1:]
+    if sample_ends:
+        shifted = np.concatenate([shifted, carry])
+        msgs_in = np.concatenate([msgs_in, np.zeros_like(msgs_in[:1])])
+        spikes = np.concatenate([spikes, np.zeros_like(spikes[:1])])
+        carry = None
+    return shifted, msgs_in, spikes, carry
+
+
 def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=False,
                wall0=None, timeline=False, detailed=False):
     """Replay `workload` placed by `mapping` on `platform`; returns a `Report`.
@@ -131,6 +157,11 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     real = ~mapping.is_port
     cores = {i: platform.core_cls(top, f"core{int(c)}", platform.core_costs)
              for i, c in enumerate(core_ids) if real[i]}
+    n_idle = mesh.n_cores - int(real.sum())
+    if platform.idle_core_static_power_w and n_idle > 0:
+        idle = Module(top, "idle_cores")
+        idle.kind = "idle_core"
+        idle.static_power_w = n_idle * platform.idle_core_static_power_w
     tiles_used = len(np.unique(mesh.tile_of(core_ids[real])))
     barrier_ps = int(platform.barrier_ps(tiles_used, mesh))
     comps = mapping.compartments.astype(np.int64)
@@ -145,8 +176,8 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     acc = {k: np.zeros(u, dtype=np.int64) for k in ("synaptic_ops", "spikes", "busy_ps",
                                                     "messages_in", "messages_out")}
     core_actions = {}
-    logs = {k: [] for k in ("sample", "step", "busy_ps", "network_ps", "step_ps", "period_ps",
-                            "energy_pj", "synaptic_ops", "spikes", "messages")}
+    log = StepLog(("sample", "step", "busy_ps", "network_ps", "step_ps", "period_ps",
+                   "energy_pj", "synaptic_ops", "spikes", "messages"), platform.max_step_rows)
     tot = {"sops": 0, "msgs": 0, "flow_msgs": 0, "spikes": 0, "expected_sops": 0,
            "expected_msgs": 0,
            "overruns": 0, "idle_ps": 0}
@@ -170,6 +201,7 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     setup_s = time.perf_counter() - wall0
 
     def run():
+        carry = None                                # deliver_next_step: ops owed to the next step
         for w in workload.windows(window_cap):
             s = w.n_steps
             nids = np.asarray(w.neurons, dtype=np.int32)
@@ -187,11 +219,15 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             else:
                 f_step, f_src, f_dst, f_msgs = flows_of_window(
                     nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron, n_nodes)
-            f_bounds = np.searchsorted(f_step, np.arange(s + 1))
             steps = np.repeat(np.arange(s, dtype=np.int64), np.diff(offsets))
             spikes = np.bincount(steps * u + compact[nids], minlength=s * u).reshape(s, u)
             tot["expected_sops"] += int(mapping.synapses_per_neuron[nids].sum())
             tot["expected_msgs"] += n_msgs
+            if platform.deliver_next_step:
+                sops, msgs_in, spikes, carry = _deliver_next_step(
+                    sops, msgs_in, spikes, carry, w.step_start + s >= workload.n_steps)
+                s = sops.shape[0]
+            f_bounds = np.searchsorted(f_step, np.arange(s + 1))
 
             actions = cls.actions(costs, {"synaptic_ops": sops, "messages_in": msgs_in,
                                           "spikes": spikes, "compartments": comps})
@@ -248,14 +284,11 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             tot["msgs"] += int(msgs_in.sum())
             tot["flow_msgs"] += int(f_msgs.sum())
             tot["spikes"] += len(nids)
-            for key, v in (("sample", np.full(s, w.sample)),
-                           ("step", np.arange(w.step_start, w.step_start + s)),
-                           ("busy_ps", slowest), ("network_ps", net_ps), ("step_ps", step_ps),
-                           ("period_ps", padded), ("energy_pj", core_pj + net_pj),
-                           ("synaptic_ops", sops.sum(axis=1)), ("spikes", spikes.sum(axis=1)),
-                           ("messages", msgs_in.sum(axis=1))):
-                logs[key].append(v)
-            bar.update(s)
+            log.add(sample=np.full(s, w.sample), step=np.arange(w.step_start, w.step_start + s),
+                    busy_ps=slowest, network_ps=net_ps, step_ps=step_ps, period_ps=padded,
+                    energy_pj=core_pj + net_pj, synaptic_ops=sops.sum(axis=1),
+                    spikes=spikes.sum(axis=1), messages=msgs_in.sum(axis=1))
+            bar.update(w.n_steps)
             if not detailed:
                 qk.inc(t)
                 yield qk.sync()
@@ -272,7 +305,6 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
     ledger = EnergyLedger(sim.walk(), elapsed_ps)
     ledger.check()
     _check_invariants(tot)
-    log = {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in logs.items()}
     report = _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledger,
                      elapsed_ps, log, acc, tot, barrier_ps, tiles_used, wall0)
     report.extra["setup_wall_s"] = setup_s
@@ -284,7 +316,7 @@ def _detailed_steps(sim, w, busy, f_bounds, f_src, f_dst, f_msgs, noc, barrier_p
                     net_ps, net_pj, step_ps, padded, starts, noc_energy):
     """The steps of a window event by event (see `replay_snn`'s `detailed`)."""
     t0 = sim.now
-    for k in range(w.n_steps):
+    for k in range(len(busy)):
         start = sim.now
         starts[k] = start - t0
         busy_cores = [sim.process(_busy(sim, int(d)), name="core step") for d in busy[k] if d]
@@ -321,9 +353,9 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
     mesh = mapping.mesh
     core_ids = mapping.cores
     real = ~mapping.is_port
-    n_rows = len(log["step"])
+    n_rows = log.n
     static_w = sum(m.static_power_w for m in sim.walk())
-    energy_step = log["energy_pj"] * 1e-12 + static_w * log["period_ps"] * 1e-12
+    energy_steps_j = log.sum("energy_pj") * 1e-12 + static_w * log.sum("period_ps") * 1e-12
     busy_real = acc["busy_ps"][real]
     ops = {"synaptic_ops": tot["sops"], "neuron_updates": int(mapping.compartments.sum()) * n_rows,
            "spikes": tot["spikes"], "macs": 0, "noc_hops": int(noc.hops()), "dram_bytes": 0}
@@ -356,17 +388,21 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
         if r["core"] >= 0:
             heat[(r["x"], r["y"])] = heat.get((r["x"], r["y"]), 0) + r["synaptic_ops"]
     heat_rows = [{"x": x, "y": y, "synaptic_ops": v} for (x, y), v in sorted(heat.items())]
-    rows = min(n_rows, platform.max_step_rows)
-    per_step = [{
-        "sample": int(log["sample"][i]), "step": int(log["step"][i]),
-        "latency_s": float(log["period_ps"][i] * 1e-12),
-        "busy_s": float(log["busy_ps"][i] * 1e-12),
-        "network_s": float(log["network_ps"][i] * 1e-12), "barrier_s": barrier_ps * 1e-12,
-        "idle_s": float((log["period_ps"][i] - log["step_ps"][i]) * 1e-12),
-        "energy_j": float(energy_step[i]), "synaptic_ops": int(log["synaptic_ops"][i]),
-        "spikes": int(log["spikes"][i]), "messages": int(log["messages"][i]),
-    } for i in range(rows)]
-    step_ps = log["step_ps"]
+    period = int(platform.step_period_ps)
+    kept = log.columns()
+    per_step = ColumnTable({
+        "sample": kept["sample"], "step": kept["step"],
+        "latency_s": kept["period_ps"] * 1e-12,
+        "busy_s": kept["busy_ps"] * 1e-12,
+        "network_s": kept["network_ps"] * 1e-12,
+        "barrier_s": np.full(len(kept["step"]), barrier_ps * 1e-12),
+        "idle_s": (kept["period_ps"] - kept["step_ps"]) * 1e-12,
+        "overrun_s": (np.maximum(kept["step_ps"] - period, 0) if period
+                      else np.zeros(len(kept["step"]), np.int64)) * 1e-12,
+        "energy_j": kept["energy_pj"] * 1e-12 + static_w * kept["period_ps"] * 1e-12,
+        "synaptic_ops": kept["synaptic_ops"], "spikes": kept["spikes"],
+        "messages": kept["messages"],
+    })
     report = Report(
         platform=platform.name, trace=trace_name, steps=workload.n_steps,
         samples=workload.n_samples, latency_s=elapsed_ps * 1e-12,
@@ -377,18 +413,18 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
         parameters=parameters, wall_s=time.perf_counter() - wall0,
         extra={"spike_messages": tot["msgs"], "barrier_s": barrier_ps * 1e-12,
                "idle_s": tot["idle_ps"] * 1e-12, "step_overruns": tot["overruns"],
-               "mean_step_s": float(step_ps.mean() * 1e-12) if n_rows else 0.0,
-               "max_step_s": float(step_ps.max() * 1e-12) if n_rows else 0.0,
+               "max_overrun_s": max(log.max("step_ps") - period, 0) * 1e-12 if period else 0.0,
+               "mean_step_s": log.mean("step_ps") * 1e-12,
+               "max_step_s": log.max("step_ps") * 1e-12,
                "mapping_policy": mapping.policy,
-               "per_step_rows_truncated": bool(n_rows > rows)},
+               "per_step_rows_truncated": log.truncated},
         tables={"per_step": per_step, "per_core": per_core, "heatmap": heat_rows,
                 "mapping": mapping.resource_table(), "energy": ledger.rows,
                 "links": noc.link_records(elapsed_ps)},
     )
     if not math.isclose(report.energy_j, ledger.total_j, rel_tol=1e-12, abs_tol=1e-30):
         raise InvariantError(f"report energy {report.energy_j} J != ledger {ledger.total_j} J")
-    if n_rows and not math.isclose(float(energy_step.sum()), ledger.total_j, rel_tol=1e-9,
-                                   abs_tol=1e-18):
-        raise InvariantError(f"per-step energies sum to {energy_step.sum()} J, the ledger to "
+    if n_rows and not math.isclose(energy_steps_j, ledger.total_j, rel_tol=1e-9, abs_tol=1e-18):
+        raise InvariantError(f"per-step energies sum to {energy_steps_j} J, the ledger to "
                              f"{ledger.total_j} J")
     return report.check()

@@ -1,5 +1,6 @@
 """The result of a replay: the report contract of DESIGN.md section 7, tables and plots."""
 
 from tlmsim.report.report import OPS_KEYS, Report
+from tlmsim.report.table import ColumnTable
 
-__all__ = ["OPS_KEYS", "Report"]
+__all__ = ["OPS_KEYS", "ColumnTable", "Report"]

@@ -111,7 +111,8 @@ class Report:
         import pandas
         if table not in self.tables:
             raise KeyError(f"no table {table!r}; this report has: {', '.join(sorted(self.tables))}")
-        return pandas.DataFrame(self.tables[table])
+        rows = self.tables[table]
+        return pandas.DataFrame(rows.columns if hasattr(rows, "columns") else rows)
 
     def summary(self):
         """A short human-readable summary."""
@@ -181,7 +182,7 @@ class Report:
 
 
 def _write_csv(path, rows):
-    keys = list(dict.fromkeys(k for r in rows for k in r))
+    keys = rows.keys() if hasattr(rows, "keys") else list(dict.fromkeys(k for r in rows for k in r))
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
