@@ -80,7 +80,9 @@ from tlmsim.kernel import EnergyLedger, Module, Simulator
 from tlmsim.params import nested, param, to_dict, validate
 from tlmsim.replay.mapper import POLICIES, CoreLimits, map_network
 from tlmsim.replay.workload import LayerInfo, Workload, open_workload
+from tlmsim.replay.steplog import StepLog
 from tlmsim.report import Report
+from tlmsim.report.table import ColumnTable
 from tlmsim.tiles.armcore import SoftwareCore, SoftwareCoreCosts
 
 DESCRIPTION = ("SpiNNaker-like board: 16 ARM cores per chip, software neurons, rows by DMA "
@@ -244,6 +246,8 @@ class ReplayParams:
                               min=1)
     max_overrun_rows: int = param(10000, "rows", "most overrun records kept in the report",
                                   "", min=0)
+    max_step_rows: int = param(200_000, "rows", "most per-tick rows kept in the report "
+                               "(totals count every tick)", "", min=0)
 
 
 @dataclass
@@ -603,10 +607,9 @@ class _Replay:
         self.overruns = []
         self.tot = {"sops": 0, "expected_sops": 0, "delivered": 0, "expected_delivered": 0,
                     "dropped": 0, "ticks": 0, "spikes": 0}
-        self.step_log = {k: [] for k in ("sample", "step", "synaptic_events", "spikes",
-                                         "packets", "max_work_ps", "late_cores")}
-        self.late_by_tick = {}
-        self.tick_work = {}          # global tick -> latest core finish after the tick start
+        #: per tick: totals over all ticks, rows kept for the first max_step_rows
+        self.step_log = StepLog(("sample", "step", "synaptic_events", "spikes", "packets",
+                                 "slowest_ps", "late_cores"), p.replay.max_step_rows)
         self._visits = None          # the multicast trees' router visits, sorted by chip
         # deliveries: router (chip, local core bit) -> used core index
         self.core_index = {(int(h), int(j)): i for i, (h, j) in
@@ -674,13 +677,13 @@ class _Replay:
             for key, v in (("synaptic_events", sops), ("rows", rows), ("packets", packets),
                            ("spikes", spikes)):
                 self.acc[key] += v.sum(axis=0)
-            log = self.step_log
-            log["sample"].append(np.full(s, win.sample))
-            log["step"].append(np.arange(win.step_start, win.step_start + s))
-            log["synaptic_events"].append(sops.sum(axis=1))
-            log["spikes"].append(spikes.sum(axis=1))
-            log["packets"].append(packets.sum(axis=1))
-            log["max_work_ps"].append((data["cpu1"] + data["proc"]).max(axis=1, initial=0))
+            # filled by the cores as they finish the window's ticks, logged by the last one
+            data.update(
+                left=u, slowest=np.zeros(s, np.int64), late=np.zeros(s, np.int64),
+                log=dict(sample=np.full(s, win.sample),
+                         step=np.arange(win.step_start, win.step_start + s),
+                         synaptic_events=sops.sum(axis=1), spikes=spikes.sum(axis=1),
+                         packets=packets.sum(axis=1)))
             self.windows[k] = data
             self.event(k).succeed()
             k += 1
@@ -752,6 +755,7 @@ class _Replay:
             proc = data["proc"][:, i].tolist()
             rows = data["rows"][:, i].tolist()
             nbytes = data["nbytes"][:, i].tolist()
+            finish = []                 # per tick: this core's finish after the tick start
             for t in range(data["s"]):
                 g = g0 + t
                 nominal = g * period
@@ -774,22 +778,30 @@ class _Replay:
                     yield sim.wait(proc[t])
                 done = sim.now
                 busy += done - start
-                work = self.tick_work
-                if done - nominal > work.get(g, 0):
-                    work[g] = done - nominal
+                finish.append(done - nominal)
                 ticks += 1
                 late = done - (nominal + period)
                 if late > 0:
                     overruns += 1
                     max_late = max(max_late, late)
-                    self.late_by_tick[g] = self.late_by_tick.get(g, 0) + 1
                     if len(self.overruns) < p.replay.max_overrun_rows:
                         self.overruns.append((g, i, late))
+            self._core_done(k, data, finish)
             k += 1
         for key, v in (("busy_ps", busy), ("dma_ps", dma_ps), ("dma_bytes", dma_bytes),
                        ("dmas", dmas), ("overruns", overruns), ("ticks", ticks)):
             acc[key][i] = v
         acc["max_late_ps"][i] = max_late
+
+    def _core_done(self, k, data, finish):
+        """A core finished window `k`; the last one logs the window's ticks and frees it."""
+        finish = np.asarray(finish, dtype=np.int64)
+        np.maximum(data["slowest"], finish, out=data["slowest"])
+        data["late"] += finish > self.period
+        data["left"] -= 1
+        if data["left"] == 0:
+            self.step_log.add(**data["log"], slowest_ps=data["slowest"], late_cores=data["late"])
+            self.windows[k] = {}         # keep the marker, drop the arrays
 
     # -- the report ------------------------------------------------------------------------
     def _report(self, elapsed_ps):
@@ -804,8 +816,7 @@ class _Replay:
         ledger = EnergyLedger(self.sim.walk(), elapsed_ps)
         ledger.check()
         self._check(ledger)
-        log = {k: (np.concatenate(v) if v else np.zeros(0, np.int64))
-               for k, v in self.step_log.items()}
+        log = self.step_log.columns()
         u = self.u
         cores = base.cores
         per_core = [{
@@ -829,15 +840,12 @@ class _Replay:
                      "step": int(g % n_steps) if n_steps else int(g),
                      "core": int(cores[i]), "chip": int(m.chip[i]),
                      "late_s": float(late * 1e-12)} for g, i, late in self.overruns]
-        per_step = [{
-            "sample": int(log["sample"][k]), "step": int(log["step"][k]),
-            "latency_s": max(self.period, self.tick_work.get(k, 0)) * 1e-12,
-            "slowest_core_s": self.tick_work.get(k, 0) * 1e-12,
-            "synaptic_events": int(log["synaptic_events"][k]), "spikes": int(log["spikes"][k]),
-            "packets": int(log["packets"][k]),
-            "max_core_work_s": float(log["max_work_ps"][k] * 1e-12),
-            "late_cores": int(self.late_by_tick.get(k, 0)),
-        } for k in range(min(len(log["step"]), 200_000))]
+        per_step = ColumnTable({
+            "sample": log["sample"], "step": log["step"],
+            "latency_s": np.maximum(self.period, log["slowest_ps"]) * 1e-12,
+            "slowest_core_s": log["slowest_ps"] * 1e-12,
+            "synaptic_events": log["synaptic_events"], "spikes": log["spikes"],
+            "packets": log["packets"], "late_cores": log["late_cores"]})
         routers = board.routers
         link_packets = sum(int(r.link_packets.sum()) for r in routers.values())
         link_util = [float(x) for r in routers.values() for x in r.link_utilization(elapsed_ps)]
@@ -875,6 +883,7 @@ class _Replay:
                 "max_table_entries": max((b for _, b in m.table_sizes), default=0),
                 "max_dtcm_bytes": int(m.dtcm_bytes.max()) if u else 0,
                 "overruns_truncated": bool(int(acc["overruns"].sum()) > len(overruns)),
+                "per_step_rows_truncated": self.step_log.truncated,
             },
             tables={"per_core": per_core, "overruns": overruns, "overrun_cores": late_cores,
                     "per_step": per_step, "routing_tables": tables,
