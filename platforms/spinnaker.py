@@ -299,8 +299,8 @@ class SpinnakerMapping:
     `chip_xy` (n_chips, 2) chip coordinates; `local` each used core's index on its chip;
     `key_bits` neuron bits under each core's key; `tables` per chip the compressed
     (key, mask, route) entries and `table_sizes` (before, after compression);
-    `visits` the multicast trees as arrays (chip, source core, in link) -- one row per
-    router a source core's packets pass; `dtcm_bytes`, `sdram_bytes` per core and per
+    `visits` the multicast trees as arrays (chip, source core, in link, parent visit,
+    depth) -- one row per router a source core's packets pass; `dtcm_bytes`, `sdram_bytes` per core and per
     chip; `row_bytes` per used core (the pitch of its synaptic matrix); `pair_src`,
     `pair_dst` every (source core, destination core) pair with synapses.
     """
@@ -345,7 +345,8 @@ def chip_path(a, b):
 
 
 def multicast_tree(src_chip, dst_chips, local_cores, chips_x):
-    """{chip: [in link, set of out links, set of local cores]} of one source core's packets.
+    """{chip: [in link, set of out links, set of local cores, parent chip]} of one source
+    core's packets, parents before children (the source first, its parent None).
 
     `local_cores` maps a destination chip to the local core numbers to deliver to. The in
     link is the link a packet arrives on (travelling east, it arrives on the west link,
@@ -354,15 +355,15 @@ def multicast_tree(src_chip, dst_chips, local_cores, chips_x):
     link (`LOCAL` at the source)."""
     def xy(c):
         return (c % chips_x, c // chips_x)
-    tree = {src_chip: [LOCAL, set(), set()]}
+    tree = {src_chip: [LOCAL, set(), set(), None]}
     for d in dst_chips:
         here, (x, y) = src_chip, xy(src_chip)
         for link in chip_path(xy(src_chip), xy(d)):
             tree[here][1].add(link)
             x, y = x + LINK_STEP[link][0], y + LINK_STEP[link][1]
             nxt = y * chips_x + x
-            node = tree.setdefault(nxt, [opposite(link), set(), set()])
-            if node[0] != opposite(link):                       # pragma: no cover - see docstring
+            node = tree.setdefault(nxt, [opposite(link), set(), set(), here])
+            if node[0] != opposite(link):   # pragma: no cover - see docstring
                 raise InvariantError(f"multicast tree reaches chip {nxt} on two links")
             here = nxt
         tree[d][2].update(local_cores[d])
@@ -435,7 +436,7 @@ def map_workload(workload, params=None):
     order = np.argsort(pair_src, kind="stable")
     bounds = np.searchsorted(pair_src[order], np.arange(u + 1))
     entries = [[] for _ in range(n_chips_board)]
-    v_chip, v_src, v_in = [], [], []
+    v_chip, v_src, v_in, v_parent, v_depth = [], [], [], [], []
     for s in range(u):
         dsts = pair_dst[order[bounds[s]:bounds[s + 1]]]
         if len(dsts) == 0:
@@ -445,7 +446,11 @@ def map_workload(workload, params=None):
             locs.setdefault(int(chip[d]), set()).add(int(local[d]))
         tree = multicast_tree(int(chip[s]), sorted(locs), locs, ch.chips_x)
         key = int(cores[s]) << key_bits
-        for h, (in_link, outs, locals_) in tree.items():
+        index = {}
+        for h, (in_link, outs, locals_, parent) in tree.items():
+            index[h] = len(v_chip)
+            v_parent.append(-1 if parent is None else index[parent])
+            v_depth.append(0 if parent is None else v_depth[index[parent]] + 1)
             v_chip.append(h)
             v_src.append(s)
             v_in.append(in_link)
@@ -459,7 +464,7 @@ def map_workload(workload, params=None):
                    f"routing table of chip {h} ({len(entries[h])} entries before compression)")
         tables.append(compressed)
         sizes.append((len(entries[h]), len(compressed)))
-    visits = (np.array(v_chip, np.int64), np.array(v_src, np.int64), np.array(v_in, np.int64))
+    visits = tuple(np.array(v, np.int64) for v in (v_chip, v_src, v_in, v_parent, v_depth))
     return SpinnakerMapping(base, chip_xy, chip, local, key_bits, tables, sizes, visits,
                             dtcm.astype(np.int64), sdram, row_bytes, pair_src, pair_dst)
 
@@ -696,44 +701,67 @@ class _Replay:
         self.event(k).succeed()
 
     def _route(self, spikes, g0):
-        """Route each tick's packets through the routers of the multicast trees; returns
-        packets delivered per (step, used core)."""
-        v_chip, v_src, v_in = self.m.visits
+        """Route each tick's packets through the routers of the multicast trees, hop by
+        hop (all trees' first routers, then their second, ...), so a packet a router drops
+        does not reach the routers behind it; returns packets delivered per (step, core)."""
         s, u = spikes.shape
         delivered = np.zeros((s, u), dtype=np.int64)
-        if len(v_chip) == 0:
+        if len(self.m.visits[0]) == 0:
             return delivered
         if self._visits is None:
-            order = np.argsort(v_chip, kind="stable")
-            v_chip, v_src, v_in = v_chip[order], v_src[order], v_in[order]
-            keys = self.m.base.cores[v_src].astype(np.int64) << self.m.key_bits
-            chips, starts = np.unique(v_chip, return_index=True)
-            ends = np.append(starts[1:], len(v_chip))
-            self._visits = (v_src, v_in, keys, chips.tolist(), starts.tolist(), ends.tolist())
-        v_src, v_in, keys, chips, starts, ends = self._visits
+            self._visits = self._route_plan()
+        src, in_link, keys, parent, link_in, levels = self._visits
+        n = len(src)
         now = self.sim.now
+        routers = self.board.routers
         for k in range(s):
-            pk = spikes[k, v_src]
-            if not pk.any():
+            if not spikes[k].any():
                 continue
-            delay = (g0 + k) * self.period - now
-            for h, a, b in zip(chips, starts, ends):
-                sel = pk[a:b]
-                nz = np.flatnonzero(sel)
-                if len(nz) == 0:
-                    continue
-                res = self.board.routers[h].route_batch(keys[a:b][nz], sel[nz], v_in[a:b][nz],
-                                                        delay_ps=max(0, delay),
-                                                        window_ps=self.period)
-                self.tot["dropped"] += int(res.dropped.sum())
-                got = res.core_packets.sum(axis=0)
-                for j in np.flatnonzero(got).tolist():
-                    i = self.core_index.get((h, j))
-                    if i is None:
-                        raise InvariantError(f"router of chip {h} delivered to core {j}, "
-                                             "which holds no neurons")
-                    delivered[k, i] += int(got[j])
+            delay = max(0, (g0 + k) * self.period - now)
+            arriving = np.zeros(n, dtype=np.int64)
+            sent = np.zeros((n, N_LINKS), dtype=np.int64)     # accepted per visit and link
+            for depth, (lo, hi, groups) in enumerate(levels):
+                if depth == 0:
+                    arriving[lo:hi] = spikes[k, src[lo:hi]]
+                else:
+                    arriving[lo:hi] = sent[parent[lo:hi], link_in[lo:hi]]
+                for h, a, b in groups:
+                    nz = np.flatnonzero(arriving[a:b]) + a
+                    if len(nz) == 0:
+                        continue
+                    res = routers[h].route_batch(keys[nz], arriving[nz], in_link[nz],
+                                                 delay_ps=delay, window_ps=self.period)
+                    self.tot["dropped"] += int(res.dropped.sum())
+                    sent[nz] = res.link_packets
+                    got = res.core_packets.sum(axis=0)
+                    for j in np.flatnonzero(got).tolist():
+                        i = self.core_index.get((h, j))
+                        if i is None:
+                            raise InvariantError(f"router of chip {h} delivered to core {j}, "
+                                                 "which holds no neurons")
+                        delivered[k, i] += int(got[j])
         return delivered
+
+    def _route_plan(self):
+        """The visits sorted by (depth, chip), with each visit's parent (in the sorted
+        order) and the link it arrives from, and per depth the chips' ranges."""
+        v_chip, v_src, v_in, v_parent, v_depth = self.m.visits
+        order = np.lexsort((v_chip, v_depth))
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        chip, src, in_link, depth = v_chip[order], v_src[order], v_in[order], v_depth[order]
+        parent = np.where(v_parent[order] >= 0, rank[np.maximum(v_parent[order], 0)], -1)
+        link_in = np.where(in_link >= 0, (in_link + 3) % N_LINKS, 0)  # parent's out link
+        keys = self.m.base.cores[src].astype(np.int64) << self.m.key_bits
+        levels = []
+        for d in range(int(depth.max()) + 1):
+            lo, hi = np.searchsorted(depth, [d, d + 1])
+            chips, starts = np.unique(chip[lo:hi], return_index=True)
+            starts = starts + lo
+            ends = np.append(starts[1:], hi)
+            levels.append((int(lo), int(hi), list(zip(chips.tolist(), starts.tolist(),
+                                                      ends.tolist()))))
+        return src, in_link, keys, parent, link_in, levels
 
     # -- one application core ---------------------------------------------------------------
     def _core(self, i):
@@ -904,6 +932,9 @@ class _Replay:
         if tot["dropped"] == 0 and tot["delivered"] != tot["expected_delivered"]:
             raise InvariantError(f"routers delivered {tot['delivered']} packets, the multicast "
                                  f"trees call for {tot['expected_delivered']}")
+        if tot["delivered"] > tot["expected_delivered"]:
+            raise InvariantError(f"routers delivered {tot['delivered']} packets, more than the "
+                                 f"multicast trees call for ({tot['expected_delivered']})")
         if (acc["rows"] > acc["packets"]).any() and tot["dropped"] == 0:
             raise InvariantError("a core fetched more rows than it received packets")
         served = sum(int(d.stats.counters.get("bytes", 0)) for d in self.board.sdram.values())

@@ -276,3 +276,19 @@ def test_network_larger_than_the_board_names_the_board_parameters():
     w = S.population_network(64, 320, 10, 10.0, 2)
     with pytest.raises(MappingError, match=r"at least 4 chips \(--set chip.chips_x"):
         S.map_workload(w, one_chip(**{"mapper.neurons_per_core": 320}))
+
+
+def test_saturated_link_drops_packets_before_the_cores_behind_it():
+    w = S.population_network(32, 320, 330, 22.0, 5, targets=2)
+    base = {"chip.chips_x": 2, "chip.chips_y": 1, "mapper.neurons_per_core": 320}
+    free = S.replay(w, override(S.Params(), base)).to_dict()
+    slow = {**base, "router.link_bits_per_s": 2e6}          # 50 k packets/s per link
+    drop = S.replay(w, override(S.Params(), slow)).to_dict()
+    held = S.replay(w, override(S.Params(), {**slow, "router.on_saturation": "backpressure"}))
+    assert free["packets_dropped"] == 0
+    assert drop["packets_dropped"] > 0
+    # on two chips a packet crosses at most one link, behind which it reaches one core
+    assert drop["packets_delivered"] + drop["packets_dropped"] == free["packets_delivered"]
+    assert held.to_dict()["packets_dropped"] == 0
+    assert held.to_dict()["packets_delivered"] == free["packets_delivered"]
+    assert drop["utilization"]["noc"] > 10 * free["utilization"]["noc"]
