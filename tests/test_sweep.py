@@ -102,6 +102,11 @@ def test_cli_sweep(tmp_path, traces, toy_platforms, capsys):
     assert main(["sweep", str(tmp_path / "spec.yaml"), "--serial", "--out",
                  str(tmp_path / "elsewhere")]) == 0
     assert len(os.listdir(tmp_path / "elsewhere" / "rows")) == 4
+    (tmp_path / "plain.yaml").write_text(
+        "runs: [{platform: toy_a, trace: t1.bin, parameters: {fail_with: oops}}]\n")
+    assert main(["sweep", str(tmp_path / "plain.yaml"), "--serial"]) == 1  # a run failed
+    assert "failed: toy_a" in capsys.readouterr().out
+    assert len(os.listdir(tmp_path / "plain-results" / "rows")) == 1  # the default folder
     assert main(["sweep", str(tmp_path / "spec.yaml"), "--workers", "0"]) == 2
     assert "workers must be a whole number" in capsys.readouterr().err
     (tmp_path / "bad.yaml").write_text("platforms: !!python/object:os.system {}\n")

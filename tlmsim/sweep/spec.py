@@ -9,7 +9,8 @@ same structure as a dict::
     traces: [nmnist.h5, dvs.h5]      # paths relative to the spec file
     runs:                            # optional explicit runs, added to the cross product
       - {platform: tpu, trace: nmnist.h5, parameters: {array.rows: 64}}
-    output: results/                 # the results directory, relative to the spec file
+    output: results/                 # the results folder, relative to the spec file
+                                     # (default for a file: SPEC-results/ next to it)
 
 The cross product is platforms x values of each parameter x traces; per-platform values
 (the mapping form of `platforms`) multiply with the shared ones. An explicit run without
@@ -65,7 +66,8 @@ def load_spec(spec, base_dir=None):
     """Read and check a spec given as a path to a YAML file or as a dict.
 
     Relative trace and output paths are taken from the spec file's folder (or
-    `base_dir`, by default the current folder, for a dict).
+    `base_dir`, by default the current folder, for a dict). A spec file without
+    ``output`` writes to ``<spec file without .yaml>-results``; a dict has no default.
     """
     if isinstance(spec, SweepSpec):
         return spec
@@ -74,6 +76,8 @@ def load_spec(spec, base_dir=None):
         data = _read_yaml(path)
         source = path
         base_dir = base_dir or os.path.dirname(os.path.abspath(path))
+        if isinstance(data, dict) and "output" not in data:
+            data = {**data, "output": os.path.splitext(os.path.abspath(path))[0] + "-results"}
     elif isinstance(spec, dict):
         data, source = spec, "<dict>"
     else:

@@ -21,10 +21,14 @@ import glob
 import os
 
 import pandas
-import pyarrow
-import pyarrow.parquet as pq
 
 from tlmsim.errors import ParameterError
+
+try:
+    import pyarrow
+    import pyarrow.parquet as pq
+except ImportError:  # the 'dist' extra is not installed
+    pyarrow = pq = None
 
 ROWS = "rows"
 TABLE = "results.parquet"
@@ -39,6 +43,9 @@ class RowStore:
     """
 
     def __init__(self, directory, writer=False):
+        if pyarrow is None:
+            raise ParameterError("sweep results are Parquet files and need pyarrow: "
+                                 "pip install 'tlmsim[dist]'")
         self.directory = os.path.abspath(directory)
         self.rows_dir = os.path.join(self.directory, ROWS)
         self._lock = None
