@@ -113,3 +113,26 @@ def test_cli_sweep(tmp_path, traces, toy_platforms, capsys):
     assert main(["sweep", str(tmp_path / "bad.yaml"), "--serial"]) == 2
     err = capsys.readouterr().err
     assert "not allowed" in err and "Traceback" not in err
+
+
+def test_a_write_cut_short_leaves_no_row(tmp_path, traces, toy_platforms, monkeypatch):
+    """A crash inside a row write (here an exception half way) leaves no visible row."""
+    import tlmsim.sweep.store as store_module
+    task = plan(small_spec(tmp_path))[0]
+    row = execute(task)
+
+    def half_then_die(table, f):
+        f.write(b"PAR1 half a file")
+        raise KeyboardInterrupt
+
+    store = RowStore(str(tmp_path / "out"), writer=True)
+    monkeypatch.setattr(store_module.pq, "write_table", half_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        store.write(row)
+    monkeypatch.undo()
+    store.close()
+    assert store.keys() == set() and read_results(str(tmp_path / "out")).empty
+    with RowStore(str(tmp_path / "out"), writer=True) as again:  # removes the stray file
+        assert os.listdir(again.rows_dir) == []
+        again.write(row)
+    assert list(read_results(str(tmp_path / "out"))["key"]) == [task["key"]]

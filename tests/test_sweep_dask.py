@@ -143,3 +143,11 @@ def test_sigkill_half_way_then_restart_runs_only_the_missing(tmp_path, traces, t
     assert again["report_json"].tolist() == stored["report_json"].tolist()
     assert canonical_json(sorted(frame["key"])) == canonical_json(
         sorted(t["key"] for t in plan(load_spec(spec, base_dir=str(tmp_path)))))
+
+
+def test_sweep_on_an_existing_cluster_by_address(tmp_path, traces, toy_platforms, client):
+    spec = load_spec({"platforms": ["toy_a", "toy_b"], "traces": ["t1.bin"],
+                      "parameters": {"burst_bytes": [32, 64]}}, base_dir=str(tmp_path))
+    frame = run_sweep(spec, out=str(tmp_path / "out"), scheduler=client.scheduler.address,
+                      quiet=True)
+    assert len(frame) == 4 and frame.attrs["executed"] == 4 and (frame["status"] == "ok").all()
