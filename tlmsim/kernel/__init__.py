@@ -10,9 +10,10 @@ from tlmsim.kernel.socket import InitiatorSocket, TargetSocket
 from tlmsim.kernel.quantum import QuantumKeeper
 from tlmsim.kernel.energy import EnergyLedger
 from tlmsim.kernel.stats import Histogram, Stats, records_frame
+from tlmsim.kernel.timeline import Timeline
 
 __all__ = [
     "PS_PER_S", "Clock", "Simulator", "ps", "seconds", "Module", "Command", "Extension",
     "GemmTile", "SpikeBatch", "Status", "Transaction", "InitiatorSocket", "TargetSocket",
-    "QuantumKeeper", "EnergyLedger", "Histogram", "Stats", "records_frame",
+    "QuantumKeeper", "EnergyLedger", "Histogram", "Stats", "records_frame", "Timeline",
 ]

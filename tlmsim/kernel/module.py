@@ -47,6 +47,17 @@ class Module:
         """Record `n` occurrences of an energy-bearing `action`."""
         self.counts[action] = self.counts.get(action, 0) + n
 
+    def busy(self, start_ps, end_ps, label="busy"):
+        """Record that this module worked from `start_ps` to `end_ps`.
+
+        Adds to the busy time behind its utilisation and, when the simulator records a
+        timeline, to the timeline under `label` (a transaction, a step, an operation).
+        """
+        self.stats.busy_ps += end_ps - start_ps
+        timeline = self.sim.timeline
+        if timeline is not None:
+            timeline.record(self.full_name, start_ps, end_ps, label)
+
     def walk(self):
         """This module and all its descendants, depth first."""
         yield self

@@ -66,6 +66,13 @@ class Simulator:
         self.sockets = []
         self._watched = {}
         self._elaborated = False
+        self.timeline = None
+
+    def record_timeline(self, start_ps=0, end_ps=None, max_intervals=1_000_000):
+        """Record modules' busy intervals within [start_ps, end_ps) from now on."""
+        from tlmsim.kernel.timeline import Timeline
+        self.timeline = Timeline(start_ps, end_ps, max_intervals)
+        return self.timeline
 
     @property
     def now(self):

@@ -12,7 +12,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from tlmsim.errors import InvariantError
+from tlmsim.errors import InvariantError, ParameterError, TlmsimError
 
 #: the operation counts every report carries (zero where not applicable)
 OPS_KEYS = ("synaptic_ops", "neuron_updates", "spikes", "macs", "noc_hops", "dram_bytes")
@@ -42,6 +42,8 @@ class Report:
     wall_s: float = 0.0
     extra: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)
+    #: the recorded `Timeline` when the replay recorded one (not part of the JSON)
+    timeline: object = field(default=None, repr=False)
 
     def __post_init__(self):
         missing = [k for k in OPS_KEYS if k not in self.ops]
@@ -133,15 +135,49 @@ class Report:
         lines.append(f"  wall time {d['wall_s']:.2f} s")
         return "\n".join(lines)
 
-    def save(self, directory):
-        """Write ``report.json`` and each table as CSV into `directory`."""
+    def save(self, directory, plots=True):
+        """Write ``report.json``, each table as CSV, the plots as PNG and, when a
+        timeline was recorded, ``timeline.json`` (Perfetto) and ``timeline.vcd``."""
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, "report.json"), "w") as f:
             json.dump(self.to_dict(), f, indent=2)
         for name, rows in self.tables.items():
             if rows:
                 _write_csv(os.path.join(directory, f"{name}.csv"), rows)
+        if self.timeline is not None:
+            from tlmsim.report import timeline as tl
+            tl.write_perfetto(self.timeline, os.path.join(directory, "timeline.json"))
+            try:
+                tl.write_vcd(self.timeline, os.path.join(directory, "timeline.vcd"))
+            except TlmsimError:
+                pass  # pyvcd not installed: the Perfetto file is still there
+        if plots:
+            from tlmsim.report.plots import save_all
+            save_all(self, directory)
         return directory
+
+    # plots: each returns a matplotlib Figure (see tlmsim.report.plots for the tables used)
+    def plot_energy(self, ax=None):
+        from tlmsim.report import plots
+        return plots.energy_breakdown(self, ax)
+
+    def plot_steps(self, ax=None):
+        from tlmsim.report import plots
+        return plots.step_latency(self, ax)
+
+    def plot_heatmap(self, value="synaptic_ops", ax=None):
+        from tlmsim.report import plots
+        return plots.mesh_heatmap(self, value, ax)
+
+    def plot_gantt(self, ax=None):
+        from tlmsim.report import plots
+        if self.timeline is None:
+            raise ParameterError("this replay recorded no timeline: replay with timeline=True")
+        return plots.gantt(self.timeline, ax)
+
+    def plot_roofline(self, ax=None):
+        from tlmsim.report import plots
+        return plots.roofline(self, ax)
 
 
 def _write_csv(path, rows):
