@@ -10,9 +10,9 @@ exactly the tasks whose keys have no row.
 
 import logging
 import os
-import sys
 
 from tlmsim.errors import ParameterError
+from tlmsim.progress import progress
 from tlmsim.sweep.execute import error_row, execute
 from tlmsim.sweep.plan import plan
 from tlmsim.sweep.plot import plot_swept
@@ -48,7 +48,7 @@ def run_sweep(spec, out=None, workers=None, scheduler=None, client=None, serial=
         if retry_failed:
             done = {k for k in done if store.status(k) == "ok"}
         todo = [t for t in tasks if t["key"] not in done]
-        bar = _progress(len(todo), quiet)
+        bar = progress(len(todo), "sweep", unit="run", enabled=not quiet and bool(todo))
         try:
             if not todo:
                 pass
@@ -113,19 +113,3 @@ def _run_dask(todo, store, bar, workers, scheduler, client):
             own_client.close()
         if cluster is not None:
             cluster.close()
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total, quiet):
-    """A tqdm bar on a terminal; nothing when quiet or when stderr is not a terminal."""
-    if quiet or not total or not sys.stderr.isatty():
-        return _NoBar()
-    from tqdm import tqdm
-    return tqdm(total=total, desc="sweep", unit="run", file=sys.stderr)
