@@ -134,6 +134,7 @@ def test_sigkill_half_way_then_restart_runs_only_the_missing(tmp_path, traces, t
 
     open(gate, "w").close()
     frame = run_sweep(load_spec(spec, base_dir=str(tmp_path)), client=client, quiet=True)
+    print(f"killed with {before} rows stored; the restart ran {frame.attrs['executed']}")
     assert frame.attrs["executed"] == 24 - before
     assert frame.attrs["skipped"] == before
     assert len(frame) == 24 and (frame["status"] == "ok").all()
