@@ -136,3 +136,20 @@ def test_a_write_cut_short_leaves_no_row(tmp_path, traces, toy_platforms, monkey
         assert os.listdir(again.rows_dir) == []
         again.write(row)
     assert list(read_results(str(tmp_path / "out"))["key"]) == [task["key"]]
+
+
+def test_trace_files_are_hashed_never_loaded(tmp_path, toy_platforms):
+    """A trace that would run code if unpickled goes through a sweep as plain bytes."""
+    import pickle
+
+    marker = tmp_path / "unpickled"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (tmp_path / "evil.bin").write_bytes(pickle.dumps(Payload()))
+    spec = load_spec({"platforms": ["toy_a"], "traces": ["evil.bin"], "output": "out"},
+                     base_dir=str(tmp_path))
+    frame = run_sweep(spec, serial=True, quiet=True)
+    assert list(frame["status"]) == ["ok"] and not marker.exists()
