@@ -6,6 +6,7 @@ import os
 import pandas
 import pytest
 
+from sweep_fixtures import toy_platforms, traces  # noqa: F401  (fixtures)
 from tlmsim.cli import main
 from tlmsim.errors import ParameterError
 from tlmsim.sweep import read_results, run_sweep

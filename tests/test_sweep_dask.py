@@ -19,6 +19,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from sweep_fixtures import toy_platforms, traces  # noqa: F401  (fixtures)
 from tlmsim.params import override  # noqa: E402
 from tlmsim.registry import get_platform  # noqa: E402
 from tlmsim.sweep import load_spec, plan, read_results, run_sweep  # noqa: E402

@@ -3,6 +3,7 @@
 import pytest
 import yaml
 
+from sweep_fixtures import toy_platforms, traces  # noqa: F401  (fixtures)
 from tlmsim.errors import ParameterError
 from tlmsim.sweep import load_spec, plan
 

@@ -16,6 +16,7 @@ from tlmsim.errors import TlmsimError
 #: Modules that contribute sub-commands, each with an ``add_parser(subparsers)``.
 COMMANDS = [
     "tlmsim.cli",
+    "tlmsim.activity.cli",
     "tlmsim.sweep.cli",
 ]
 

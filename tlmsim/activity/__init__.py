@@ -1,0 +1,48 @@
+"""Activity traces: what a network did, recorded in HDF5 (format: traces/FORMAT.md).
+
+Reading (what platforms use)::
+
+    from tlmsim.activity import open_trace
+    with open_trace("trace.h5") as tr:         # TraceFormatError if unreadable
+        tr.kind, tr.dt_s, tr.n_steps, tr.n_samples, tr.attrs
+        for layer in tr.network:               # Layer objects, topological order
+            layer.name, layer.kind, layer.shape, layer.n_neurons, layer.sources
+            layer.weight_bits, layer.neuron_model, layer.neuron_params
+            layer.weights                      # array, or None (not stored / many sources)
+            indptr, indices = layer.fanout_csr(src)   # pre (in src) -> post (in layer)
+            layer.fanout_weights(src)          # weights lined up with indices, or None
+            layer.fanout_counts(src)           # synapses per presynaptic neuron
+        tr.spikes(name, sample, step)          # O(1) seek: ids that spiked then
+        tr.window(name, sample, step0, n)      # (offsets, ids) of n steps
+        for step0, offsets, ids in tr.iter_windows(name, sample, window_steps): ...
+        for slot0, offsets, ids in tr.iter_blocks(name, max_events): ...  # whole layer
+        tr.activations(name, samples), tr.nonzero_per_channel(name)    # ann traces
+        tr.stats()                             # NeuroBench-style statistics (dict)
+        tr.validate()                          # read and check every value
+
+Writing: `TraceWriter` (chunked, bounded memory) and `write_trace` (from arrays).
+Checking: `validate(path)`. Statistics: `trace_stats`. Synthetic workloads: `synth`.
+Converters (`tlmsim.activity.convert`): `raster_to_events`, `tonic_events_to_slots`,
+`SpikeRecorder` (snnTorch), `layers_from_nir`.
+"""
+
+from tlmsim.activity.network import Layer, Network, Synapses
+from tlmsim.activity.reader import Trace, open_trace
+from tlmsim.activity.schema import FORMAT_NAME, VERSION
+from tlmsim.activity.validate import validate
+from tlmsim.activity.writer import TraceWriter, write_trace
+
+__all__ = ["FORMAT_NAME", "VERSION", "Layer", "Network", "Synapses", "Trace", "TraceWriter",
+           "open_trace", "trace_stats", "synth", "validate", "write_trace"]
+
+
+def trace_stats(trace, **kw):
+    """Statistics of an open trace or a path (see `tlmsim.activity.stats`)."""
+    from tlmsim.activity.stats import trace_stats as _stats
+    return _stats(trace, **kw)
+
+
+def synth(path, **kw):
+    """Write a synthetic workload (see `tlmsim.activity.synth.synth`)."""
+    from tlmsim.activity.synth import synth as _synth
+    return _synth(path, **kw)

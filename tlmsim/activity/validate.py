@@ -1,0 +1,136 @@
+"""Checking a trace against traces/FORMAT.md.
+
+`check_layer` checks one layer's description (cheap; the writer and reader call it for
+every layer). `validate(path)` opens a trace, which checks the header, the network and the
+shapes and dtypes of every dataset, then reads every event and activation once, in
+bounded memory, checking values: offsets non-decreasing, neuron ids in range and ascending
+within a step, explicit connectivity in range, non-zero counts consistent. Every problem
+raises `TraceFormatError` naming the file, the dataset and what is wrong.
+"""
+
+import numpy as np
+
+from tlmsim.activity import connectivity as C
+from tlmsim.activity import schema as S
+
+
+def _numeric(dtype):
+    return np.dtype(dtype).kind in "iuf"
+
+
+def _check_pair(path, where, layer, key, minimum):
+    value = getattr(layer, key)
+    if value is None or len(value) != 2 or min(value) < minimum:
+        raise S.format_error(path, where, f"{layer.kind} layer needs attribute {key} = "
+                             f"(rows, cols), each >= {minimum}; got {value}")
+
+
+def check_layer(path, layer, earlier, where=None):
+    """Check `layer` against the layers before it (`earlier`, a `Network`)."""
+    where = where or f"{S.LAYERS_GROUP}/{layer.name}"
+    err = lambda problem, fix=None: S.format_error(path, where, problem, fix)  # noqa: E731
+    if not S.NAME_RE.match(layer.name):
+        raise err(f"layer name {layer.name!r} is not allowed",
+                  "use letters, digits, '_', '.', '-' (no '/')")
+    if layer.kind not in S.LAYER_KINDS:
+        raise err(f"unknown layer kind {layer.kind!r}", f"use one of {S.LAYER_KINDS}")
+    if not 1 <= len(layer.shape) <= 3 or min(layer.shape) < 1:
+        raise err(f"shape {layer.shape} must have 1 to 3 positive sizes")
+    if layer.n_neurons >= 2 ** 32:
+        raise err(f"{layer.n_neurons} neurons do not fit uint32 neuron ids")
+    if not 0 <= layer.weight_bits <= 64:
+        raise err(f"weight_bits {layer.weight_bits} outside 0..64")
+    if layer.kind == "input":
+        if layer.sources:
+            raise err("an input layer has no sources")
+        return
+    if not layer.sources:
+        raise err(f"a {layer.kind} layer needs at least one source")
+    if len(set(layer.sources)) != len(layer.sources):
+        raise err(f"sources {layer.sources} repeat a layer")
+    for src in layer.sources:
+        if src == layer.name:
+            if layer.kind not in S.SELF_SOURCE_KINDS:
+                raise err(f"a {layer.kind} layer cannot feed itself",
+                          "use kind recurrent or sparse")
+        elif src not in earlier:
+            raise err(f"source {src!r} is not an earlier layer",
+                      "list layers in topological order")
+    window = layer.kind in ("conv2d", "pooling")
+    if window:
+        if len(layer.shape) != 3:
+            raise err(f"a {layer.kind} layer has shape (channels, rows, cols), not {layer.shape}")
+        _check_pair(path, where, layer, "kernel", 1)
+        _check_pair(path, where, layer, "stride", 1)
+        _check_pair(path, where, layer, "padding", 0)
+    if layer.kind == "pooling" and layer.pool not in S.POOL_OPS:
+        raise err(f"pool {layer.pool!r} unknown", f"use one of {S.POOL_OPS}")
+    for src in layer.sources:
+        pre = layer if src == layer.name else earlier[src]
+        syn = layer.synapses.get(src)
+        swhere = f"{where}/synapses/{src}"
+        if window:
+            if len(pre.shape) != 3:
+                raise err(f"source {src!r} has shape {pre.shape}; a {layer.kind} layer "
+                          "needs (channels, rows, cols) sources")
+            out = C.conv_output_hw(pre.shape[1:], layer.kernel, layer.stride, layer.padding)
+            want = (layer.shape[0] if layer.kind == "conv2d" else pre.shape[0],) + out
+            if layer.shape != want:
+                raise err(f"shape {layer.shape} does not follow from source {src!r} "
+                          f"{pre.shape} with kernel {layer.kernel}, stride {layer.stride}, "
+                          f"padding {layer.padding}: expected {want}")
+        w = None if syn is None else syn.weights
+        if w is not None:
+            if layer.kind == "pooling":
+                raise S.format_error(path, swhere, "pooling layers store no weights")
+            if not _numeric(w.dtype):
+                raise S.format_error(path, swhere + "/weights",
+                                     f"dtype {w.dtype} is not numeric")
+            if layer.kind in ("dense", "recurrent"):
+                want = (layer.n_neurons, pre.n_neurons)
+            elif layer.kind == "conv2d":
+                want = (layer.shape[0], pre.shape[0]) + layer.kernel
+            else:
+                want = None
+            if want is not None and tuple(w.shape) != want:
+                raise S.format_error(path, swhere + "/weights",
+                                     f"shape {tuple(w.shape)}, expected {want}")
+        if layer.kind == "sparse":
+            if syn is None or (syn.hash_fanout is None and syn.indptr is None):
+                raise S.format_error(path, swhere, "a sparse layer needs indptr and indices "
+                                     "datasets or a hash_fanout attribute per source")
+            if syn.hash_fanout is not None:
+                if syn.hash_fanout < 1:
+                    raise S.format_error(path, swhere, "hash_fanout must be >= 1")
+                nnz = pre.n_neurons * syn.hash_fanout
+            else:
+                if syn.indices is None:
+                    raise S.format_error(path, swhere + "/indices", "missing dataset")
+                for key, arr, shape in (("indptr", syn.indptr, (pre.n_neurons + 1,)),
+                                        ("indices", syn.indices, None)):
+                    if arr.dtype.kind not in "iu" or arr.ndim != 1 or \
+                            (shape and tuple(arr.shape) != shape):
+                        raise S.format_error(path, f"{swhere}/{key}",
+                                             f"{arr.dtype} {tuple(arr.shape)}, expected a "
+                                             f"1-D integer array{' of shape ' + str(shape) if shape else ''}")
+                nnz = syn.indices.shape[0]
+            if w is not None and tuple(w.shape) != (nnz,):
+                raise S.format_error(path, swhere + "/weights",
+                                     f"shape {tuple(w.shape)}, expected ({nnz},)")
+
+
+def check_csr(path, where, indptr, indices, n_post):
+    """Values of an explicit fan-out table: indptr from 0 up to len(indices), indices in
+    [0, n_post)."""
+    if indptr[0] != 0 or indptr[-1] != indices.size or (np.diff(indptr) < 0).any():
+        raise S.format_error(path, where + "/indptr", "must rise from 0 to len(indices)")
+    if indices.size and (indices.min() < 0 or indices.max() >= n_post):
+        raise S.format_error(path, where + "/indices",
+                             f"postsynaptic ids must be in [0, {n_post})")
+
+
+def validate(path, max_events=1 << 22):
+    """Check the whole trace at `path`; return a short summary dict when it is valid."""
+    from tlmsim.activity.reader import open_trace
+    with open_trace(path) as tr:
+        return tr.validate(max_events=max_events)

@@ -1,0 +1,1 @@
+"""Compute tiles: the units platforms name in their parameters (see `tlmsim.registry.tile`)."""
