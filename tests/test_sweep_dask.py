@@ -153,3 +153,43 @@ def test_sweep_on_an_existing_cluster_by_address(tmp_path, traces, toy_platforms
     frame = run_sweep(spec, out=str(tmp_path / "out"), scheduler=client.scheduler.address,
                       quiet=True)
     assert len(frame) == 4 and frame.attrs["executed"] == 4 and (frame["status"] == "ok").all()
+
+
+def _ann_trace(path, samples, seed):
+    """A small CNN trace with every layer's activations (about half of them zero)."""
+    import numpy as np
+
+    from tlmsim.activity import TraceWriter
+    rng = np.random.default_rng(seed)
+    shapes = {"input": (1, 8, 8), "conv": (4, 8, 8), "pool": (4, 4, 4), "fc": (10,)}
+    with TraceWriter(str(path), "ann", samples) as w:
+        w.add_layer("input", "input", shapes["input"])
+        w.add_layer("conv", "conv2d", shapes["conv"], ["input"], kernel=3, stride=1, padding=1)
+        w.add_layer("pool", "pooling", shapes["pool"], ["conv"], kernel=2, stride=2)
+        w.add_layer("fc", "dense", shapes["fc"], ["pool"])
+        for name, shape in shapes.items():
+            acts = rng.integers(0, 5, (samples,) + shape) * (rng.random((samples,) + shape) < .5)
+            w.write_activations(name, acts.astype(np.int8))
+    return str(path)
+
+
+def test_real_platforms_24_runs_on_dask_match_in_process(tmp_path, client):
+    """tpu and generic (when installed): 24 runs on 2 workers equal the same runs here."""
+    from tlmsim import registry
+    if not {"tpu", "generic"} <= set(registry.platforms()):
+        pytest.skip("needs the tpu and generic platforms")
+    pytest.importorskip("tlmsim.activity")
+    _ann_trace(tmp_path / "a.h5", 3, 0)
+    _ann_trace(tmp_path / "b.h5", 2, 1)
+    spec = {"platforms": {"tpu": {"array.rows": [64, 128, 256], "array.cols": [64, 256]},
+                          "generic": {"datapath.parallel_units": [4, 8, 16],
+                                      "datapath.reuse": ["none", "full"]}},
+            "traces": ["a.h5", "b.h5"]}
+    on_dask = run_sweep(load_spec(spec, base_dir=str(tmp_path)), out=str(tmp_path / "dask"),
+                        client=client, quiet=True)
+    here = run_sweep(load_spec(spec, base_dir=str(tmp_path)), out=str(tmp_path / "here"),
+                     serial=True, quiet=True)
+    assert len(on_dask) == 24 and (on_dask["status"] == "ok").all(), on_dask["error"].tolist()
+    assert set(on_dask["platform"]) == {"tpu", "generic"}
+    assert on_dask["report_json"].tolist() == here["report_json"].tolist()
+    assert on_dask.drop(columns="wall_s").equals(here.drop(columns="wall_s"))
