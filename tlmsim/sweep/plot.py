@@ -1,8 +1,9 @@
 """Summary plots: for each swept parameter, energy and latency against its values.
 
 One PNG per swept parameter, next to the results table, drawn with matplotlib's Agg
-canvas (no display, no global pyplot state). Each platform is one series; runs that
-differ in other parameters or traces appear as separate points at the same x.
+canvas (no display, no global pyplot state). Each platform is one colour: every run is
+a point (runs that differ in other parameters or traces share an x), and a line joins
+the medians at each value.
 """
 
 import os
@@ -43,10 +44,12 @@ def _plot_one(rows, name, column, directory):
     for ax, (metric, label) in zip(axes, METRICS):
         if metric not in rows:
             continue
-        for platform, group in rows.groupby("platform", sort=True):
-            pts = sorted((position[v], y) for v, y in zip(group[column], group[metric]))
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=str(platform),
-                    alpha=0.8)
+        for i, (platform, group) in enumerate(rows.groupby("platform", sort=True)):
+            colour = f"C{i % 10}"
+            xs = [position[v] for v in group[column]]
+            ax.scatter(xs, group[metric], s=14, alpha=0.45, color=colour)
+            medians = group.groupby(xs)[metric].median().sort_index()
+            ax.plot(medians.index, medians.values, "-", color=colour, label=f"{platform} (median)")
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
     if not numeric:
