@@ -7,7 +7,6 @@
 """
 
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -24,6 +23,7 @@ from tlmsim.params import override  # noqa: E402
 from tlmsim.registry import get_platform  # noqa: E402
 from tlmsim.sweep import load_spec, plan, read_results, run_sweep  # noqa: E402
 from tlmsim.sweep.keys import canonical_json  # noqa: E402
+from tlmsim.sweep.runner import local_cluster  # noqa: E402
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,8 +31,7 @@ TESTS = os.path.dirname(os.path.abspath(__file__))
 @pytest.fixture(scope="module")
 def client():
     """A LocalCluster of 2 single-threaded worker processes, shared by this module."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+    with local_cluster(2) as cluster:
         with distributed.Client(cluster) as c:
             yield c
 
@@ -193,3 +192,21 @@ def test_real_platforms_24_runs_on_dask_match_in_process(tmp_path, client):
     assert set(on_dask["platform"]) == {"tpu", "generic"}
     assert on_dask["report_json"].tolist() == here["report_json"].tolist()
     assert on_dask.drop(columns="wall_s").equals(here.drop(columns="wall_s"))
+
+
+def test_a_run_that_kills_its_worker_is_recorded_and_the_sweep_goes_on(tmp_path, traces,
+                                                                        toy_platforms):
+    """The second run ends its worker process (after about 1 s of simulation, by when
+    the first run's row, run earlier by priority, is long stored). Without retries, it is
+    recorded as failed with Dask's KilledWorker, and the sweep ends normally."""
+    import dask
+    spec = load_spec({"runs": [
+        {"platform": "toy_a", "trace": "t1.bin"},
+        {"platform": "toy_a", "trace": "t1.bin",
+         "parameters": {"exit_process": True, "transactions_per_step": 100_000}}]},
+        base_dir=str(tmp_path))
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        frame = run_sweep(spec, out=str(tmp_path / "out"), workers=1, quiet=True)
+    assert len(frame) == 2 and frame.attrs["failed"] == 1
+    assert frame["status"].tolist() == ["ok", "error"]
+    assert frame["error"][1].startswith("KilledWorker"), frame["error"][1]

@@ -5,8 +5,9 @@ them by next-free-time arithmetic. The trace file is only read as bytes: its len
 the number of steps, so two different traces give different reports. The work is real
 kernel simulation (CPU-bound, no sleeps) and scales with ``transactions_per_step``.
 
-``fail_with`` makes a run raise on purpose (to test failed runs); ``hold_until`` makes a
-run wait until that file exists (to stop a sweep half way in a predictable state).
+``fail_with`` makes a run raise on purpose (to test failed runs); ``exit_process`` makes
+it end its whole process at once, as a crash in compiled code would; ``hold_until`` makes
+a run wait until that file exists (to stop a sweep half way in a predictable state).
 """
 
 import os
@@ -33,6 +34,7 @@ class Params:
     burst_bytes: int = param(64, "B", "bytes per read", min=1)
     static_power_w: float = param(0.01, "W", "static power of the memory", min=0.0)
     fail_with: str = param("", "", "if set, the replay raises ValueError with this text")
+    exit_process: bool = param(False, "", "if true, the replay ends its process when done (a crash)")
     hold_until: str = param("", "", "if set, wait until this file exists before replaying")
     memory: MemoryParams = nested(MemoryParams)
 
@@ -101,6 +103,8 @@ def replay(trace_path, params, progress=False):
         utilization={"memory": mem.busy_ps / sim.now if sim.now else 0.0},
         resources={"cores_used": 1, "chips": 1}, parameters=to_dict(params),
         wall_s=time.perf_counter() - t0)
+    if params.exit_process:
+        os._exit(70)
     if requested[0] != mem.bytes_served:
         raise AssertionError("bytes requested != bytes served")
     return report.check()

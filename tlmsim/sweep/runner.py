@@ -77,7 +77,7 @@ def _run_serial(todo, store, bar):
 
 def _run_dask(todo, store, bar, workers, scheduler, client):
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, as_completed
     except ImportError:
         raise ParameterError("sweeps on Dask need the 'dist' extra: pip install 'tlmsim[dist]' "
                              "(or run serially with --serial)") from None
@@ -91,13 +91,12 @@ def _run_dask(todo, store, bar, workers, scheduler, client):
                     raise ParameterError(f"cannot reach the Dask scheduler at {scheduler!r}: "
                                          f"{e}") from None
             else:
-                n = workers or min(os.cpu_count() or 1, len(todo))
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                cluster = local_cluster(workers or min(os.cpu_count() or 1, len(todo)))
                 client = own_client = Client(cluster)
         by_future = {}
-        for task in todo:
-            future = client.submit(execute, task, key=f"tlmsim-run-{task['key']}")
+        for i, task in enumerate(todo):  # earlier runs first: a higher priority
+            future = client.submit(execute, task, key=f"tlmsim-run-{task['key']}",
+                                   priority=len(todo) - i)
             by_future[future] = task
         for future in as_completed(list(by_future)):
             task = by_future.pop(future)
@@ -113,3 +112,14 @@ def _run_dask(todo, store, bar, workers, scheduler, client):
             own_client.close()
         if cluster is not None:
             cluster.close()
+
+
+def local_cluster(workers):
+    """A Dask LocalCluster of `workers` processes with one thread each, quiet, no dashboard.
+
+    Its HTTP endpoints take a free port (not 8787, which another cluster may hold).
+    """
+    from dask.distributed import LocalCluster
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                        silence_logs=logging.ERROR)
