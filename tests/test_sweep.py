@@ -154,3 +154,14 @@ def test_trace_files_are_hashed_never_loaded(tmp_path, toy_platforms):
                      base_dir=str(tmp_path))
     frame = run_sweep(spec, serial=True, quiet=True)
     assert list(frame["status"]) == ["ok"] and not marker.exists()
+
+
+def test_the_table_keeps_types_of_columns_some_rows_lack(tmp_path, traces, toy_platforms):
+    spec = small_spec(tmp_path, runs=[{"platform": "toy_b", "trace": "t1.bin",
+                                       "parameters": {"burst_bytes": 16, "fail_with": "x"}}])
+    run_sweep(spec, serial=True, quiet=True)
+    table = pandas.read_parquet(tmp_path / "out" / "results.parquet")
+    assert table["set.burst_bytes"].dropna().tolist() == [16]
+    assert table["set.memory.latency_ps"].dropna().map(type).eq(float).all() or \
+        table["set.memory.latency_ps"].dropna().map(type).eq(int).all()
+    assert pandas.api.types.is_float_dtype(table["energy_j"])

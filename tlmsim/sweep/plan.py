@@ -21,10 +21,13 @@ def plan(spec):
     as converted and in force, JSON-safe) and ``version`` (tlmsim's).
     """
     digests = TraceDigests()
+    modules = {}
     tasks, seen = [], set()
     for i, run in enumerate(spec.runs):
         where = f"sweep spec {spec.source}: run {i} (platform {run.platform}"
-        module = registry.get_platform(run.platform)
+        if run.platform not in modules:
+            modules[run.platform] = registry.get_platform(run.platform)
+        module = modules[run.platform]
         try:
             params = override(module.Params(), dict(run.assignments))
         except ParameterError as e:

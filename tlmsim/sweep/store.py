@@ -126,15 +126,21 @@ def read_results(directory):
 def write_table(frame, path):
     """Write `frame` as one Parquet file at `path`, atomically (temporary file, rename)."""
     frame = frame.copy()
-    for col in frame.columns:
-        if frame[col].dtype == object and len({type(v) for v in frame[col] if v is not None}) > 1:
-            frame[col] = frame[col].map(lambda v: None if v is None else str(v))
+    for col in frame.columns:  # a column of mixed types (one name, two platforms) as text
+        if frame[col].dtype == object:
+            kinds = {type(v) for v in frame[col] if not _missing(v)}
+            if len(kinds) > 1:
+                frame[col] = frame[col].map(lambda v: None if _missing(v) else str(v))
     tmp = f"{path}.{os.getpid()}{_TMP}"
     with open(tmp, "wb") as f:
         pq.write_table(pyarrow.Table.from_pandas(frame, preserve_index=False), f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _missing(v):
+    return v is None or (isinstance(v, float) and v != v)
 
 
 def _fsync_dir(path):
