@@ -44,17 +44,14 @@ def run_sweep(spec, out=None, workers=None, scheduler=None, client=None, serial=
         raise ParameterError(f"workers must be a whole number >= 1, got {workers!r}")
     tasks = plan(spec)
     with RowStore(out, writer=True) as store:
-        done = store.keys()
-        if retry_failed:
-            done = {k for k in done if store.status(k) == "ok"}
-        todo = [t for t in tasks if t["key"] not in done]
+        stored = store.keys()
+        todo = [t for t in tasks if t["key"] not in stored
+                or (retry_failed and store.status(t["key"]) != "ok")]
         bar = progress(len(todo), "sweep", unit="run", enabled=not quiet and bool(todo))
         try:
-            if not todo:
-                pass
-            elif serial:
+            if todo and serial:
                 _run_serial(todo, store, bar)
-            else:
+            elif todo:
                 _run_dask(todo, store, bar, workers, scheduler, client)
         finally:
             bar.close()
