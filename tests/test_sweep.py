@@ -165,3 +165,14 @@ def test_the_table_keeps_types_of_columns_some_rows_lack(tmp_path, traces, toy_p
     assert table["set.memory.latency_ps"].dropna().map(type).eq(float).all() or \
         table["set.memory.latency_ps"].dropna().map(type).eq(int).all()
     assert pandas.api.types.is_float_dtype(table["energy_j"])
+
+
+def test_a_damaged_row_file_is_named(tmp_path, traces, toy_platforms):
+    spec = small_spec(tmp_path)
+    run_sweep(spec, serial=True, quiet=True, plots=False)
+    victim = sorted((tmp_path / "out" / "rows").iterdir())[0]
+    victim.write_bytes(victim.read_bytes()[:20])
+    with pytest.raises(ParameterError, match=f"row file {victim} is damaged.*delete it"):
+        read_results(str(tmp_path / "out"))
+    victim.unlink()
+    assert run_sweep(spec, serial=True, quiet=True, plots=False).attrs["executed"] == 1

@@ -106,11 +106,19 @@ class RowStore:
         os.replace(tmp, final)
         _fsync_dir(self.rows_dir)
 
+    def _read_row(self, key):
+        path = self.path(key)
+        try:
+            return pq.read_table(path).to_pandas()
+        except (OSError, pyarrow.ArrowException) as e:
+            raise ParameterError(f"row file {path} is damaged ({e}); delete it and run the "
+                                 "sweep again to redo that run") from None
+
     def read(self, keys=None):
         """The rows as a DataFrame, one per key (all keys, or those in `keys`, in order)."""
         have = self.keys()
         wanted = sorted(have) if keys is None else [k for k in keys if k in have]
-        frames = [pq.read_table(self.path(k)).to_pandas() for k in wanted]
+        frames = [self._read_row(k) for k in wanted]
         if not frames:
             return pandas.DataFrame()
         return pandas.concat(frames, ignore_index=True, sort=False)
