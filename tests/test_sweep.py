@@ -49,7 +49,8 @@ def test_a_failed_run_records_its_error_and_the_sweep_goes_on(tmp_path, traces, 
     frame = run_sweep(spec, serial=True, quiet=True)
     assert len(frame) == 13 and frame.attrs["failed"] == 1
     bad = frame[frame["status"] == "error"].iloc[0]
-    assert bad["error"] == "ValueError: model exploded" and bad["set.fail_with"] == "model exploded"
+    assert bad["error"].startswith("ValueError: model exploded [at ")
+    assert "toy_platform.py:" in bad["error"] and bad["set.fail_with"] == "model exploded"
     assert (frame[frame["status"] == "ok"]["error"] == "").all()
     # a restart keeps the failure; --retry-failed runs it again (and it fails again)
     again = run_sweep(spec, serial=True, quiet=True)

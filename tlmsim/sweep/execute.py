@@ -10,9 +10,10 @@ numbers flattened (``energy_j``, ``ops.macs``, ``energy_breakdown_j.<part>``...)
 
 import importlib
 import time
+import traceback
 
 import tlmsim
-from tlmsim.errors import ParameterError
+from tlmsim.errors import ParameterError, TlmsimError
 from tlmsim.params import override
 from tlmsim.sweep.keys import canonical_json
 
@@ -56,8 +57,17 @@ def ok_row(task, report, wall_s):
 
 
 def error_row(task, error, wall_s=0.0):
-    """The row of a run that failed with `error` (an exception or a message)."""
+    """The row of a run that failed with `error` (an exception or a message).
+
+    An exception that is not a `TlmsimError` is a bug somewhere: its text ends with
+    where it was raised (file, line, function) to start the hunt from.
+    """
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    if isinstance(error, BaseException) and not isinstance(error, TlmsimError):
+        frames = traceback.extract_tb(error.__traceback__)
+        if frames:
+            last = frames[-1]
+            text += f" [at {last.filename}:{last.lineno} in {last.name}]"
     row = base_row(task, "error", text)
     row["report_json"] = ""
     row["wall_s"] = float(wall_s)

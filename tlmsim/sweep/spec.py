@@ -31,7 +31,7 @@ from tlmsim.errors import ParameterError
 SPEC_KEYS = ("platforms", "parameters", "traces", "runs", "output")
 #: the keys an explicit run may have
 RUN_KEYS = ("platform", "trace", "parameters")
-#: more runs than this is almost surely a mistake (and would not fit the results table)
+#: more runs than this in one spec is almost surely a mistake
 MAX_RUNS = 100_000
 #: a spec file larger than this is not a spec
 MAX_SPEC_BYTES = 1 << 20
