@@ -3,12 +3,13 @@
 A spec is a YAML file (read with the safe loader only: it is data, never code) or the
 same structure as a dict::
 
-    platforms: [loihi, tpu]          # or a mapping: {loihi: {noc.hop_energy_pj: [1, 2]}, tpu: {}}
-    parameters:                      # for every platform: name -> value or list of values
-      dram.channels: [1, 2, 4]
-    traces: [nmnist.h5, dvs.h5]      # paths relative to the spec file
+    platforms:                       # a list of names, or name -> its own parameter values
+      tpu: {array.rows: [64, 256]}
+      generic: {datapath.reuse: [none, full]}
+    parameters: {}                   # for every platform: name -> value or list of values
+    traces: [cnn.h5, mlp.h5]         # paths relative to the spec file
     runs:                            # optional explicit runs, added to the cross product
-      - {platform: tpu, trace: nmnist.h5, parameters: {array.rows: 64}}
+      - {platform: tpu, trace: cnn.h5, parameters: {array.rows: 64}}
     output: results/                 # the results folder, relative to the spec file
                                      # (default for a file: SPEC-results/ next to it)
 
