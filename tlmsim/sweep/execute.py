@@ -1,7 +1,8 @@
 """Executing one task: the replay a worker does, turned into one row of the results table.
 
 `execute` never raises for a failed run: the error (type and message) goes into the row
-with status ``"error"`` and the sweep goes on. A row is a flat dict: the run's identity
+with status ``"error"`` and the sweep goes on. Every report is checked (`Report.check`)
+before it is stored, so a report breaking an invariant is a failed run too. A row is a flat dict: the run's identity
 (``key``, ``platform``, ``trace``, ``trace_sha256``, ``tlmsim_version``), ``status``,
 ``error``, the parameters the spec set (``set.<name>``, as converted), the report's
 numbers flattened (``energy_j``, ``ops.macs``, ``energy_breakdown_j.<part>``...),
@@ -30,7 +31,7 @@ def execute(task):
                                  f"planned for {task['version']}; install the same version")
         module = importlib.import_module(task["module"])
         params = override(module.Params(), task["assignments"])
-        report = module.replay(task["trace"], params, progress=False).to_dict()
+        report = module.replay(task["trace"], params, progress=False).check().to_dict()
     except Exception as e:  # a failed run is a result, not the end of the sweep
         return error_row(task, e, time.perf_counter() - t0)
     return ok_row(task, report, time.perf_counter() - t0)
