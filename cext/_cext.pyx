@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, nonecheck=False
 """Compiled hot loops of tlmsim (spike fan-out, neuron updates, mesh hops, MAC counts,
-event binning).
+event binning, DRAM command timing).
 
 These are the raw kernels: they trust the dtypes, shapes and contiguity of their
 arguments (the memoryview types enforce those) but check every id and offset they
@@ -47,3 +47,4 @@ include "neuron.pxi"
 include "mesh.pxi"
 include "gemm.pxi"
 include "binning.pxi"
+include "dram.pxi"

@@ -26,7 +26,7 @@ from tlmsim.errors import InvariantError, MappingError, ParameterError
 from tlmsim.kernel import Clock, EnergyLedger, Module, PS_PER_S, Simulator
 from tlmsim.params import nested, param, to_dict, validate
 from tlmsim.report import Report
-from tlmsim.tiles import systolic  # noqa: F401  (registers the "systolic_ws" tile)
+import tlmsim.tiles.systolic  # noqa: F401  (registers the "systolic_ws" tile)
 from tlmsim.tiles.systolic import ceil_div, gemm_folds
 
 DESCRIPTION = ("TPU v1-like: 256x256 weight-stationary int8 systolic array, DDR3 weights "

@@ -22,7 +22,8 @@ def snn_traces(draw):
     return n_samples, n_steps, sizes, rasters, weights, chunk
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(snn_traces())
 def test_snn_round_trip(tmp_path, case):
     n_samples, n_steps, sizes, rasters, weights, chunk = case
@@ -70,7 +71,8 @@ def test_snn_round_trip(tmp_path, case):
             np.testing.assert_array_equal(back, r)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(1, 4), st.integers(1, 3), st.integers(1, 4), st.integers(0, 1000))
 def test_ann_round_trip(tmp_path, n_samples, channels, hw, seed):
     rng = np.random.default_rng(seed)

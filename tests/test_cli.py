@@ -1,8 +1,5 @@
 """The command line: version, platform listing, errors as one or two lines."""
 
-import subprocess
-import sys
-
 import pytest
 
 import tlmsim
@@ -11,9 +8,7 @@ from tlmsim.cli import main
 from tlmsim.errors import ParameterError
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "tlmsim.cli", *args],
-                          capture_output=True, text=True, timeout=120)
+from cli_helpers import run_tlmsim as run_cli
 
 
 def test_version():

@@ -6,7 +6,7 @@ import pytest
 
 from helpers import Master
 from tlmsim.components import AccessPattern, DramChannel, dram_preset
-from tlmsim.components.dram import AddressMap, DramParams, frfcfs_order
+from tlmsim.components.dram import AddressMap, frfcfs_order
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import Command, EnergyLedger, Simulator, Transaction
 
@@ -140,12 +140,15 @@ def patterns():
 
 @pytest.mark.parametrize("name", ["sequential", "strided", "random"])
 @pytest.mark.parametrize("preset", ["ddr4-3200", "hbm2"])
-def test_bulk_and_detailed_agree(name, preset):
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+def test_bulk_and_detailed_agree(name, preset, compiled):
+    # bulk: the compiled loop or the numpy segments; detailed: the Python step per burst
     pat = patterns()[name]
     out = {}
     for mode in ("bulk", "detailed"):
         sim = Simulator()
         dram = DramChannel(sim, "dram", dram_preset(preset, mode=mode))
+        dram.timing.compiled = compiled
         m = Master(sim, "m")
         m.socket.bind(dram.socket)
         txn = rd(0, 1 << 18) if pat is None else rd(0, pat.total_bytes, pat)
@@ -216,3 +219,92 @@ def test_out_of_range_address_is_an_error():
     txn = m.read(dram.params.capacity_bytes, 64)
     dram.socket.b_transport(txn, 0)
     assert txn.status < 0
+
+
+def test_idle_channel_still_refreshes():
+    sim, dram, m = make()
+    sim.run(until=10 ** 9)                               # 1 ms, no traffic
+    ledger = EnergyLedger([dram], sim.now)
+    # one refresh every tREFI = 12480 x 625 ps = 7.8 us: 128 in 1 ms
+    assert dram.counts["refresh"] == 10 ** 9 // (12480 * TCK) == 128
+    assert ledger.by_action()["refresh"] == pytest.approx(128 * 665280e-12)
+    EnergyLedger([dram], sim.now)                        # settling twice counts nothing more
+    assert dram.counts["refresh"] == 128
+
+
+def _addr(bg, ba, row=0):
+    # default mapping ro-ra-ba-co-bg-ch above 6 offset bits: bg bits 6-7, co 8-14, ba 15-16
+    return (row << 17) | (ba << 15) | (bg << 6)
+
+
+def test_act_spacing_trrd_and_tfaw():
+    # eight closed banks, alternating bank groups: ACTs at 0, 4, 8, 12 (tRRD_S), then the
+    # fifth waits for tFAW after the first: 34, 38, 42, 46; RD at ACT + tRCD;
+    # the last data ends 46 + 22 + 22 + 4 = 94 cycles
+    offs = [_addr(k % 4, k // 4) for k in range(8)]
+    t, dram = run_one(rd(0, 8 * 64, AccessPattern.gather(offs, 64)), refresh=False,
+                      scheduler="fcfs")
+    assert t == 94 * TCK
+    # four banks of one bank group: ACTs tRRD_L = 8 apart: 0, 8, 16, 24; last RD at 46,
+    # its data ends 46 + 22 + 4 = 72 cycles
+    offs = [_addr(0, k) for k in range(4)]
+    t, _ = run_one(rd(0, 4 * 64, AccessPattern.gather(offs, 64)), refresh=False,
+                   scheduler="fcfs")
+    assert t == 72 * TCK
+
+
+def test_two_ranks_alternating_pay_trtrs():
+    # rank bit lowest: every burst switches rank, so the data bus idles tRTRS = 1 cycle
+    # between bursts: 5 cycles per 64 B burst instead of 4
+    kw = dict(ranks=2, address_mapping="ro-ba-co-bg-ra", refresh=False)
+    for mode in ("bulk", "detailed"):
+        t, dram = run_one(rd(0, 1 << 18), mode=mode, **kw)
+        assert t == pytest.approx(4096 * 5 * TCK, rel=0.005)
+
+
+@pytest.mark.parametrize("name", ["sequential", "random"])
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+def test_bulk_and_detailed_agree_for_writes_and_mixed(name, compiled):
+    pat = patterns()[name]
+    out = {}
+    for mode in ("bulk", "detailed"):
+        sim, dram, m = make(mode=mode)
+        dram.timing.compiled = compiled
+        txns = []
+        for k in range(6):
+            t = (m.write if k % 2 else m.read)(0, 1 << 16) if pat is None else \
+                (m.write if k % 2 else m.read)(0, pat.total_bytes)
+            if pat is not None:
+                t.set_extension(pat)
+            txns.append(t)
+        sim.process(m.at(txns))
+        sim.run()
+        out[mode] = (sim.now, dict(dram.stats.counters), [d for _, d in m.done])
+    assert out["bulk"] == out["detailed"]
+
+
+@pytest.mark.parametrize("kw", [dict(page_policy="close"), dict(ranks=2,
+                                address_mapping="ro-ba-co-bg-ra"), dict(scheduler="fcfs")])
+def test_compiled_numpy_and_step_agree_on_other_policies(kw):
+    rng = np.random.default_rng(3)
+    pat = AccessPattern.gather(rng.integers(0, (1 << 26) // 64, 3000) * 64, 64)
+    res = []
+    for compiled, mode in ((True, "bulk"), (False, "bulk"), (False, "detailed")):
+        sim, dram, m = make(mode=mode, **kw)
+        dram.timing.compiled = compiled
+        sim.process(m.at([rd(0, 1 << 17), rd(0, pat.total_bytes, pat), m.write(1 << 20, 4096)]))
+        sim.run()
+        res.append((sim.now, dict(dram.stats.counters), [d for _, d in m.done]))
+    assert res[0] == res[1] == res[2]
+
+
+@pytest.mark.parametrize("mapping, ranks", [("ro-ra-ba-co-bg-ch", 1), ("ra-ro-bg-co-ba", 2),
+                                            ("co-ro-ba-bg-ra", 2)])
+def test_decode_range_matches_decode(mapping, ranks):
+    amap = AddressMap(dram_preset("ddr4-3200", address_mapping=mapping, ranks=ranks))
+    first, n = 123457, 5000
+    fast = amap.decode_range(first, n)
+    ref = amap.decode((first + np.arange(n)) * 64)
+    for a, b in zip(fast, ref):
+        assert np.array_equal(a, b)
+    assert amap.row_on_top == mapping.startswith("ro")

@@ -65,7 +65,7 @@ def test_perfetto_json_is_well_formed(tmp_path):
 
 
 def test_vcd_parses_back(tmp_path):
-    vcd = pytest.importorskip("vcd")
+    pytest.importorskip("vcd")
     from vcd.reader import TokenKind, tokenize
     sim = _run()
     path = write_vcd(sim.timeline, tmp_path / "t.vcd")

@@ -11,3 +11,6 @@ from tlmsim.errors import (  # noqa: E402
     TlmsimError,
     TraceFormatError,
 )
+
+__all__ = ["__version__", "BindingError", "DeadlockError", "InvariantError", "MappingError",
+           "ParameterError", "TlmsimError", "TraceFormatError"]

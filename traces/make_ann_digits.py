@@ -8,6 +8,7 @@ its activations and accuracy are what the trace records. Needs no torch.
 Run: python traces/make_ann_digits.py [OUT.h5]
 """
 
+import os
 import sys
 import warnings
 
@@ -18,7 +19,8 @@ from digits_common import SEED, digits_split, provenance, quantize_int8
 from tlmsim.activity import TraceWriter
 
 HIDDEN = (64, 32)
-OUT = sys.argv[1] if len(sys.argv) > 1 else "traces/examples/ann_digits.h5"
+OUT = sys.argv[1] if len(sys.argv) > 1 else \
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples", "ann_digits.h5")
 
 
 def int8_forward(x_q, x_scale, layers):

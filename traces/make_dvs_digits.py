@@ -12,6 +12,7 @@ surrogate gradients; weights quantised to int8 for the recorded test run.
 Run: python traces/make_dvs_digits.py [OUT.h5]
 """
 
+import os
 import sys
 
 import numpy as np
@@ -29,7 +30,8 @@ SIZE, N_STEPS, DT_US, SUB_US = 20, 30, 1000, 100
 THRESHOLD, MISMATCH, BACKGROUND = 0.15, 0.02, 0.05
 SACCADES = [(0.0, 0.0), (1.5, 2.5), (3.0, 0.0), (0.0, 0.0)]  # (dy, dx) corners, pixels
 CHANNELS, BETA, EPOCHS = 8, 0.9, 25
-OUT = sys.argv[1] if len(sys.argv) > 1 else "traces/examples/dvs_digits.h5"
+OUT = sys.argv[1] if len(sys.argv) > 1 else \
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples", "dvs_digits.h5")
 EVENT_DTYPE = np.dtype([("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "<i1")])
 
 
@@ -48,7 +50,8 @@ def dvs_events(image, thresholds):
     per_leg = n_sub // (len(SACCADES) - 1)
     ref, out = None, []
     for k in range(n_sub + 1):
-        leg, frac = min(k // per_leg, len(SACCADES) - 2), (k - min(k // per_leg, len(SACCADES) - 2) * per_leg) / per_leg
+        leg = min(k // per_leg, len(SACCADES) - 2)
+        frac = (k - leg * per_leg) / per_leg
         (y0, x0), (y1, x1) = SACCADES[leg], SACCADES[leg + 1]
         dy, dx = y0 + (y1 - y0) * frac - 1.5, x0 + (x1 - x0) * frac - 1.5
         moved = nd_shift(field, (dy, dx), order=1, mode="constant", cval=0.0)

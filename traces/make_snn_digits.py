@@ -6,9 +6,9 @@ to int8 and the test set is run with the quantised weights; those are the spikes
 accuracy recorded. Run: python traces/make_snn_digits.py [OUT.h5]
 """
 
+import os
 import sys
 
-import numpy as np
 import snntorch as snn
 import torch
 from snntorch import surrogate
@@ -19,7 +19,8 @@ from tlmsim.activity import TraceWriter
 from tlmsim.activity.convert import SpikeRecorder
 
 N_STEPS, HIDDEN, BETA, EPOCHS = 25, 128, 0.9, 40
-OUT = sys.argv[1] if len(sys.argv) > 1 else "traces/examples/snn_digits.h5"
+OUT = sys.argv[1] if len(sys.argv) > 1 else \
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples", "snn_digits.h5")
 
 
 class Net(nn.Module):

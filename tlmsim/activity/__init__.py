@@ -21,7 +21,8 @@ Reading (what platforms use)::
         tr.validate()                          # read and check every value
 
 Writing: `TraceWriter` (chunked, bounded memory) and `write_trace` (from arrays).
-Checking: `validate(path)`. Statistics: `trace_stats`. Synthetic workloads: `synth`.
+Checking: `validate(path)`. Statistics: `trace_stats`.
+Synthetic workloads: `synth` (in `tlmsim.activity.synthetic`).
 Converters (`tlmsim.activity.convert`): `raster_to_events`, `tonic_events_to_slots`,
 `SpikeRecorder` (snnTorch), `layers_from_nir`.
 """
@@ -29,20 +30,10 @@ Converters (`tlmsim.activity.convert`): `raster_to_events`, `tonic_events_to_slo
 from tlmsim.activity.network import Layer, Network, Synapses
 from tlmsim.activity.reader import Trace, open_trace
 from tlmsim.activity.schema import FORMAT_NAME, VERSION
+from tlmsim.activity.stats import trace_stats
+from tlmsim.activity.synthetic import synth
 from tlmsim.activity.validate import validate
 from tlmsim.activity.writer import TraceWriter, write_trace
 
 __all__ = ["FORMAT_NAME", "VERSION", "Layer", "Network", "Synapses", "Trace", "TraceWriter",
-           "open_trace", "trace_stats", "synth", "validate", "write_trace"]
-
-
-def trace_stats(trace, **kw):
-    """Statistics of an open trace or a path (see `tlmsim.activity.stats`)."""
-    from tlmsim.activity.stats import trace_stats as _stats
-    return _stats(trace, **kw)
-
-
-def synth(path, **kw):
-    """Write a synthetic workload (see `tlmsim.activity.synth.synth`)."""
-    from tlmsim.activity.synth import synth as _synth
-    return _synth(path, **kw)
+           "open_trace", "synth", "trace_stats", "validate", "write_trace"]

@@ -96,6 +96,18 @@ class Layer:
         """(indptr, indices, wpos) of the synapses from `source`, computed once."""
         if source in self._csr_cache:
             return self._csr_cache[source]
+        try:
+            table = self._build_table(source)
+        except MemoryError:
+            from tlmsim.errors import TraceFormatError
+            raise TraceFormatError(
+                f"layer {self.name!r}: the synapses from {source!r} do not fit in memory "
+                f"({self.network[source].n_neurons} -> {self.n_neurons} neurons)\n"
+                "  fix: check the layer shapes; stream a smaller network") from None
+        self._csr_cache[source] = table
+        return table
+
+    def _build_table(self, source):
         src = self.network[source]
         if self.kind in ("dense", "recurrent"):
             table = C.dense(src.n_neurons, self.n_neurons)
@@ -119,7 +131,6 @@ class Layer:
                 table = (indptr, indices, np.arange(indices.size, dtype=np.int64))
         else:
             raise ValueError(f"layer {self.name!r} of kind {self.kind!r} has no synapses")
-        self._csr_cache[source] = table
         return table
 
     def fanout_csr(self, source=None):

@@ -23,6 +23,8 @@ from tlmsim.errors import TraceFormatError
 
 #: Offsets read at a time while streaming a whole layer.
 OFFSET_BLOCK = 1 << 16
+_LAYER_KEYS = ("name", "kind", "shape", "sources", "neuron_model", "neuron_params",
+               "weight_bits", "kernel", "stride", "padding", "pool")
 _FIX_CORRUPT = "the file is damaged or truncated; write it again"
 _H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError, AttributeError,
               IndexError, UnicodeDecodeError, OverflowError)
@@ -70,7 +72,7 @@ class Trace:
                 return default
             raise S.format_error(self.path, where, f"missing attribute {key!r}",
                                  "see traces/FORMAT.md for the required attributes")
-        value = obj.attrs[key]
+        value = self._attr_value(obj, where, key)
         try:
             if kind is str:
                 if isinstance(value, bytes):
@@ -94,6 +96,16 @@ class Trace:
                     "ints": "a 1-D integer array", "json": "JSON text"}[kind]
             raise S.format_error(self.path, where, f"attribute {key!r} must be {want} "
                                  f"({_short(e)})") from None
+
+    def _attr_value(self, obj, where, key):
+        """Read attribute `key`, refusing variable-length types (text must be stored
+        fixed-length: reading a damaged variable-length value can hang HDF5)."""
+        dtype = obj.attrs.get_id(key).dtype
+        if dtype.kind == "O" or dtype.fields is not None:
+            raise S.format_error(self.path, where, f"attribute {key!r} has a variable-length "
+                                 "or compound type", "store text as fixed-length UTF-8 "
+                                 "strings (see traces/FORMAT.md)")
+        return obj.attrs[key]
 
     # -- header ---------------------------------------------------------------------
     def _read_header(self):
@@ -126,19 +138,26 @@ class Trace:
     @property
     def attrs(self):
         """All file attributes; JSON text attributes (provenance...) decoded."""
-        out = {}
         with self._io("/"):
-            for key, value in self._f.attrs.items():
-                if isinstance(value, bytes):
-                    value = value.decode("utf-8", "replace")
-                if isinstance(value, str) and value[:1] in "{[":
-                    with contextlib.suppress(ValueError):
-                        value = json.loads(value)
-                elif isinstance(value, np.generic):
-                    value = value.item()
-                elif isinstance(value, np.ndarray):
-                    value = value.tolist()
-                out[key] = value
+            return self._decoded(self._f, "/")
+
+    def _decoded(self, obj, where, skip=()):
+        """Attributes of `obj` as Python values (JSON text decoded)."""
+        out = {}
+        for key in obj.attrs.keys():
+            if key in skip:
+                continue
+            value = self._attr_value(obj, where, key)
+            if isinstance(value, bytes):
+                value = value.decode("utf-8", "replace")
+            if isinstance(value, str) and value[:1] in "{[":
+                with contextlib.suppress(ValueError):
+                    value = json.loads(value)
+            elif isinstance(value, np.generic):
+                value = value.item()
+            elif isinstance(value, np.ndarray):
+                value = value.tolist()
+            out[key] = value
         return out
 
     # -- network --------------------------------------------------------------------
@@ -185,10 +204,12 @@ class Trace:
                       kernel=a("kernel", "ints") if window else None,
                       stride=a("stride", "ints") if window else None,
                       padding=a("padding", "ints") if window else None,
-                      pool=a("pool", str) if kind == "pooling" else None)
+                      pool=a("pool", str) if kind == "pooling" else None,
+                      attrs=self._decoded(g, where, skip=_LAYER_KEYS))
         if "bias" in g:
             layer.bias = self._dataset(g, where + "/bias")
-            if layer.bias.ndim != 1 or layer.bias.shape[0] not in (layer.n_neurons,
+            if layer.bias.dtype.kind not in "iuf" or layer.bias.ndim != 1 or \
+                    layer.bias.shape[0] not in (layer.n_neurons,
                                                                    layer.n_channels):
                 raise S.format_error(self.path, where + "/bias", "needs one value per "
                                      "neuron or per channel")

@@ -17,6 +17,7 @@ count (memory: one int64 per neuron).
 import numpy as np
 
 from tlmsim.activity.reader import Trace, open_trace
+from tlmsim.activity.schema import format_error
 
 
 def _per_neuron_counts(tr, name, max_events):
@@ -47,7 +48,17 @@ def trace_stats(trace, max_events=1 << 22):
     if not isinstance(trace, Trace):
         with open_trace(trace) as tr:
             return trace_stats(tr, max_events)
-    tr = trace
+    try:
+        return _stats(trace, max_events)
+    except MemoryError:
+        sizes = ", ".join(f"{l.name}: {l.n_neurons}" for l in trace.network)
+        raise format_error(trace.path, "network/layers", "the layers are too large to "
+                           f"count in memory (neurons per layer: {sizes})",
+                           "check the shape attributes; a damaged file can claim "
+                           "billions of neurons") from None
+
+
+def _stats(tr, max_events):
     slots = tr.n_samples * tr.n_steps
     counts, exact = {}, {}
     for name in tr.spiking_layers + tr.activation_layers:

@@ -110,9 +110,10 @@ def check_layer(path, layer, earlier, where=None):
                                         ("indices", syn.indices, None)):
                     if arr.dtype.kind not in "iu" or arr.ndim != 1 or \
                             (shape and tuple(arr.shape) != shape):
+                        of_shape = f" of shape {shape}" if shape else ""
                         raise S.format_error(path, f"{swhere}/{key}",
                                              f"{arr.dtype} {tuple(arr.shape)}, expected a "
-                                             f"1-D integer array{' of shape ' + str(shape) if shape else ''}")
+                                             f"1-D integer array{of_shape}")
                 nnz = syn.indices.shape[0]
             if w is not None and tuple(w.shape) != (nnz,):
                 raise S.format_error(path, swhere + "/weights",

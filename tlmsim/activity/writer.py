@@ -20,6 +20,24 @@ from tlmsim.activity import schema as S
 from tlmsim.activity.network import Layer, Network, Synapses
 
 
+MAX_TEXT_BYTES = 60000
+
+
+def _put(attrs, key, value, path=""):
+    """Store an attribute; text becomes a fixed-length UTF-8 byte string (stored inline in
+    the object header, so a damaged file cannot send a reader into the global heap), and
+    dicts and lists become JSON text."""
+    if isinstance(value, (dict, list, tuple)):
+        value = json.dumps(value, sort_keys=True)
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+        if len(value) > MAX_TEXT_BYTES:
+            raise S.format_error(path, key, f"text attribute of {len(value)} bytes; the "
+                                 f"limit is {MAX_TEXT_BYTES}", "store large data as a dataset")
+        value = np.bytes_(value)
+    attrs[key] = value
+
+
 class _SpikeStream:
     """Appends the events of one layer and their per-step offsets."""
 
@@ -90,13 +108,13 @@ class TraceWriter:
         self._streams = {}
         self._f = h5py.File(path, "w")
         a = self._f.attrs
-        a["format"] = S.FORMAT_NAME
+        _put(a, "format", S.FORMAT_NAME)
         a["version"] = S.VERSION
-        a["kind"] = kind
+        _put(a, "kind", kind)
         a["dt_s"] = float(dt_s)
         a["n_steps"] = self.n_steps
         a["n_samples"] = self.n_samples
-        a["producer"] = str(producer)
+        _put(a, "producer", str(producer))
         for key, value in (attrs or {}).items():
             self.set_attr(key, value)
         self._f.create_group(S.LAYERS_GROUP)
@@ -104,9 +122,7 @@ class TraceWriter:
 
     def set_attr(self, key, value):
         """Set a file attribute; dicts and lists become JSON text."""
-        if isinstance(value, (dict, list, tuple)):
-            value = json.dumps(value, sort_keys=True)
-        self._f.attrs[key] = value
+        _put(self._f.attrs, key, value, self.path)
 
     # -- structure ------------------------------------------------------------------
     def add_layer(self, name, kind, shape, sources=(), weights=None, neuron_model="",
@@ -169,20 +185,20 @@ class TraceWriter:
     def _write_layer(self, index, layer):
         g = self._f[S.LAYERS_GROUP].create_group(S.layer_group_name(index, layer.name))
         a = g.attrs
-        a["name"] = layer.name
-        a["kind"] = layer.kind
+        _put(a, "name", layer.name)
+        _put(a, "kind", layer.kind)
         a["shape"] = np.asarray(layer.shape, dtype=np.int64)
-        a["sources"] = json.dumps(list(layer.sources))
-        a["neuron_model"] = layer.neuron_model
-        a["neuron_params"] = json.dumps(layer.neuron_params, sort_keys=True)
+        _put(a, "sources", list(layer.sources))
+        _put(a, "neuron_model", layer.neuron_model)
+        _put(a, "neuron_params", layer.neuron_params, self.path)
         a["weight_bits"] = layer.weight_bits
         for key in ("kernel", "stride", "padding"):
             if getattr(layer, key) is not None:
                 a[key] = np.asarray(getattr(layer, key), dtype=np.int64)
         if layer.pool is not None:
-            a["pool"] = layer.pool
+            _put(a, "pool", layer.pool)
         for key, value in layer.attrs.items():
-            a[key] = json.dumps(value) if isinstance(value, (dict, list, tuple)) else value
+            _put(a, key, value, self.path)
         if layer.bias is not None:
             g.create_dataset("bias", data=layer.bias)
         if layer.synapses:

@@ -82,6 +82,7 @@ class Bus(Module):
         self._shared = _Path("shared", n_initiators) if params.topology == "shared" else None
         self._paths = []
         self._pending = [0] * n_initiators
+        self._keys = {}
         self._space = [None] * n_initiators
 
     # -- structure ----------------------------------------------------------------
@@ -141,7 +142,7 @@ class Bus(Module):
         finally:
             txn.address += base
         end = max(now + d, t_g + req + beats) + self.clock.cycles(p.response_cycles)
-        self._account(i, j, txn, t_g - arrive, beats)
+        self._account(i, j, txn, t_g, t_g - arrive, beats)
         return end - now
 
     # -- AT -----------------------------------------------------------------------
@@ -174,7 +175,7 @@ class Bus(Module):
         if self._space[i] is not None:
             ev, self._space[i] = self._space[i], None
             ev.succeed()
-        self._account(i, j, txn, t_g - arrive, beats)
+        self._account(i, j, txn, t_g, t_g - arrive, beats)
         p = self.params
         req = self.clock.cycles(p.request_cycles)
         if req:
@@ -222,14 +223,18 @@ class Bus(Module):
         env.timeout(beats).callbacks.append(lambda _e: self._arbitrate(path))
 
     # -- stats ----------------------------------------------------------------------
-    def _account(self, i, j, txn, wait_ps, beats_ps):
-        s = self.stats
-        s.add(f"in{i}.transactions")
-        s.add(f"in{i}.bytes", txn.length)
-        s.add(f"in{i}.busy_ps", beats_ps)
-        s.add(f"out{j}.busy_ps", beats_ps)
-        s.observe(f"in{i}.wait_ps", wait_ps)
-        s.add_busy(beats_ps)
+    def _account(self, i, j, txn, t_g, wait_ps, beats_ps):
+        keys = self._keys.get((i, j))
+        if keys is None:
+            keys = self._keys[(i, j)] = (f"in{i}.transactions", f"in{i}.bytes", f"in{i}.busy_ps",
+                                         f"out{j}.busy_ps", f"in{i}.wait_ps", f"in{i}->out{j}")
+        c = self.stats.counters
+        c[keys[0]] = c.get(keys[0], 0) + 1
+        c[keys[1]] = c.get(keys[1], 0) + txn.length
+        c[keys[2]] = c.get(keys[2], 0) + beats_ps
+        c[keys[3]] = c.get(keys[3], 0) + beats_ps
+        self.stats.observe(keys[4], wait_ps)
+        self.busy(t_g, t_g + beats_ps, keys[5])
         self.count("byte", txn.length)
 
     def port_utilization(self, i, elapsed_ps):

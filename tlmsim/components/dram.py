@@ -9,11 +9,17 @@ SimPy event is spent inside the arithmetic.
 Two modes give the same timing for one stream of requests:
 
 * ``bulk``: a transaction, however large (1 MiB is 16 Ki bursts), is timed in one call:
-  the bursts' addresses are decoded with numpy, runs of row hits are timed in closed
-  form (a prefix maximum over cumulative column gaps), and only the bursts that need an
-  ACT (row misses and conflicts) go through the per-burst step. The initiator waits once.
-* ``detailed``: the same per-burst step, one burst at a time, one SimPy event per burst,
-  so concurrent transactions interleave burst by burst in simulated time.
+  the bursts' addresses are decoded with numpy, then the per-burst arithmetic runs in a
+  compiled loop (``cext/dram.pxi``). Without the compiled extension, a numpy path cuts
+  the bursts into segments in which every bank keeps one row (so each bank needs at
+  most one ACT, at its first burst); a segment's few ACTs are computed one by one and
+  all its column commands at once, in closed form (a prefix maximum over cumulative
+  column gaps); bursts in short segments (random traffic, close page) go through the
+  per-burst step. Either way the initiator waits once.
+* ``detailed``: the per-burst step in Python (the reference the compiled loop and the
+  numpy path are tested against), one burst at a time by a controller process
+  that waits for each burst's column command (one SimPy event per burst); transactions
+  queue in the controller and are served oldest first.
 
 Controller model (stated so the arithmetic can be checked by hand):
 
@@ -41,18 +47,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tlmsim.components.pattern import transaction_units
+from tlmsim.components.pattern import AccessPattern, transaction_units
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import Clock, Command, Module, Status, TargetSocket
 from tlmsim.params import param, validate
 
+try:                                        # the compiled per-burst loop, when built
+    from tlmsim._cext import dram_decode_range_kernel as _dram_decode_range_kernel
+    from tlmsim._cext import dram_run_kernel as _dram_run_kernel
+except ImportError:                         # pragma: no cover - a build without it
+    _dram_run_kernel = _dram_decode_range_kernel = None
+
 NEVER = -(10 ** 15)
+#: timing fields in the order the compiled kernel takes them (cext/dram.pxi)
+DRAM_TIMING_FIELDS = ("CL", "CWL", "tRCD", "tRP", "tRAS", "tRC", "tCCD_S", "tCCD_L", "tRRD_S",
+                      "tRRD_L", "tFAW", "tWR", "tWTR_S", "tWTR_L", "tRTP", "tRFC", "tREFI",
+                      "tRTRS")
 _FIELDS = ("ch", "ra", "bg", "ba", "ro", "co")
 
 
 @dataclass
 class DramParams:
-    """One DRAM channel. Timing values are in clock cycles (tCK) unless the name says."""
+    """One DRAM channel. Timing values are in clock cycles (tCK) unless the name says.
+
+    The defaults are DDR4-3200 (8 Gb x8 devices, one 64-bit rank), the JEDEC-derived
+    values DRAMsim3 uses (configs/DDR4_8Gb_x8_3200.ini) and ``reference/platforms.md``
+    lists; `dram_presets` has the others with their sources.
+    """
 
     tCK_ps: float = param(625.0, "ps", "clock period; data moves on both edges",
                           source="DDR4-3200: JEDEC JESD79-4 via DRAMsim3 DDR4_8Gb_x8_3200", min=1.0)
@@ -135,7 +156,8 @@ def check_params(p):
     for name in ("ranks", "bankgroups", "banks_per_group", "rows", "columns", "BL"):
         v = getattr(p, name)
         if v & (v - 1):
-            raise ParameterError(f"dram.{name}={v} must be a power of two (it selects address bits)")
+            raise ParameterError(f"dram.{name}={v} must be a power of two "
+                                 "(it selects address bits)")
     if p.width_bits % 8 or (p.width_bits // 8) & (p.width_bits // 8 - 1):
         raise ParameterError(f"dram.width_bits={p.width_bits} must be 8 x a power of two")
     if p.columns < p.BL:
@@ -170,11 +192,28 @@ class AddressMap:
                   "co": _log2(p.columns // p.BL)}
         self.offset_bits = _log2(p.burst_bytes)
         self.shift, self.width = {}, widths
+        #: the row field is above all others: a contiguous range never goes back a row
+        self.row_on_top = [t for t in tokens if widths[t]][:1] == ["ro"]
         s = 0
         for t in reversed(tokens):
             self.shift[t] = s
             s += widths[t]
         self.p = p
+
+    def decode_range(self, first, n):
+        """`decode` of the consecutive bursts first, first + 1, ... first + n - 1 (burst
+        indices), in compiled code when built."""
+        if _dram_decode_range_kernel is None:
+            return self.decode((first + np.arange(n, dtype=np.int64)) << self.offset_bits)
+        i64 = np.int64
+        if not hasattr(self, "_sm"):
+            names = ("ra", "bg", "ba", "ro")
+            self._sm = (np.array([self.shift[f] for f in names], dtype=i64),
+                        np.array([(1 << self.width[f]) - 1 for f in names], dtype=i64))
+        out = [np.empty(n, dtype=i64) for _ in range(4)]
+        _dram_decode_range_kernel(int(first), *self._sm, self.p.bankgroups,
+                                  self.p.banks_per_group, *out)
+        return tuple(out)
 
     def field(self, burst_index, name):
         return (burst_index >> self.shift[name]) & ((1 << self.width[name]) - 1)
@@ -182,8 +221,14 @@ class AddressMap:
     def decode(self, addresses):
         """(flat bank, rank, bank group, row) arrays of burst start addresses."""
         bi = np.asarray(addresses, dtype=np.int64) >> self.offset_bits
-        rank, bg = self.field(bi, "ra"), self.field(bi, "bg")
-        bank = (rank * self.p.bankgroups + bg) * self.p.banks_per_group + self.field(bi, "ba")
+        bg = self.field(bi, "bg")
+        bank = bg * self.p.banks_per_group
+        bank += self.field(bi, "ba")
+        if self.p.ranks == 1:
+            rank = np.zeros(len(bi), dtype=np.int64)
+        else:
+            rank = self.field(bi, "ra")
+            bank += rank * (self.p.bankgroups * self.p.banks_per_group)
         return bank, rank, bg, self.field(bi, "ro")
 
 
@@ -210,19 +255,24 @@ def frfcfs_order(bank, row, window):
 
 
 class DramTiming:
-    """The channel's state and command arithmetic, in cycles. `step` times one burst;
-    `run` times a whole sequence (closed form for runs of row hits)."""
+    """The channel's state and command arithmetic, in cycles.
 
-    HIT, MISS, CONFLICT = 0, 1, 2
+    `step` times one burst (the Python reference); `run` times a whole sequence, in the
+    compiled loop (`run_compiled`, the same arithmetic in C) or with numpy
+    (`run_numpy`: closed form for segments where every bank keeps its row). All three
+    give the same cycles; the tests hold them against each other.
+    """
 
     def __init__(self, p):
         self.p = p
         nb = p.ranks * p.bankgroups * p.banks_per_group
-        self.open_row = np.full(nb, -1, dtype=np.int64)
-        self.act_t = np.full(nb, NEVER, dtype=np.int64)
-        self.pre_t = np.full(nb, NEVER, dtype=np.int64)
-        self.rd_t = np.full(nb, NEVER, dtype=np.int64)
-        self.wr_end = np.full(nb, NEVER, dtype=np.int64)
+        self.nbanks = nb
+        # per bank (Python lists: the per-burst step reads them one at a time)
+        self.open_row = [-1] * nb
+        self.act_t = [NEVER] * nb
+        self.pre_t = [NEVER] * nb
+        self.rd_t = [NEVER] * nb
+        self.wr_end = [NEVER] * nb
         self.last_act = [NEVER] * p.ranks
         self.last_act_bg = [-1] * p.ranks
         self.faw = [[NEVER] * 4 for _ in range(p.ranks)]   # ring of the last four ACTs
@@ -235,11 +285,18 @@ class DramTiming:
         self.bus_free = NEVER
         self.min_cmd = 0
         self.next_ref = p.tREFI if p.refresh else None
+        self._look = 64
+        #: use the compiled loop for `run` when it is built (tests switch it off)
+        self.compiled = True
+        self._packed = None        # the state as arrays while the compiled loop owns it
+        self._tp = self._kcounts = None
         self.counts = {"hit": 0, "miss": 0, "conflict": 0, "read": 0, "write": 0, "refresh": 0}
 
     # -- refresh -------------------------------------------------------------------
     def refresh_until(self, t):
         """Apply every refresh that starts at or before cycle `t`."""
+        if self._packed is not None:
+            self._unpack()
         if self.next_ref is None or t < self.next_ref:
             return
         p = self.p
@@ -248,13 +305,36 @@ class DramTiming:
         self.counts["refresh"] += k
         self.next_ref = last + p.tREFI
         self.min_cmd = max(self.min_cmd, last + p.tRFC)
-        closed = self.open_row >= 0
-        self.pre_t[closed] = last - p.tRP
-        self.open_row[:] = -1
+        self.pre_t = [last - p.tRP if r >= 0 else t for r, t in zip(self.open_row, self.pre_t)]
+        self.open_row = [-1] * self.nbanks
+
+    # -- activation ------------------------------------------------------------------
+    def _act_time(self, b, rank, bg, t0, last_act, last_act_bg, faw):
+        """(PRE or None, ACT) cycles to open a new row in bank `b` (closed or holding
+        another row), given the rank's ACT history (`last_act`, `last_act_bg`, `faw`)."""
+        p = self.p
+        act_b = self.act_t[b]
+        if self.open_row[b] >= 0:                       # conflict: precharge first
+            pre = max(t0, act_b + p.tRAS, self.rd_t[b] + p.tRTP, self.wr_end[b] + p.tWR)
+            act = pre + p.tRP
+        else:
+            pre = None
+            act = max(t0, self.pre_t[b] + p.tRP)
+        rrd = p.tRRD_L if last_act_bg[rank] == bg else p.tRRD_S
+        return pre, max(act, act_b + p.tRC, last_act[rank] + rrd, min(faw[rank]) + p.tFAW)
+
+    @staticmethod
+    def _note_act(rank, bg, act, last_act, last_act_bg, faw):
+        ring = faw[rank]
+        ring[ring.index(min(ring))] = act
+        last_act[rank] = act
+        last_act_bg[rank] = bg
 
     # -- one burst -----------------------------------------------------------------
     def step(self, b, rank, bg, row, write, t0):
         """Issue one burst to flat bank `b`; returns (column command cycle, data end)."""
+        if self._packed is not None:
+            self._unpack()
         p = self.p
         while True:
             if t0 < self.min_cmd:
@@ -262,24 +342,12 @@ class DramTiming:
             if self.next_ref is not None and t0 >= self.next_ref:
                 self.refresh_until(t0)
                 continue
-            orow = int(self.open_row[b])
             act = pre = None
-            act_b = int(self.act_t[b])
-            if orow == row:
-                kind = self.HIT
-                col = max(t0, act_b + p.tRCD)
+            if self.open_row[b] == row:
+                col = max(t0, self.act_t[b] + p.tRCD)
             else:
-                if orow >= 0:
-                    kind = self.CONFLICT
-                    pre = max(t0, act_b + p.tRAS, int(self.rd_t[b]) + p.tRTP,
-                              int(self.wr_end[b]) + p.tWR)
-                    act = pre + p.tRP
-                else:
-                    kind = self.MISS
-                    act = max(t0, int(self.pre_t[b]) + p.tRP)
-                rrd = p.tRRD_L if self.last_act_bg[rank] == bg else p.tRRD_S
-                act = max(act, act_b + p.tRC, self.last_act[rank] + rrd,
-                          min(self.faw[rank]) + p.tFAW)
+                pre, act = self._act_time(b, rank, bg, t0, self.last_act, self.last_act_bg,
+                                          self.faw)
                 col = act + p.tRCD
             if self.last_col_rank == rank:
                 col = max(col, self.last_col + (p.tCCD_L if self.last_col_bg == bg else p.tCCD_S))
@@ -306,10 +374,7 @@ class DramTiming:
                 self.counts["miss"] += 1
             self.act_t[b] = act
             self.open_row[b] = row
-            ring = self.faw[rank]
-            ring[ring.index(min(ring))] = act
-            self.last_act[rank] = act
-            self.last_act_bg[rank] = bg
+            self._note_act(rank, bg, act, self.last_act, self.last_act_bg, self.faw)
         else:
             self.counts["hit"] += 1
         if write:
@@ -324,78 +389,235 @@ class DramTiming:
         self.last_col_write = bool(write)
         self.bus_free = end
         if p.page_policy == "close":
-            a = int(self.act_t[b])
+            a = self.act_t[b]
             self.pre_t[b] = max(a + p.tRAS, end + p.tWR if write else col + p.tRTP)
             self.open_row[b] = -1
         return col, end
 
     # -- many bursts ---------------------------------------------------------------
-    def run(self, bank, rank, bg, row, write, t0, min_run=8):
+    def run(self, bank, rank, bg, row, write, t0):
         """Time bursts in the given order, all arriving at cycle `t0`; returns the cycle
-        the last data beat ends. Equivalent to calling `step` for each burst."""
+        the last data beat ends. Equivalent to calling `step` for each burst: with the
+        compiled loop when it is built (`compiled`), else with `run_numpy`."""
+        if self.compiled and _dram_run_kernel is not None:
+            return self.run_compiled(bank, rank, bg, row, write, t0)
+        return self.run_numpy(bank, rank, bg, row, write, t0)
+
+    def run_compiled(self, bank, rank, bg, row, write, t0):
+        """`step` for every burst, in compiled code (cext/dram.pxi). The state stays
+        packed in arrays between calls, until a Python method needs its lists."""
+        if self._packed is None:
+            self._pack()
+        st, counts = self._packed, self._kcounts
+        counts[:] = 0
+        c, i64 = np.ascontiguousarray, np.int64
+        code, where, end = _dram_run_kernel(
+            c(bank, dtype=i64), c(rank, dtype=i64), c(bg, dtype=i64), c(row, dtype=i64),
+            bool(write), int(t0), self._tp, *st, counts)
+        if code:
+            raise ParameterError(f"DRAM burst {where} has a bank or rank out of range: an "
+                                 "address mapping bug")
+        for k, v in zip(("hit", "miss", "conflict", "read", "write", "refresh"),
+                        counts.tolist()):
+            self.counts[k] += v
+        return end
+
+    def _pack(self):
+        """Copy the state into the arrays the compiled loop works on."""
+        i64 = np.int64
+        if self._tp is None:
+            p = self.p
+            self._tp = np.array([getattr(p, f) for f in DRAM_TIMING_FIELDS]
+                                + [p.burst_cycles, int(p.page_policy == "close")], dtype=i64)
+            self._kcounts = np.zeros(6, dtype=i64)
+        lcw = -1 if self.last_col_write is None else int(self.last_col_write)
+        chan = [self.last_col, self.last_col_bg, self.last_col_rank, lcw, self.bus_free,
+                self.min_cmd, -1 if self.next_ref is None else self.next_ref]
+        self._packed = [np.array(x, dtype=i64) for x in (
+            self.open_row, self.act_t, self.pre_t, self.rd_t, self.wr_end, self.last_act,
+            self.last_act_bg, self.faw, self.last_wr_end, self.last_wr_bg, chan)]
+
+    def _unpack(self):
+        """Back to the Python lists (after compiled calls), for `step` and friends."""
+        if self._packed is None:
+            return
+        (self.open_row, self.act_t, self.pre_t, self.rd_t, self.wr_end, self.last_act,
+         self.last_act_bg, self.faw, self.last_wr_end, self.last_wr_bg, ch) = \
+            (a.tolist() for a in self._packed)
+        self.last_col, self.last_col_bg, self.last_col_rank = ch[0], ch[1], ch[2]
+        self.last_col_write = None if ch[3] < 0 else bool(ch[3])
+        self.bus_free, self.min_cmd = ch[4], ch[5]
+        self.next_ref = None if ch[6] < 0 else ch[6]
+        self._packed = None
+
+    def run_numpy(self, bank, rank, bg, row, write, t0, min_run=32):
+        """`run` without the compiled loop: segments of at least `min_run` bursts in
+        which every bank keeps one row are timed in closed form (`_segment`), the other
+        bursts one by one with `step`."""
+        self._unpack()
         n = len(bank)
         end = t0
         i = 0
-        look = 64
-        rank_l, bg_l, row_l, bank_l = rank.tolist(), bg.tolist(), row.tolist(), bank.tolist()
+        look = self._look
+        close = self.p.page_policy == "close"
+        step = self.step
+        checked = 0            # index before which no look-ahead is tried again
         while i < n:
-            _, e = self.step(bank_l[i], rank_l[i], bg_l[i], row_l[i], write, t0)
-            end = max(end, e)
+            _, e = step(int(bank[i]), int(rank[i]), int(bg[i]), int(row[i]), write, t0)
+            if e > end:
+                end = e
             i += 1
-            if i >= n or self.p.page_policy == "close":
+            if close or i >= n or i < checked:
                 continue
-            j = min(n, i + look)
-            hit = self.open_row[bank[i:j]] == row[i:j]
-            m = i + (int(np.argmin(hit)) if not hit.all() else j - i)
-            if m == j:
-                look = min(4 * look, 1 << 16)
+            if look < 4 * min_run:
+                # the last segment was short: a cheap scalar look before paying for numpy
+                seen = {}
+                k, lim = i, min(n, i + min_run)
+                while k < lim and seen.setdefault(int(bank[k]), int(row[k])) == row[k]:
+                    k += 1
+                if k - i < min_run:
+                    checked = k    # do not look again before k (bounds the checking work)
+                    continue
+            m, pos = self._segment_end(bank, row, i, look)
             if m - i < min_run:
+                look = 64
+                checked = m
                 continue
-            k, e = self._hit_run(bank[i:m], rank[i:m], bg[i:m], write, t0)
+            # next time, look as far ahead as this segment reached (at least 64 bursts)
+            look = max(64, min(2 * (m - i), 1 << 16))
+            k, e = self._segment(bank[i:m], rank[i:m], bg[i:m], row[i:m], pos, write, t0)
             if k:
                 end = max(end, e)
             i += k
+        self._look = look
         return end
 
-    def _hit_run(self, bank, rank, bg, write, t0):
-        """Time a run of row hits in closed form; stop before a refresh. Returns
-        (bursts timed, last data end)."""
+    def _first_positions(self, bk):
+        """Index of each bank's first burst in `bk` (len(bk) for banks not in it);
+        numpy assigns repeated indices in order, so assigning backwards leaves the first."""
+        pos = np.full(self.nbanks, len(bk), dtype=np.int64)
+        pos[bk[::-1]] = np.arange(len(bk) - 1, -1, -1, dtype=np.int64)
+        return pos
+
+    def _segment_end(self, bank, row, i, look):
+        """(end, first positions): the segment from `i` ends at the first burst whose
+        bank appeared earlier in it with another row; first positions of its banks
+        (relative to `i`; banks not in it have a position >= end - i)."""
+        n = len(bank)
+        j = min(n, i + look)
+        while True:
+            bk, rw = bank[i:j], row[i:j]
+            pos = self._first_positions(bk)
+            ok = rw == rw[pos[bk]]
+            if not ok.all():
+                return i + int(np.argmin(ok)), pos
+            if j == n:
+                return n, pos
+            j = min(n, i + 4 * (j - i))
+
+    def _merge_max(self, state, bank, values):
+        """Per-bank maximum of `state` and increasing `values` (the last value of a bank
+        is its largest; numpy assigns repeated indices in order, the last one stays)."""
+        tmp = np.full(self.nbanks, NEVER, dtype=np.int64)
+        tmp[bank] = values
+        return [a if a > b else b for a, b in zip(state, tmp.tolist())]
+
+    def _segment(self, bank, rank, bg, row, pos, write, t0):
+        """Time a segment in closed form; stop before a refresh. In a segment each bank
+        keeps one row, so a bank needs at most one ACT, at its first burst, and that ACT
+        depends only on the state before the segment and on the ACTs before it: those
+        are computed one by one (a few per segment), then every column command at once:
+        col_j = max(col_(j-1) + gap_j, ready_j), solved as a prefix maximum.
+        `pos`: each bank's first burst in the segment (>= its length when absent).
+        Returns (bursts timed, last data end)."""
         p = self.p
         lat = p.CWL if write else p.CL
-        prev_rank = np.concatenate(([self.last_col_rank], rank[:-1]))
-        prev_bg = np.concatenate(([self.last_col_bg], bg[:-1]))
-        same_rank = prev_rank == rank
-        ccd = np.where(bg == prev_bg, p.tCCD_L, p.tCCD_S)
-        bus = p.burst_cycles + np.where(same_rank, 0, p.tRTRS)
-        g = np.maximum(bus, np.where(same_rank, ccd, 0))
-        r = np.maximum(self.act_t[bank] + p.tRCD, max(t0, self.min_cmd))
-        if not write:
+        n = len(bank)
+        t0 = max(t0, self.min_cmd)
+        # the ACTs, in burst order
+        present = pos < n
+        first_row = row[np.minimum(pos, n - 1)]
+        need = np.flatnonzero(present & (first_row != np.asarray(self.open_row)))
+        acts = sorted(zip(pos[need].tolist(), need.tolist()))
+        last_act, last_act_bg = list(self.last_act), list(self.last_act_bg)
+        faw = [list(r) for r in self.faw]
+        act_t = list(self.act_t)
+        planned = []
+        for q, b in acts:
+            rk, g = int(rank[q]), int(bg[q])
+            pre, act = self._act_time(b, rk, g, t0, last_act, last_act_bg, faw)
+            self._note_act(rk, g, act, last_act, last_act_bg, faw)
+            act_t[b] = act
+            planned.append((q, b, rk, g, pre, act))
+        # the column commands
+        prev_bg = np.empty(n, dtype=np.int64)
+        prev_bg[0] = self.last_col_bg
+        prev_bg[1:] = bg[:-1]
+        gl, gs = max(p.tCCD_L, p.burst_cycles), max(p.tCCD_S, p.burst_cycles)
+        if p.ranks == 1:
+            gap = np.where(bg == prev_bg, gl, gs)
+        else:
+            prev_rank = np.empty(n, dtype=np.int64)
+            prev_rank[0] = self.last_col_rank
+            prev_rank[1:] = rank[:-1]
+            gap = np.where(prev_rank == rank, np.where(bg == prev_bg, gl, gs),
+                           p.burst_cycles + p.tRTRS)
+        r = np.asarray(act_t, dtype=np.int64)[bank]
+        r += p.tRCD
+        np.maximum(r, t0, out=r)
+        if not write and max(self.last_wr_end) + p.tWTR_L > self.last_col:
             lw = np.asarray(self.last_wr_end, dtype=np.int64)[rank]
             lwbg = np.asarray(self.last_wr_bg, dtype=np.int64)[rank]
             r = np.maximum(r, lw + np.where(lwbg == bg, p.tWTR_L, p.tWTR_S))
-        S = self.last_col + np.cumsum(g)
-        col = S + np.maximum(np.maximum.accumulate(r - S), 0)
-        k = len(col)
+        S = np.cumsum(gap)
+        S += self.last_col
+        r -= S
+        np.maximum.accumulate(r, out=r)
+        np.maximum(r, 0, out=r)
+        col = S + r
+        k = n
         if self.next_ref is not None and col[-1] >= self.next_ref:
             k = int(np.searchsorted(col, self.next_ref))
             if k == 0:
                 return 0, None
             col, bank, rank, bg = col[:k], bank[:k], rank[:k], bg[:k]
+        # commit what was timed before any refresh
+        done = [a for a in planned if a[0] < k]
+        for q, b, rk, g, pre, act in done:
+            if pre is not None:
+                self.pre_t[b] = pre
+                self.counts["conflict"] += 1
+            else:
+                self.counts["miss"] += 1
+            self.act_t[b] = act
+            self.open_row[b] = int(row[q])
+            self._note_act(rk, g, act, self.last_act, self.last_act_bg, self.faw)
         last = int(col[-1])
         end = last + lat + p.burst_cycles
         if write:
-            np.maximum.at(self.wr_end, bank, col + lat + p.burst_cycles)
+            self.wr_end = self._merge_max(self.wr_end, bank, col + lat + p.burst_cycles)
             self.last_wr_end[int(rank[-1])] = end
             self.last_wr_bg[int(rank[-1])] = int(bg[-1])
             self.counts["write"] += k
         else:
-            np.maximum.at(self.rd_t, bank, col)
+            self.rd_t = self._merge_max(self.rd_t, bank, col)
             self.counts["read"] += k
-        self.counts["hit"] += k
+        self.counts["hit"] += k - len(done)
         self.last_col, self.last_col_bg, self.last_col_rank = last, int(bg[-1]), int(rank[-1])
         self.last_col_write = bool(write)
         self.bus_free = end
         return k, end
+
+
+class _Job:
+    """A transaction waiting in detailed mode's controller queue."""
+
+    __slots__ = ("bursts", "write", "t0", "done", "next", "end")
+
+    def __init__(self, bursts, write, t0, done):
+        self.bursts, self.write, self.t0, self.done = bursts, write, t0, done
+        self.next = 0
+        self.end = t0
 
 
 class DramChannel(Module):
@@ -423,6 +645,9 @@ class DramChannel(Module):
                           "refresh": params.refresh_energy_pj}
         self.static_power_w = params.background_power_w
         self._seen = dict(self.timing.counts)
+        self._jobs = []
+        self._scheduling = False
+        self._burst_bytes, self._capacity = params.burst_bytes, params.capacity_bytes
         self.socket = TargetSocket(self, "socket", b_transport=self.b_transport, serve=self.serve)
 
     # -- time conversion ---------------------------------------------------------------
@@ -438,11 +663,25 @@ class DramChannel(Module):
         """(bank, rank, bank group, row) of the bursts of `txn`, in issue order, or None
         when the transaction falls outside the channel."""
         p = self.params
-        addrs = transaction_units(txn, p.burst_bytes)
-        if addrs.size and (addrs.min() < 0 or addrs.max() >= p.capacity_bytes):
-            return None
+        fr_keeps_order = p.scheduler == "fcfs" or self.map.row_on_top
+        if txn.extension(AccessPattern) is None and fr_keeps_order:
+            # contiguous, and FR-FCFS would keep the order (rows never decrease)
+            if txn.length <= 0:
+                return tuple(np.zeros(0, dtype=np.int64) for _ in range(4))
+            bb = self._burst_bytes
+            first, last = txn.address // bb, (txn.address + txn.length - 1) // bb
+            if txn.address < 0 or last * bb >= self._capacity:
+                return None
+            return self.map.decode_range(first, last - first + 1)
+        addrs = transaction_units(txn, self._burst_bytes)
+        if addrs.size:
+            contiguous = txn.extension(AccessPattern) is None
+            lo, hi = (addrs[0], addrs[-1]) if contiguous else (addrs.min(), addrs.max())
+            if lo < 0 or hi >= self._capacity:
+                return None
         bank, rank, bg, row = self.map.decode(addrs)
-        if p.scheduler == "fr-fcfs" and len(bank) > 1:
+        # rows that never decrease are already grouped per bank: FR-FCFS keeps the order
+        if p.scheduler == "fr-fcfs" and len(bank) > 1 and not (row[1:] >= row[:-1]).all():
             order = frfcfs_order(bank, row, p.window)
             bank, rank, bg, row = bank[order], rank[order], bg[order], row[order]
         return bank, rank, bg, row
@@ -456,15 +695,19 @@ class DramChannel(Module):
         t0 = self.to_cycle(arrival_ps)
         write = txn.command == Command.WRITE
         end = self.timing.run(*dec, write, t0) if len(dec[0]) else t0
-        self._account(txn, len(dec[0]))
-        return self.to_ps(end)
+        end_ps = self.to_ps(end)
+        self._account(txn, len(dec[0]), end_ps)
+        return end_ps
 
-    def _account(self, txn, nbursts):
+    def _account(self, txn, nbursts, end_ps):
+        """Stats and energy of a served transaction; busy time is its data-bus time,
+        drawn on the timeline as a span ending with its last data beat."""
         p = self.params
         self.stats.add("transactions")
         self.stats.add("bursts", nbursts)
         self.stats.add("bytes", nbursts * p.burst_bytes)
-        self.stats.add_busy(self.to_ps(nbursts * p.burst_cycles))
+        bus_ps = self.to_ps(nbursts * p.burst_cycles)
+        self.busy(end_ps - bus_ps, end_ps, "write" if txn.command == Command.WRITE else "read")
         self._sync_counts()
         txn.status = Status.OK
 
@@ -488,7 +731,8 @@ class DramChannel(Module):
 
     # -- TLM interfaces -----------------------------------------------------------------
     def b_transport(self, txn, delay_ps=0):
-        """LT: time the whole transaction at once; returns the annotated delay."""
+        """LT: time the whole transaction at once (bulk, whatever `mode` says); returns
+        the annotated delay. Calls are served in call order."""
         now = self.sim.now
         end = self.access(txn, now + delay_ps)
         self.stats.observe("latency_ps", end - now - delay_ps)
@@ -509,23 +753,38 @@ class DramChannel(Module):
         if dec is None:
             txn.status = Status.ADDRESS_ERROR
             return
-        bank, rank, bg, row = (a.tolist() for a in dec)
-        write = txn.command == Command.WRITE
-        t0 = self.to_cycle(now)
-        end = t0
-        step, env = self.timing.step, self.sim.env
-        for i in range(len(bank)):
-            col, e = step(bank[i], rank[i], bg[i], row[i], write, t0)
-            end = max(end, e)
-            t = self.to_ps(col)
-            yield env.timeout(max(0, t - env.now))
-        t = self.to_ps(end)
-        if t > env.now:
-            yield env.timeout(t - env.now)
-        self._account(txn, len(bank))
+        n = len(dec[0])
+        if n:
+            job = _Job([a.tolist() for a in dec], txn.command == Command.WRITE,
+                       self.to_cycle(now), self.sim.event())
+            self._jobs.append(job)
+            if not self._scheduling:
+                self._scheduling = True
+                self.sim.process(self._scheduler(), name=f"{self.full_name}.scheduler",
+                                 daemon=True)
+            yield job.done
+        self._account(txn, n, self.sim.now)
+
+    def _scheduler(self):
+        """Detailed mode's controller: issues the oldest transaction's next burst, waits
+        until its column command, repeats (one event per burst; FCFS across transactions,
+        the transaction's own order -- FR-FCFS or FCFS -- within one)."""
+        env, step = self.sim.env, self.timing.step
+        while self._jobs:
+            job = self._jobs[0]
+            bank, rank, bg, row = job.bursts
+            i = job.next
+            col, e = step(bank[i], rank[i], bg[i], row[i], job.write, job.t0)
+            job.end = max(job.end, e)
+            job.next += 1
+            if job.next == len(bank):
+                self._jobs.pop(0)
+                fire = env.timeout(max(0, self.to_ps(job.end) - env.now))
+                fire.callbacks.append(lambda _e, ev=job.done: ev.succeed())
+            yield env.timeout(max(0, self.to_ps(col) - env.now))
+        self._scheduling = False
 
     def settle(self, now_ps):
         """Count the refreshes that happened up to `now_ps`, also while idle."""
-        if self.timing.next_ref is not None:
-            self.timing.refresh_until(int(now_ps // self.params.tCK_ps))
+        self.timing.refresh_until(int(now_ps // self.params.tCK_ps))
         self._sync_counts()

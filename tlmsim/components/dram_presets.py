@@ -6,7 +6,9 @@ DDR3_8Gb_x8_1600.ini, DDR4_8Gb_x8_3200.ini, HBM2_8Gb_x128.ini); the DDR4-3200 fi
 are also those of ``shared/reference/platforms.md``. LPDDR4-4266 has no DRAMsim3 file: its
 timings are the JESD209-4 nanosecond minima (tRCD 18, tRPpb 18, tRAS 42, tRRD 10,
 tFAW 40, tWR 18, tWTR 10, tRTP 7.5 ns; tRFCab 280 ns for an 8 Gb channel; tREFI 3.904 us;
-RL 36, WL 18 at 4266 MT/s set A; BL16) rounded up to whole cycles of 0.469 ns.
+RL 36, WL 18 at 4266 MT/s set A; BL16) rounded up to whole cycles of 0.469 ns (tREFI, a
+maximum, rounded down). These ns figures are quoted from memory of the standard and
+from public DRAMSys/DRAMPower-style memspecs, not checked against JESD209-4 itself.
 
 Energy: the IDD method of Micron TN-41-01 (also DRAMsim3's), `idd_energies`:
   activate (ACT + PRE)  = VDD x (IDD0 x tRC - IDD3N x tRAS - IDD2N x (tRC - tRAS))
@@ -74,7 +76,7 @@ def lpddr4_4266(**overrides):
              tRAS=_cyc(42, tck), tCCD_S=8, tCCD_L=8, tRRD_S=_cyc(10, tck),
              tRRD_L=_cyc(10, tck), tFAW=_cyc(40, tck), tWR=_cyc(18, tck), tWTR_S=_cyc(10, tck),
              tWTR_L=_cyc(10, tck), tRTP=_cyc(7.5, tck), tRFC=_cyc(280, tck),
-             tREFI=_cyc(3904, tck) - 1, tRTRS=1)
+             tREFI=math.floor(3904 / tck), tRTRS=1)
     t["tRC"] = t["tRAS"] + t["tRP"]
     e = idd_energies(1.1, 60, 20, 30, 250, 230, 160, tck, t["tRAS"], t["tRC"], t["tRFC"], 16,
                      devices=1)

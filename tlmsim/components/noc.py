@@ -65,7 +65,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tlmsim.errors import ParameterError
 from tlmsim.kernel.module import Module
 from tlmsim.kernel.simulator import PS_PER_S
 from tlmsim.kernel.socket import TargetSocket

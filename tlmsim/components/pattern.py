@@ -56,7 +56,7 @@ class AccessPattern(Extension):
         return cls(offsets, piece_bytes)
 
     def units(self, base, unit_bytes):
-        """Sorted-by-issue-order start addresses of the ``unit_bytes``-aligned units
+        """Start addresses, in the pattern's order, of the ``unit_bytes``-aligned units
         (bursts, words) the pattern touches, starting at byte address ``base``.
         A piece straddling unit boundaries touches every unit it overlaps."""
         return units_of(base + self.offsets, self.piece_bytes, unit_bytes)

@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from tlmsim.components.pattern import transaction_units
+from tlmsim.components.pattern import AccessPattern, transaction_units
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import Clock, Command, Module, Status, TargetSocket
 from tlmsim.params import param, validate
@@ -93,6 +93,14 @@ class Sram(Module):
 
     def words(self, txn):
         """Words `txn` touches, or None when it falls outside the memory."""
+        if txn.extension(AccessPattern) is None:          # contiguous: count, don't list
+            if txn.length <= 0:
+                return 0
+            wb = self.word_bytes
+            first, last = txn.address // wb, (txn.address + txn.length - 1) // wb
+            if txn.address < 0 or (last + 1) * wb > self.params.size_bytes:
+                return None
+            return last - first + 1
         units = transaction_units(txn, self.word_bytes)
         if units.size and (units.min() < 0 or units.max() >= self.params.size_bytes):
             return None
@@ -114,7 +122,7 @@ class Sram(Module):
         self.count("write" if write else "read", w)
         self.stats.add("writes" if write else "reads", w)
         self.stats.add("bytes", w * self.word_bytes)
-        self.stats.add_busy(busy)
+        self.busy(start, start + busy, "write" if write else "read")
         self.stats.observe("wait_ps", start - now - delay_ps)
         txn.status = Status.OK
         return end - now

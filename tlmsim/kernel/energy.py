@@ -19,6 +19,7 @@ class EnergyLedger:
         self.elapsed_ps = elapsed_ps
         self.rows = []
         for m in modules:
+            m.settle(elapsed_ps)
             table = m.energy_pj
             for action, n in sorted(m.counts.items()):
                 if action not in table:

@@ -58,6 +58,14 @@ class Module:
         if timeline is not None:
             timeline.record(self.full_name, start_ps, end_ps, label)
 
+    def settle(self, now_ps):
+        """Bring lazily kept counters up to time `now_ps` before they are read.
+
+        `EnergyLedger` calls it on every module it accounts. Most modules count as they
+        go and need nothing here; a DRAM counts the refreshes it performed while idle.
+        Must be idempotent for the same `now_ps`.
+        """
+
     def walk(self):
         """This module and all its descendants, depth first."""
         yield self

@@ -1,1 +1,4 @@
-"""Compute tiles: the units platforms name in their parameters (see `tlmsim.registry.tile`)."""
+"""Compute tiles: the units platforms name in their parameters (see `tlmsim.registry.tile`).
+
+Neuro-cores for spiking networks (`neurocore`), systolic MAC arrays and datapaths.
+"""

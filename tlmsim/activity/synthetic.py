@@ -82,14 +82,15 @@ def synth(path, layers, connectivity="dense", fanout=128, kernel=3, rates_hz=20.
     if connectivity == "conv" and any(len(s) != 3 or s[1:] != shapes[0][1:] for s in shapes):
         raise ParameterError("conv connectivity needs shapes C x H x W with the same H x W")
     rng = np.random.default_rng(seed)
-    attrs = {"provenance": {"generator": "tlmsim.activity.synth", "layers": [list(s) for s in shapes],
-                            "connectivity": connectivity, "fanout": fanout, "kernel": kernel,
-                            "rates_hz": rates.tolist(), "rate_profile": None if rate_profile
-                            is None else list(map(float, rate_profile)), "seed": seed,
-                            "recurrent": recurrent}}
+    profile_list = None if rate_profile is None else [float(r) for r in rate_profile]
+    attrs = {"provenance": {"generator": "tlmsim.activity.synthetic",
+                            "layers": [list(s) for s in shapes], "connectivity": connectivity,
+                            "fanout": fanout, "kernel": kernel, "rates_hz": rates.tolist(),
+                            "rate_profile": profile_list, "seed": seed,
+                            "recurrent": recurrent, "with_weights": with_weights}}
     single = recurrent and len(shapes) == 1
     with TraceWriter(path, "snn", n_samples, n_steps, dt_s,
-                     producer or "tlmsim.activity.synth", attrs) as w:
+                     producer or "tlmsim.activity.synthetic", attrs) as w:
         names = []
         for i, shape in enumerate(shapes):
             name = f"L{i}"
@@ -105,7 +106,8 @@ def synth(path, layers, connectivity="dense", fanout=128, kernel=3, rates_hz=20.
                 kind = "conv2d"
                 kw = dict(kernel=kernel, padding=kernel // 2)
                 if with_weights:
-                    weights[sources[0]] = _weights(rng, (shape[0], shapes[i - 1][0], kernel, kernel))
+                    weights[sources[0]] = _weights(
+                        rng, (shape[0], shapes[i - 1][0], kernel, kernel))
             elif connectivity == "dense":
                 kind = "recurrent" if recurrent else "dense"
                 if with_weights:

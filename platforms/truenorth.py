@@ -1,0 +1,342 @@
+"""TrueNorth-like neurosynaptic chip: 4,096 binary-crossbar cores on a 64 x 64 mesh, 1 ms ticks.
+
+Sources: P. Merolla et al., Science 345(6197):668, 2014 and its supplementary material
+("Merolla 2014", "§S5" etc.); F. Akopyan et al., IEEE TCAD 34(10):1537, 2015 ("Akopyan
+2015"). Figures marked ASSUMPTION are not published; change them with ``--set``.
+
+Model
+-----
+Each core (256 axons x 256 neurons, `tlmsim.tiles.crossbar.CrossbarCore`) integrates in
+tick t the spikes sent to its axons in tick t - 1 (one synaptic op per crossbar 1 on the
+spike's axon row) and sweeps all its neurons once; spikes travel the mesh with XY routing
+(one 32-bit packet per spike, 2.3 pJ per hop). A tick's work (slowest core + network)
+must fit in the tick period: the replay counts and reports each overrun
+(`step_overruns`, per-tick ``overrun_s``) and stretches that tick, it does not hide it.
+Networks are placed by `tlmsim.replay.crossbar.map_crossbar` (layers on 256 x 256
+crossbars, splitter neurons where a neuron reaches more than one core, weights quantised
+to four axon types).
+
+Energy at 0.75 V (Akopyan 2015's operating point), derived, not fitted to a test
+-----------------------------------------------------------------------------------
+Dynamic energies scale with the supply as C V^2; leakage has no published voltage curve.
+* Synaptic op, 1.29 pJ: Akopyan 2015 Fig. 17 gives total chip power at 0.8 V for complex
+  recurrent networks with 128 synapses per neuron: 68 mW at 11.58 Hz, 71 mW at 20.07 Hz,
+  94 mW at 95.93 Hz. The least-squares slope, 0.306 mW/Hz, over 2^20 x 128 synaptic events
+  per Hz is 2.28 pJ per event at 0.8 V, all activity-proportional energy. Those networks
+  send spikes 2 x 21.3 hops (uniform random cores, Merolla §S7), 42.7 / 128 = 0.333 hops
+  per event at 2.45 pJ (2.3 pJ at 0.775 V scaled to 0.8 V): 0.82 pJ. The rest, 1.47 pJ at
+  0.8 V, is 1.29 pJ at 0.75 V.
+* Neuron update, 17.9 pJ per neuron per tick: Merolla §S5, "reading all ~428 million bits
+  was ~20 mW" at 1 kHz and 0.775 V: 20 uJ per tick over 2^20 neurons is 19.1 pJ at
+  0.775 V, 17.9 pJ at 0.75 V. Every neuron is swept every tick, whatever its input.
+* Spike hop, 2.15 pJ: Merolla Fig. S4, 2.3 pJ per spike per hop at 0.775 V, at 0.75 V.
+* Static (leakage) power, 10.6 uW per core (43.3 mW per chip): the Fig. 17 intercept,
+  64.6 mW at 0.8 V, is leakage plus the per-tick sweep (20 mW x (0.8/0.775)^2 = 21.3 mW),
+  so leakage is 43.3 mW at 0.8 V, used at 0.75 V (an upper bound: Akopyan 2015's 0.70 V
+  corner, 42 mW at 0 Hz less its 16.3 mW sweep, gives 25.7 mW at 0.70 V).
+  Static energy is power x time: a shorter tick spreads it over more work.
+Calibration (tests/test_truenorth_calibration.py): the chip at 20 Hz with 128 active
+synapses per neuron in real time is then 43.3 + 18.7 (sweep) + 3.5 (synaptic) + 1.9
+(routing) = 67.4 mW against the published 65 mW (Akopyan 2015, 0.75 V), 25.1 pJ per
+synaptic event all-in against 26 pJ (Merolla 2014, 72 mW at 0.775 V).
+
+Time: a synaptic op takes 70.6 ns (Akopyan 2015: at most 58 GSOPS per chip at 0.75 V,
+14.2 M ops/s per core, read as one core's integration rate); a neuron update 186 ns
+(Akopyan 2015: up to 21x real time measured, a 47.6 us tick, read as the sweep of 256
+idle neurons). Both are interpretations of chip-level figures; the mesh's hop latency
+and link rate are not published (ASSUMPTION).
+"""
+
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from tlmsim.activity.synthetic import bernoulli_events
+from tlmsim.components.noc import MeshParams
+from tlmsim.errors import ParameterError
+from tlmsim.params import nested, param, to_dict
+from tlmsim.replay.crossbar import (CrossbarLimits, FanInSplit, SplitterWorkload,
+                                    map_crossbar, quantise_weights)
+from tlmsim.replay.snn import SnnPlatform, replay_snn
+from tlmsim.replay.workload import LayerInfo, Workload, open_workload
+from tlmsim.registry import get_tile
+from tlmsim.tiles.crossbar import CrossbarCore, CrossbarCoreCosts  # noqa: F401 (registers the tile)
+
+DESCRIPTION = ("IBM TrueNorth-like chip: 4,096 crossbar cores (256x256), 64x64 mesh, "
+               "1 ms ticks (Merolla 2014)")
+
+M14 = "Merolla 2014 (Science)"
+A15 = "Akopyan 2015 (IEEE TCAD)"
+DERIVED = "derived in the module docstring of tlmsim.platforms.truenorth"
+
+
+@dataclass
+class CoreParams:
+    """One neurosynaptic core: crossbar size, weights, per-operation energy and time."""
+
+    tile: str = param("crossbar_core", "", "tile class of the cores (a name registered with "
+                      "tlmsim.registry.tile, or package.module:Class)", "")
+    neurons: int = param(256, "neurons", "neurons per core", M14 + ", §S1", min=1)
+    axons: int = param(256, "axons", "input axons per core (crossbar rows)", M14 + ", §S1", min=1)
+    axon_types: int = param(4, "types", "axon types; each neuron has one signed weight per type",
+                            M14 + ", §S1", min=1)
+    weight_bits: int = param(9, "bit", "signed weight width per (neuron, axon type)",
+                             M14 + ", §S8: 9-bit signed integer", min=2, max=31)
+    row_bits: int = param(410, "bit", "core memory per neuron (synapses, parameters, target)",
+                          A15 + ", §V-E: 256 x 410 SRAM", min=1)
+    synaptic_op_pj: float = param(1.29, "pJ", "synaptic op (integrate one crossbar event)",
+                                  A15 + ", Fig. 17 slope at 0.8 V less routing, at 0.75 V; "
+                                  + DERIVED, min=0)
+    synaptic_op_ns: float = param(70.6, "ns", "time of one synaptic op in a core",
+                                  A15 + ", §VII: max 58 GSOPS per chip / 4,096 cores "
+                                  "(an interpretation)", min=0)
+    neuron_update_pj: float = param(17.9, "pJ", "per-tick update of one neuron (row read, leak, "
+                                    "threshold, write)", M14 + ", §S5: ~20 mW reading all "
+                                    "bits at 1 kHz, 0.775 V; at 0.75 V", min=0)
+    neuron_update_ns: float = param(186.0, "ns", "time of one neuron's per-tick update",
+                                    A15 + ", §VII: up to 21x real time, 47.6 us per 256 "
+                                    "neurons (an interpretation)", min=0)
+    static_power_uw: float = param(10.6, "uW", "static (leakage) power per core",
+                                   A15 + ", Fig. 17 intercept at 0.8 V less the per-tick "
+                                   "sweep; " + DERIVED, min=0)
+
+
+@dataclass
+class ChipParams:
+    """The core grid and how many chips a network may use."""
+
+    cores_x: int = param(64, "cores", "cores per chip along x (one router each)", M14, min=1)
+    cores_y: int = param(64, "cores", "cores per chip along y", M14, min=1)
+    max_chips: int = param(1, "chips", "most chips a network may use", "", min=1)
+    chips_x: int = param(1, "chips", "chips per row of the chip mesh", "ASSUMPTION", min=1)
+    leak_unused_cores: bool = param(True, "", "charge static power for every core of the chips "
+                                    "in use, not only the cores holding neurons",
+                                    "a chip leaks in all its cores")
+
+
+@dataclass
+class NocParams:
+    """The asynchronous spike mesh: one 32-bit packet per spike, XY routing."""
+
+    hop_energy_pj: float = param(2.15, "pJ", "one spike crossing one core-to-core hop",
+                                 M14 + ", Fig. S4: 2.3 pJ at 0.775 V; at 0.75 V", min=0)
+    local_energy_pj: float = param(0.0, "pJ", "a spike to an axon of its own core",
+                                   "not published (Fig. S4's model gives 0 at distance 0)",
+                                   min=0)
+    hop_latency_ns: float = param(10.0, "ns", "latency of one hop", "ASSUMPTION", min=0)
+    link_ns_per_packet: float = param(10.0, "ns", "a link's time per packet (its throughput)",
+                                      "ASSUMPTION", min=1e-6)
+    packet_bits: int = param(32, "bit", "spike packet width", M14 + ", Fig. S4", min=1)
+    chip_link_energy_pj: float = param(832.0, "pJ", "one spike between adjacent chips",
+                                       M14 + ", §S5: 26 pJ/bit at 1.8 V x 32 bits", min=0)
+    chip_link_latency_ns: float = param(100.0, "ns", "latency of a chip-to-chip hop",
+                                        "ASSUMPTION", min=0)
+    chip_link_ns_per_packet: float = param(25.0, "ns", "a chip link's time per packet",
+                                           M14 + ", §S6: >160 Mspikes/s over all ports, read "
+                                           "as 40 M per side (an interpretation)", min=1e-6)
+
+
+@dataclass
+class TickParams:
+    tick_s: float = param(1e-3, "s", "tick period; shorter runs faster than real time, 0 runs "
+                          "each tick as fast as its work allows", M14 + ": 1 ms (1 kHz)", min=0)
+    window_steps: int = param(256, "ticks", "ticks counted per bulk call (memory bound)", "",
+                              min=1)
+    detailed: bool = param(False, "", "validation mode: one SimPy event per core and tick, the "
+                           "NoC packet by packet (slow)", "")
+
+
+@dataclass
+class MapperParams:
+    policy: str = param("sequential", "", "placement of the layers: sequential core ids, or "
+                        "locality (each layer near its sources)", "",
+                        choices=("sequential", "locality"))
+    input_on_cores: bool = param(False, "", "place input layers on cores (default: the host "
+                                 "sends their spikes to every destination axon)", "")
+    placement_file: str = param("", "", ".npy file of one core id per neuron (explicit "
+                                "placement)", "")
+    split_fan_in: bool = param(True, "", "give layers whose neurons have more inputs than a core "
+                               "has axons a partial-sum layer (else: MappingError)",
+                               "TrueNorth programs must keep fan-in <= 256 per core")
+
+
+@dataclass
+class Params:
+    """Every parameter of the TrueNorth-like platform."""
+
+    core: CoreParams = nested(CoreParams)
+    chip: ChipParams = nested(ChipParams)
+    noc: NocParams = nested(NocParams)
+    tick: TickParams = nested(TickParams)
+    mapper: MapperParams = nested(MapperParams)
+
+
+def _ps(ns):
+    return int(round(ns * 1000))
+
+
+def mesh_params(params=None):
+    """The `MeshParams` of one chip's spike mesh."""
+    n = (params or Params()).noc
+    c = (params or Params()).chip
+    packet_bytes = max(1, -(-n.packet_bits // 8))
+    return MeshParams(
+        width=c.cores_x, height=c.cores_y,
+        hop_ew_latency_ps=_ps(n.hop_latency_ns), hop_ns_latency_ps=_ps(n.hop_latency_ns),
+        hop_ew_energy_pj=n.hop_energy_pj, hop_ns_energy_pj=n.hop_energy_pj,
+        local_latency_ps=_ps(n.hop_latency_ns), local_energy_pj=n.local_energy_pj,
+        chip_link_latency_ps=_ps(n.chip_link_latency_ns),
+        chip_link_energy_pj=n.chip_link_energy_pj, packet_bytes=packet_bytes,
+        link_bytes_per_cycle=float(packet_bytes), freq_hz=1e9 / n.link_ns_per_packet,
+        chip_link_bytes_per_cycle=packet_bytes * n.link_ns_per_packet / n.chip_link_ns_per_packet)
+
+
+def build(params=None):
+    """The platform description the replay engine drives (crossbar cores, mesh, ticks)."""
+    p = params or Params()
+    c = p.core
+    static_w = c.static_power_uw * 1e-6
+    costs = CrossbarCoreCosts(c.synaptic_op_pj, _ps(c.synaptic_op_ns), c.neuron_update_pj,
+                              _ps(c.neuron_update_ns), static_w)
+    return SnnPlatform("truenorth", get_tile(c.tile), costs, mesh_params(p), lambda n, mesh: 0,
+                       _ps(p.tick.tick_s * 1e9), p.tick.window_steps, deliver_next_step=True,
+                       idle_core_static_power_w=static_w if p.chip.leak_unused_cores else 0.0)
+
+
+def limits(params=None):
+    """Per-core `CrossbarLimits` from the parameters."""
+    c = (params or Params()).core
+    return CrossbarLimits(c.neurons, c.axons, c.axon_types, c.weight_bits, c.row_bits)
+
+
+def map_workload(workload, params=None, placement=None, relays=None):
+    """Place the workload on crossbar cores: (`Mapping`, `Splitters`) or `MappingError`.
+
+    `relays`: the partial-sum neurons' (parents, children) of a `FanInSplit` workload."""
+    p = params or Params()
+    if placement is None and p.mapper.placement_file:
+        try:
+            placement = np.load(p.mapper.placement_file, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise ParameterError(f"mapper.placement_file {p.mapper.placement_file!r}: {e}") \
+                from None
+    return map_crossbar(workload, limits(p), p.chip.cores_x, p.chip.cores_y, p.chip.max_chips,
+                        p.chip.chips_x, placement, p.mapper.input_on_cores, relays,
+                        p.mapper.policy)
+
+
+def replay(trace, params=None, progress=False, **options):
+    """Replay an SNN trace (path or `Workload`) on the TrueNorth model; returns a `Report`
+    with, in ``extra``, power in mW, GSOPS/W, the static/dynamic split, the splitters and
+    the weight quantisation applied.
+
+    Options: ``placement`` (explicit neuron -> core placement, see
+    `tlmsim.replay.mapper.map_network`); ``timeline=True`` (per-tick core and network busy
+    intervals in ``report.timeline``)."""
+    unknown = set(options) - {"placement", "timeline"}
+    if unknown:
+        raise ParameterError(f"truenorth.replay: unknown option(s) {sorted(unknown)}; "
+                             "known: placement, timeline")
+    wall0 = time.perf_counter()
+    p = params or Params()
+    workload = open_workload(trace)
+    try:
+        split = FanInSplit(workload, p.core.axons) if p.mapper.split_fan_in else None
+        net = split if split is not None and split.split else workload
+        mapping, splitters = map_workload(net, p, options.get("placement"),
+                                          split.relays if net is split else None)
+        quant, quant_rows = quantise_weights(net, mapping.core_of[:splitters.n_network],
+                                             limits(p))
+        if progress:
+            print(mapping.format_table(), file=sys.stderr)
+        run = SplitterWorkload(net, splitters) if len(splitters.child_ids) else net
+        name = trace if isinstance(trace, str) else getattr(workload, "name", "")
+        report = replay_snn(run, mapping, build(p), to_dict(p), str(name), progress=progress,
+                            wall0=wall0, timeline=options.get("timeline", False),
+                            detailed=p.tick.detailed)
+    finally:
+        if workload is not trace and hasattr(workload, "close"):
+            workload.close()
+    _add_extras(report, p, splitters, quant, quant_rows, split.split if net is split else [])
+    return report
+
+
+def _add_extras(report, p, splitters, quant, quant_rows, fan_in_split):
+    """Add to ``report.extra``: ``power_mw``; ``gsops_per_w`` and
+    ``energy_per_synaptic_op_pj`` over the network's synaptic ops (splitter cores' ops
+    excluded, everything else's energy included); ``static_energy_j``,
+    ``dynamic_energy_j``, ``static_fraction``; ``real_time`` (a tick period is set and no
+    tick overran it) and the first 100 overrun ``[sample, tick]`` pairs; the ticks a sample
+    takes; splitter, partial-sum and relay-level counts; the weight ``quantisation``."""
+    b = report.energy_breakdown_j
+    static_j = sum(v for k, v in b.items() if k.endswith(".static"))
+    split_sops = sum(r["synaptic_ops"] for r in report.tables["per_core"]
+                     if r["layer"] == "splitters")
+    network_sops = report.ops["synaptic_ops"] - split_sops
+    e = report.energy_j
+    overruns = [[r["sample"], r["step"]] for r in report.tables["per_step"] if r["overrun_s"] > 0]
+    report.extra.update({
+        "power_mw": report.power_w * 1e3,
+        "gsops_per_w": network_sops / e / 1e9 if e else 0.0,
+        "energy_per_synaptic_op_pj": e / network_sops * 1e12 if network_sops else 0.0,
+        "static_energy_j": static_j, "dynamic_energy_j": e - static_j,
+        "static_fraction": static_j / e if e else 0.0,
+        "real_time": p.tick.tick_s > 0 and report.extra["step_overruns"] == 0,
+        "overrun_ticks": overruns[:100],
+        "ticks_per_sample": report.steps + 1,
+        "network_synaptic_ops": network_sops, "splitter_synaptic_ops": split_sops,
+        "splitter_neurons": splitters.count, "splitter_cores": splitters.cores,
+        "split_neurons": splitters.sources, "relay_levels": splitters.depth,
+        "partial_sum_neurons": sum(x["partial_neurons"] for x in fan_in_split),
+        "fan_in_split": fan_in_split, "quantisation": quant,
+    })
+    if quant_rows:
+        report.tables["quantisation"] = quant_rows
+
+
+# --- the characterization network of Merolla 2014 §S7, for calibration and benchmarks ----
+
+def characterization_workload(n_cores=4096, rate_hz=20.0, active_synapses=128, n_steps=1000,
+                              dt_s=1e-3, seed=0, chunk=16384):
+    """Merolla 2014 §S7's probabilistic network on `n_cores` full cores, as a `Workload`.
+
+    One recurrent layer of ``256 n_cores`` neurons; core b holds neurons ``256 b ...``.
+    Every neuron targets one axon, the axons taken as a random permutation of all
+    axons (so each core's 256 axons are all used and target cores are uniform), and each
+    axon's crossbar row has `active_synapses` random ones. Each neuron fires as a
+    Bernoulli process of rate `rate_hz` (the activity is a load, not computed)."""
+    per = 256
+    if not 0 < active_synapses <= per:
+        raise ParameterError(f"active_synapses must be 1..{per}, got {active_synapses}")
+    rng = np.random.default_rng(seed)
+    n = n_cores * per
+    axon = rng.permutation(n)                       # neuron i -> global axon id
+    core = axon // per
+    indices = np.empty(n * active_synapses, dtype=np.int32)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        pick = np.argsort(rng.random((hi - lo, per)), axis=1)[:, :active_synapses]
+        pick.sort(axis=1)
+        indices[lo * active_synapses:hi * active_synapses] = \
+            (core[lo:hi, None] * per + pick).ravel()
+    indptr = np.arange(n + 1, dtype=np.int64) * active_synapses
+    counts, ids = bernoulli_events(rng, n, rate_hz * dt_s, n_steps)
+    steps = np.repeat(np.arange(n_steps, dtype=np.int64), counts)
+    layer = LayerInfo("cores", n, ("cores",), 1, "recurrent")
+    return Workload(f"characterization_{n_cores}cores_{rate_hz:g}Hz_{active_synapses}syn",
+                    [layer], {(0, 0): (indptr, indices)},
+                    [(steps, ids.astype(np.int64))], n_steps, dt_s)
+
+
+def spread_cores(n_cores, cores_x=64, cores_y=64):
+    """`n_cores` core ids (a square number) on a regular grid spanning the chip, so that
+    uniform random traffic among them crosses about as many hops as over the whole chip."""
+    side = int(round(n_cores ** 0.5))
+    if side * side != n_cores or side > min(cores_x, cores_y):
+        raise ParameterError(f"spread_cores needs a square number of cores up to "
+                             f"{min(cores_x, cores_y) ** 2}, got {n_cores}")
+    xs = (np.arange(side) * cores_x) // side + cores_x // (2 * side)
+    ys = (np.arange(side) * cores_y) // side + cores_y // (2 * side)
+    return (ys[:, None] * cores_x + xs[None, :]).ravel()

@@ -1,0 +1,18 @@
+"""Replay: driving a platform model from an activity trace.
+
+Spiking platforms share these pieces:
+  - `workload`: the network and its spikes as a replay sees them (`Workload` in memory,
+    `TraceWorkload` streaming a trace file window by window);
+  - `geometry`: where cores sit (tiles, chips, input ports) on the mesh;
+  - `mapper`: placing neurons on cores within their limits (policies, explicit placement,
+    resource table, `MappingError`);
+  - `snn`: the step loop (`replay_snn`): per-window fan-out counts, per-step NoC flows,
+    barrier, real-time padding, per-step/per-core tables, invariants, the `Report`;
+    optional TrueNorth-style ticks (`SnnPlatform.deliver_next_step`) and leakage of
+    the chips' unused cores (`SnnPlatform.idle_core_static_power_w`);
+  - `crossbar`: mapping onto binary-crossbar cores (TrueNorth): partial-sum layers for
+    large fan-in, splitter trees for fan-out to several cores, axon-type weight
+    quantisation, and the workload wrapper that replays the added neurons' spikes.
+A platform supplies a tile class (`tlmsim.tiles.neurocore.NeuroCore` or its own), costs,
+NoC parameters and a barrier function in an `SnnPlatform`.
+"""
