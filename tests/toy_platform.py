@@ -34,7 +34,7 @@ class Params:
     burst_bytes: int = param(64, "B", "bytes per read", min=1)
     static_power_w: float = param(0.01, "W", "static power of the memory", min=0.0)
     fail_with: str = param("", "", "if set, the replay raises ValueError with this text")
-    exit_process: bool = param(False, "", "if true, the replay ends its process when done (a crash)")
+    exit_process: bool = param(False, "", "if true, the replay ends its process (a crash)")
     hold_until: str = param("", "", "if set, wait until this file exists before replaying")
     memory: MemoryParams = nested(MemoryParams)
 

@@ -2,11 +2,13 @@
 
 `execute` never raises for a failed run: the error (type and message) goes into the row
 with status ``"error"`` and the sweep goes on. Every report is checked (`Report.check`)
-before it is stored, so a report breaking an invariant is a failed run too. A row is a flat dict: the run's identity
-(``key``, ``platform``, ``trace``, ``trace_sha256``, ``tlmsim_version``), ``status``,
-``error``, the parameters the spec set (``set.<name>``, as converted), the report's
-numbers flattened (``energy_j``, ``ops.macs``, ``energy_breakdown_j.<part>``...),
-``report_json`` (the whole report as canonical JSON, without ``wall_s``) and ``wall_s``.
+before it is stored, so a report breaking an invariant is a failed run too.
+
+A row is a flat dict: the run's identity (``key``, ``platform``, ``trace``,
+``trace_sha256``, ``tlmsim_version``), ``status``, ``error``, the parameters the spec set
+(``set.<name>``, as converted), the report's numbers flattened (``energy_j``,
+``ops.macs``, ``energy_breakdown_j.<part>``...), ``report_json`` (the whole report as
+canonical JSON, without ``wall_s``) and ``wall_s``.
 """
 
 import importlib

@@ -32,9 +32,12 @@ def plan(spec):
             params = override(module.Params(), dict(run.assignments))
         except ParameterError as e:
             settings = ", ".join(f"{k}={v!r}" for k, v in run.assignments.items())
-            hint = ("; a parameter of one platform only goes under 'platforms: "
-                    "{NAME: {parameter: [values]}}'") if str(e).startswith("unknown parameter") else ""
-            raise ParameterError(f"{where}{', ' + settings if settings else ''}): {e}{hint}") from None
+            hint = ""
+            if str(e).startswith("unknown parameter"):
+                hint = ("; a parameter of one platform only goes under "
+                        "'platforms: {NAME: {parameter: [values]}}'")
+            settings = f", {settings}" if settings else ""
+            raise ParameterError(f"{where}{settings}): {e}{hint}") from None
         in_force = to_dict(params)
         digest = digests(run.trace)
         key = run_key(run.platform, in_force, digest, tlmsim.__version__)

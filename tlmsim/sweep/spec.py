@@ -82,7 +82,8 @@ def load_spec(spec, base_dir=None):
     elif isinstance(spec, dict):
         data, source = spec, "<dict>"
     else:
-        raise ParameterError(f"a sweep spec is a YAML file path or a dict, got {type(spec).__name__}")
+        raise ParameterError("a sweep spec is a YAML file path or a dict, "
+                             f"got {type(spec).__name__}")
     return _parse(data, source, os.path.abspath(base_dir or os.getcwd()))
 
 
@@ -114,7 +115,8 @@ def parse_yaml(text, source="<text>"):
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ParameterError(f"sweep spec {source}{_mark(mark)} is not valid YAML: {problem}") from None
+        raise ParameterError(f"sweep spec {source}{_mark(mark)} is not valid YAML: "
+                             f"{problem}") from None
     except RecursionError:
         raise ParameterError(f"sweep spec {source} is nested too deeply") from None
 
@@ -291,7 +293,8 @@ def _explicit_runs(value, traces, source, base_dir, room):
         for trace in own:
             runs.append(Run(name, trace, {n: v[0] for n, v in table.items()}))
         if len(runs) > room:
-            raise ParameterError(f"sweep spec {source}: more than {MAX_RUNS:,} runs; sweep fewer values")
+            raise ParameterError(f"sweep spec {source}: more than {MAX_RUNS:,} runs; "
+                                 "sweep fewer values")
     return runs
 
 
