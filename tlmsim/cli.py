@@ -17,6 +17,7 @@ from tlmsim.errors import TlmsimError
 COMMANDS = [
     "tlmsim.cli",
     "tlmsim.activity.cli",
+    "tlmsim.sweep.cli",
 ]
 
 

@@ -169,11 +169,18 @@ def coerce(raw, typ, name="parameter"):
         typ = args[0] if len(args) == 1 else str
         origin = typing.get_origin(typ)
     if origin in (tuple, list):
-        items = raw.split(",") if isinstance(raw, str) else list(raw)
+        if isinstance(raw, str):
+            text = raw.strip()
+            if text.startswith(("(", "[")):
+                text = text[1:-1] if text.endswith((")", "]")) and len(text) > 1 else text[1:]
+            items = text.split(",")
+        elif isinstance(raw, (list, tuple)):
+            items = list(raw)
+        else:
+            raise ParameterError(f"parameter {name}: cannot read {raw!r} as a list; "
+                                 "write the items separated by commas, e.g. 1,2,3")
         args = typing.get_args(typ)
         inner = args[0] if args else str
-        if isinstance(raw, str) and raw.strip().startswith(("(", "[")):
-            items = raw.strip()[1:-1].split(",")
         vals = [coerce(x.strip() if isinstance(x, str) else x, inner, name) for x in items
                 if not (isinstance(x, str) and x.strip() == "")]
         return tuple(vals) if origin is tuple else vals

@@ -30,4 +30,4 @@ def progress(total, desc, unit="step", enabled=True, stream=None):
     except ImportError:
         return _Silent()
     return tqdm(total=total, desc=desc, unit=unit, file=stream, dynamic_ncols=True,
-                unit_scale=True, leave=False)
+                unit_scale=bool(total and total >= 10_000), leave=False)

@@ -15,6 +15,9 @@ from tlmsim.errors import ParameterError
 
 _TILES = {}
 
+#: platforms registered at run time by `register_platform`: name -> module or import path
+_PLATFORMS = {}
+
 
 def tile(name):
     """Class decorator: make a tile class available to platforms as `name`."""
@@ -58,14 +61,31 @@ def tiles():
     return sorted(names)
 
 
+def register_platform(name, module):
+    """Make `module` (a module object or its dotted import path) the platform `name`.
+
+    For plug-ins that are not installed as entry points, and for tests. A registered
+    name takes precedence over the packaged platforms. The module must be importable by
+    its ``__name__`` wherever it runs: sweep workers import it by that name.
+    """
+    if not isinstance(name, str) or not name:
+        raise ParameterError(f"a platform name must be a non-empty string, got {name!r}")
+    _PLATFORMS[name] = module
+
+
+def unregister_platform(name):
+    """Forget a platform registered with `register_platform` (no error if unknown)."""
+    _PLATFORMS.pop(name, None)
+
+
 def platforms():
     """{name: one-line description} of every platform found."""
-    found = {}
+    found = {name: (m if isinstance(m, str) else m.__name__) for name, m in _PLATFORMS.items()}
     try:
         pkg = importlib.import_module("tlmsim.platforms")
         for info in pkgutil.iter_modules(pkg.__path__):
             if not info.name.startswith("_"):
-                found[info.name] = f"tlmsim.platforms.{info.name}"
+                found.setdefault(info.name, f"tlmsim.platforms.{info.name}")
     except ImportError:
         pass
     for ep in _entry_points("tlmsim.platforms"):
@@ -75,6 +95,9 @@ def platforms():
 
 def get_platform(name):
     """The platform module called `name`."""
+    if name in _PLATFORMS:
+        module = _PLATFORMS[name]
+        return importlib.import_module(module) if isinstance(module, str) else module
     try:
         pkg = importlib.import_module("tlmsim.platforms")
         names = {i.name for i in pkgutil.iter_modules(pkg.__path__)}
