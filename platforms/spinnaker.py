@@ -78,6 +78,7 @@ from tlmsim.components.sram import Sram, SramParams
 from tlmsim.errors import InvariantError, MappingError, ParameterError, TraceFormatError
 from tlmsim.kernel import EnergyLedger, Module, Simulator
 from tlmsim.params import nested, param, to_dict, validate
+from tlmsim.progress import progress as progress_bar
 from tlmsim.replay.mapper import POLICIES, CoreLimits, map_network
 from tlmsim.replay.workload import LayerInfo, Workload, open_workload
 from tlmsim.replay.steplog import StepLog
@@ -632,10 +633,10 @@ class _Replay:
         for i in range(self.u):
             self.sim.process(self._core(i), name=f"core{i}")
         self.sim.process(self._driver(), name="driver")
-        elapsed = self.sim.run()
+        with progress_bar(self.w.n_samples * self.w.n_steps, "spinnaker", "tick",
+                          self.progress) as self.bar:
+            elapsed = self.sim.run()
         elapsed = max(elapsed, self.tot["ticks"] * self.period)
-        if self.progress:
-            print(file=sys.stderr)
         return self._report(elapsed)
 
     # -- the driver: counts per (tick, core), routing ---------------------------------
@@ -694,9 +695,7 @@ class _Replay:
             k += 1
             g0 += s
             self.tot["ticks"] = g0
-            if self.progress:
-                print(f"\rspinnaker: sample {win.sample + 1}/{w.n_samples}, step "
-                      f"{win.step_start + s}/{w.n_steps}", end="", file=sys.stderr)
+            self.bar.update(s)
         self.windows[k] = None
         self.event(k).succeed()
 
