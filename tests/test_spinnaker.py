@@ -292,3 +292,14 @@ def test_saturated_link_drops_packets_before_the_cores_behind_it():
     assert held.to_dict()["packets_dropped"] == 0
     assert held.to_dict()["packets_delivered"] == free["packets_delivered"]
     assert drop["utilization"]["noc"] > 10 * free["utilization"]["noc"]
+
+
+def test_a_chip_with_every_core_busy_draws_about_one_watt():
+    """An outside check of the power figures: Painkras et al. (CICC 2012; JSSC 2013, "A 1-W
+    18-core SoC") give 1 W at 1.2 V with all cores at their nominal frequency. A chip whose
+    16 application cores are all saturated by synaptic events (S13's energies: idle chip +
+    8 nJ per event at ~5,400 events/ms per core + neuron updates) comes to 1.07 W."""
+    w = S.population_network(16, 256, 256, 200.0, 10, targets=2)
+    d = S.replay(w, one_chip()).to_dict()
+    assert d["utilization"]["core"] > 0.95 and not d["real_time"]
+    assert d["power_per_chip_w"] == pytest.approx(1.0, rel=0.2)
