@@ -44,6 +44,7 @@ def main(argv=None):
         "spikes_per_s": d["ops"]["spikes"] / t,
         "packets_routed_per_s": routed / t,
         "power_w": d["power_w"], "power_per_chip_w": d["power_per_chip_w"],
+        "energy_per_synaptic_event_all_in_j": d["energy_j"] / max(1, d["ops"]["synaptic_ops"]),
         "energy_breakdown_j": d["energy_breakdown_j"],
         "real_time": d["real_time"], "overrun_ticks": d["overrun_ticks"],
         "max_late_s": d["max_late_s"], "utilization": d["utilization"],
