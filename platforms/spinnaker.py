@@ -490,13 +490,15 @@ def format_mapping(m, p):
 # -- the board -----------------------------------------------------------------------------
 
 class Board:
-    """The modules of one replay: per chip a `Module` (idle power), a router, the bus and
-    the SDRAM; per used core a `SoftwareCore`, its DMA engine and its DTCM."""
+    """The modules of one replay: per chip in use (holding cores or forwarding packets) a
+    `Module` drawing the idle power, a router, the bus and the SDRAM; per used core a
+    `SoftwareCore`, its DMA engine and its DTCM. Chips of the board that the network does
+    not touch are left out (their idle power too)."""
 
     def __init__(self, sim, p, m):
         self.top = Module(sim, "spinnaker")
         self.p = p
-        costs = dataclasses.replace(core_costs(p))
+        costs = core_costs(p)
         rp = dataclasses.replace(p.router, route_energy_pj=p.power.packet_routed_nj * 1e3)
         chips_used = sorted(set(m.chip.tolist()) | set(m.visits[0].tolist()))
         self.chips, self.routers, self.sdram, self.bus = {}, {}, {}, {}
