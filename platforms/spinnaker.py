@@ -237,7 +237,8 @@ class PowerParams:
 @dataclass
 class MapperParams:
     neurons_per_core: int = param(256, "neurons", "most neurons (a population slice) per core",
-                                  HBP + ": 255 per core; " + R18, min=1)
+                                  HBP + " gives a limit of 255 per core; 256 here fills the "
+                                  "8-bit neuron field of a key (ASSUMPTION)", min=1)
     policy: str = param("sequential", "", "placement policy", "", choices=POLICIES)
 
 
