@@ -575,11 +575,13 @@ class SpinnakerReport(Report):
 def replay(trace, params=None, progress=False, **options):
     """Replay an SNN trace (path or `Workload`) on the SpiNNaker model; returns a report.
 
-    Option ``mapping``: a `SpinnakerMapping` made earlier by `map_workload`."""
-    unknown = set(options) - {"mapping"}
+    Options: ``mapping``, a `SpinnakerMapping` made earlier by `map_workload`;
+    ``timeline=True``, record each core's ticks (and the DMA, bus and SDRAM transactions)
+    in ``report.timeline``."""
+    unknown = set(options) - {"mapping", "timeline"}
     if unknown:
         raise ParameterError(f"spinnaker.replay: unknown option(s) {sorted(unknown)}; "
-                             "known: mapping")
+                             "known: mapping, timeline")
     wall0 = time.perf_counter()
     p = params or Params()
     check_params(p)
@@ -589,7 +591,8 @@ def replay(trace, params=None, progress=False, **options):
         if progress:
             print(format_mapping(m, p), file=sys.stderr)
         name = trace if isinstance(trace, str) else getattr(workload, "name", "")
-        return _Replay(workload, m, p, str(name), progress, wall0).run()
+        return _Replay(workload, m, p, str(name), progress, wall0,
+                       options.get("timeline", False)).run()
     finally:
         if hasattr(workload, "close") and not isinstance(trace, Workload) \
                 and workload is not trace:
@@ -600,10 +603,12 @@ class _Replay:
     """One replay: a driver process counts each window of steps (fan-out kernel, routers),
     one process per used core runs the ticks."""
 
-    def __init__(self, workload, m, p, name, progress, wall0):
+    def __init__(self, workload, m, p, name, progress, wall0, timeline=False):
         self.w, self.m, self.p, self.name = workload, m, p, name
         self.progress, self.wall0 = progress, wall0
         self.sim = Simulator()
+        if timeline:
+            self.sim.record_timeline()
         self.board = Board(self.sim, p, m)
         self.costs = core_costs(p)
         self.period = int(round(p.replay.tick_s * 1e12))
@@ -790,6 +795,7 @@ class _Replay:
         sim, m, p = self.sim, self.m, self.p
         period = self.period
         dma = self.board.dmas[i]
+        name = self.board.cores[i].full_name
         acc = self.acc
         busy = dma_ps = dma_bytes = dmas = overruns = max_late = ticks = 0
         k = 0
@@ -828,6 +834,8 @@ class _Replay:
                     yield sim.wait(proc[t])
                 done = sim.now
                 busy += done - start
+                if sim.timeline is not None:
+                    sim.timeline.record(name, start, done, "tick")
                 finish.append(done - nominal)
                 ticks += 1
                 late = done - (nominal + period)
@@ -943,6 +951,7 @@ class _Replay:
         if not math.isclose(report.energy_j, ledger.total_j, rel_tol=1e-12, abs_tol=1e-30):
             raise InvariantError(f"report energy {report.energy_j} J != ledger "
                                  f"{ledger.total_j} J")
+        report.timeline = self.sim.timeline
         return report.check()
 
     def _check(self, ledger):

@@ -303,3 +303,14 @@ def test_a_chip_with_every_core_busy_draws_about_one_watt():
     d = S.replay(w, one_chip()).to_dict()
     assert d["utilization"]["core"] > 0.95 and not d["real_time"]
     assert d["power_per_chip_w"] == pytest.approx(1.0, rel=0.2)
+
+
+def test_timeline_records_core_ticks_and_memory_transactions():
+    r = S.replay(fan_in_workload(21, 3), one_chip(), timeline=True)
+    spans = r.timeline.by_module()
+    core = next(k for k in spans if k.endswith(".core1"))
+    assert len(spans[core]) == 3
+    assert any(k.endswith(".sdram") for k in spans) and any(k.endswith(".dma") for k in spans)
+    start, end, _ = spans[core][1]
+    assert start == 1_000_000_000 + 24_410_000          # the second tick starts late
+    assert r.plot_gantt() is not None
