@@ -37,6 +37,9 @@ def add_parser(sub):
                    help="override a parameter, e.g. --set noc.hop_energy_pj=2.0")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--out", metavar="DIR", help="write the report, tables and plots to DIR")
+    p.add_argument("--timeline", action="store_true",
+                   help="record every component's busy intervals; --out writes them as "
+                        "timeline.json (Perfetto) and timeline.vcd (GTKWave)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd_replay)
 
@@ -70,7 +73,9 @@ def _cmd_replay(args):
     from tlmsim import registry
     platform = registry.get_platform(args.platform)
     values = P.override(platform.Params(), args.set)
-    report = platform.replay(args.trace, values, progress=not args.quiet and not args.json)
+    options = {"timeline": True} if args.timeline else {}
+    report = platform.replay(args.trace, values, progress=not args.quiet and not args.json,
+                             **options)
     if args.out:
         report.save(args.out)
     if args.json:

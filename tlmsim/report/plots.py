@@ -82,13 +82,16 @@ def gantt(timeline, ax=None, max_tracks=40):
     """Busy intervals per module, one row per module (the first `max_tracks`)."""
     spans = timeline.by_module()
     names = sorted(spans)[:max_tracks]
+    end_ps = max((e for n in names for _, e, _ in spans[n]), default=0)
+    scale, unit = next(((s, u) for s, u in ((1e12, "s"), (1e9, "ms"), (1e6, "µs"))
+                        if end_ps >= 10 * s), (1e3, "ns"))
     fig, ax = _axes(ax, (8, 0.3 * len(names) + 1.5))
     for row, name in enumerate(names):
-        bars = [(s / 1e6, (e - s) / 1e6) for s, e, _ in spans[name]]
+        bars = [(s / scale, (e - s) / scale) for s, e, _ in spans[name]]
         ax.broken_barh(bars, (row - 0.4, 0.8))
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names, fontsize=7)
-    ax.set_xlabel("time (µs)")
+    ax.set_xlabel(f"time ({unit})")
     ax.set_title("component activity")
     fig.tight_layout()
     return fig
