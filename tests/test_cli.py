@@ -49,3 +49,18 @@ def test_tile_registry_by_decorator_and_by_path():
         registry.get_tile("nope")
     with pytest.raises(ParameterError, match="already taken"):
         registry.tile("test-null-tile")(type("Other", (), {}))
+
+
+def test_replay_writes_report_tables_plots_and_timeline(tmp_path):
+    import json
+    import pathlib
+    trace = pathlib.Path(__file__).resolve().parent.parent / "traces" / "examples" / "snn_digits.h5"
+    out = run_cli("replay", "--platform", "loihi", str(trace), "--quiet", "--timeline",
+                  "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["platform"] == "loihi" and report["ops"]["synaptic_ops"] > 0
+    events = json.loads((tmp_path / "timeline.json").read_text())["traceEvents"]
+    assert any(e["ph"] == "X" for e in events)
+    for name in ("per_step.csv", "energy_breakdown.png", "gantt.png", "timeline.vcd"):
+        assert (tmp_path / name).stat().st_size > 0
