@@ -549,7 +549,10 @@ def _row_descriptor(m, p, i, g, rows, nbytes):
     dst = DTCM_BASE + int(m.local[i]) * DTCM_STRIDE
     if rows == 1:
         return Descriptor(base + offset, dst, (length,))
-    return Descriptor(base + offset, dst, (length, rows), (pitch,), (0,))
+    # rows land one after another in the DTCM row buffers; written as one contiguous span
+    # when it fits (the same words, counted without listing them), else all at the buffer
+    packed = rows * length <= p.core.dtcm_bytes
+    return Descriptor(base + offset, dst, (length, rows), (pitch,), (length if packed else 0,))
 
 
 class SpinnakerReport(Report):
