@@ -271,6 +271,10 @@ class _Tokens:
         self.container.put(1)
 
 
+# --------------------------------------------------------------------------------------------
+# Report
+
+
 def chip_report(chip, plans, end_ps, trace, samples, wall_s, sim, platform="tpu"):
     """The `Report` of a finished run, after checking its invariants.
 
