@@ -1,5 +1,6 @@
 """TLM components platforms are assembled from: memories (DRAM channel, SRAM), bus and
-DMA engine, interconnect (mesh NoC, multicast router)."""
+DMA engine, interconnect (mesh NoC, multicast router); `weight_memory` (DRAM read a weight tile at a
+time) and `bandwidth` (next-free-time links, counting units) are imported from their modules."""
 
 from tlmsim.components.pattern import AccessPattern
 from tlmsim.components.dram import DramChannel, DramParams

@@ -15,4 +15,7 @@ Spiking platforms share these pieces:
     quantisation, and the workload wrapper that replays the added neurons' spikes.
 A platform supplies a tile class (`tlmsim.tiles.neurocore.NeuroCore` or its own), costs,
 NoC parameters and a barrier function in an `SnnPlatform`.
+
+ANN platforms on matrix units (the TPU) use `gemm`: layers lowered to GEMMs
+(`gemms_from_trace`), placed in the activation buffer and cut into folds (`plan`).
 """

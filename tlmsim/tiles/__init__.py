@@ -1,4 +1,5 @@
 """Compute tiles: the units platforms name in their parameters (see `tlmsim.registry.tile`).
 
-Neuro-cores for spiking networks (`neurocore`), systolic MAC arrays and datapaths.
+Neuro-cores for spiking networks (`neurocore`), systolic MAC arrays (`systolic`) and a chip
+of decoupled units around one (`systolic_chip`, TPU-like), datapaths.
 """

@@ -1,0 +1,286 @@
+"""GEMM workloads for matrix-unit accelerators: ANN layers as matrix products, and their
+placement in an on-chip activation buffer.
+
+- `Gemm`, `dense_gemm`, `conv_gemm` (im2col lowering), `conv_output_size`, `im2col`;
+- `gemms_from_trace`: the GEMMs of an ANN activity trace's layers (with the share of zero
+  input activations and the MACs on non-zero activations when recorded);
+- `plan`, `LayerPlan`: each GEMM placed in the Unified Buffer (split into row parts when
+  it does not fit) and cut into folds of `tlmsim.tiles.systolic.gemm_folds`.
+
+`plan` reads its parameters by duck typing: ``params.array.rows/cols``,
+``params.buffers.unified_buffer_bytes/accumulator_rows/accumulator_buffers`` and
+``params.host_io`` (as in `tlmsim.platforms.tpu.Params`).
+"""
+
+from dataclasses import dataclass, field
+
+from tlmsim.errors import MappingError, ParameterError
+from tlmsim.tiles.systolic import ceil_div, gemm_folds
+
+
+# --------------------------------------------------------------------------------------------
+# Workload: GEMMs and the lowering of layers to GEMMs
+
+
+@dataclass
+class Gemm:
+    """One layer as a matrix product ``A (m x k) @ W (k x n)`` of int8 values.
+
+    `input_bytes` is what the layer's input occupies in the Unified Buffer (the feature map
+    for a convolution, not its im2col expansion; m*k by default); `input_zero_fraction`
+    the share of zero input activations recorded in a trace (None if unknown), and
+    `nonzero_act_macs` the MACs whose input activation is non-zero (counted by
+    `tlmsim.loops.gemm_tile_macs` from recorded activations; None if unknown). The TPU does
+    not skip zeros: both are reported, not used (a zero-skipping array would use them).
+    """
+
+    m: int
+    k: int
+    n: int
+    name: str = ""
+    kind: str = "dense"
+    input_bytes: int = None
+    input_zero_fraction: float = None
+    nonzero_act_macs: int = None
+
+    def __post_init__(self):
+        for dim in ("m", "k", "n"):
+            v = getattr(self, dim)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ParameterError(f"GEMM {self.name or '?'}: {dim}={v!r} must be a positive "
+                                     "integer")
+        if self.input_bytes is None:
+            self.input_bytes = self.m * self.k
+
+    @property
+    def macs(self):
+        return self.m * self.k * self.n
+
+    @property
+    def weight_bytes(self):
+        return self.k * self.n
+
+    @property
+    def output_bytes(self):
+        return self.m * self.n
+
+
+def conv_output_size(size, kernel, stride, pad_before, pad_after=None):
+    """Output length of a convolution along one axis."""
+    pad_after = pad_before if pad_after is None else pad_after
+    out = (size + pad_before + pad_after - kernel) // stride + 1
+    if out <= 0:
+        raise MappingError(f"convolution of size {size} with kernel {kernel}, stride {stride}, "
+                           f"padding {pad_before}/{pad_after} has no output")
+    return out
+
+
+def dense_gemm(batch, in_features, out_features, name="", zero_fraction=None):
+    """A fully connected layer at `batch`: (batch x in) @ (in x out)."""
+    return Gemm(batch, in_features, out_features, name=name, kind="dense",
+                input_zero_fraction=zero_fraction)
+
+
+def conv_gemm(batch, in_hw, in_channels, out_channels, kernel, stride=1, padding=0, name="",
+              zero_fraction=None):
+    """A 2-D convolution lowered by im2col.
+
+    m = batch x OH x OW output pixels, k = KH x KW x C_in, n = C_out; `in_hw`, `kernel`,
+    `stride` and `padding` are ints or (h, w) pairs (padding may be ((top, bottom), (left,
+    right))). The input occupies batch x H x W x C_in bytes of the Unified Buffer.
+    """
+    h, w = _pair(in_hw)
+    kh, kw = _pair(kernel)
+    sh, sw = _pair(stride)
+    ph, pw = _pair(padding)
+    ph = ph if isinstance(ph, (tuple, list)) else (ph, ph)
+    pw = pw if isinstance(pw, (tuple, list)) else (pw, pw)
+    oh = conv_output_size(h, kh, sh, *ph)
+    ow = conv_output_size(w, kw, sw, *pw)
+    return Gemm(batch * oh * ow, kh * kw * in_channels, out_channels, name=name, kind="conv2d",
+                input_bytes=batch * h * w * in_channels, input_zero_fraction=zero_fraction)
+
+
+def _pair(v):
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise MappingError(f"expected a pair (h, w), got {v!r}")
+        return tuple(v)
+    return (v, v)
+
+
+# --------------------------------------------------------------------------------------------
+# Mapping: layers to parts (Unified Buffer capacity) and folds
+
+
+@dataclass
+class LayerPlan:
+    """How one GEMM runs: its row parts, where its input comes from and its output goes."""
+
+    index: int
+    gemm: Gemm
+    input_from_host: bool
+    output_to_host: bool
+    row_parts: list
+    part_input_bytes: list
+    fits: bool = True  # input and output fit in the Unified Buffer together
+    folds: list = field(default_factory=list)
+    groups: list = field(default_factory=list)  # (group id, rows, n cols) in order
+
+
+def plan(gemms, params):
+    """Place each GEMM in the Unified Buffer and cut it into folds.
+
+    A layer fits when its input and output fit in the Unified Buffer together; consecutive
+    fitting layers pass activations through the buffer. A layer that does not fit is split
+    into parts of rows such that two parts' inputs (one being multiplied, the next arriving
+    from the host) and two groups of outputs fit; its input is read from the host part by
+    part and its output written to the host as it is produced. Traffic beyond the first
+    input and the last output is counted as extra host traffic.
+    """
+    if not gemms:
+        raise MappingError("nothing to replay: the list of GEMMs is empty")
+    bad = [i for i, g in enumerate(gemms) if not isinstance(g, Gemm)]
+    if bad:
+        raise ParameterError(f"item {bad[0]} of the GEMM list is a {type(gemms[bad[0]]).__name__}"
+                             ", not a tlmsim.platforms.tpu.Gemm (build one with Gemm(m, k, n), "
+                             "dense_gemm or conv_gemm)")
+    a, b = params.array, params.buffers
+    ub = b.unified_buffer_bytes
+    m_block = b.accumulator_rows // b.accumulator_buffers
+    if m_block < 1:
+        raise ParameterError(f"buffers.accumulator_rows={b.accumulator_rows} cannot be split into "
+                             f"{b.accumulator_buffers} buffers")
+    fits = [g.input_bytes + g.output_bytes <= ub for g in gemms]
+    plans = []
+    group = 0
+    last = len(gemms) - 1
+    for i, g in enumerate(gemms):
+        from_host = (i == 0 and params.host_io) or not fits[i] or (i > 0 and not fits[i - 1])
+        to_host = (i == last and params.host_io) or not fits[i] or (i < last and not fits[i + 1])
+        if fits[i]:
+            parts = [g.m]
+        else:
+            in_row = ceil_div(g.input_bytes, g.m)
+            staging = 2 * min(g.m, m_block) * min(g.n, a.cols)
+            rows = (ub - staging) // (2 * in_row)
+            if rows < 1:
+                raise MappingError(
+                    f"layer {i} ({g.name or g.kind}): one row of its input ({in_row} B) does not "
+                    f"fit twice in the Unified Buffer ({ub} B) next to the output staging; raise "
+                    "buffers.unified_buffer_bytes or split the layer")
+            n_parts = ceil_div(g.m, rows)
+            base = ceil_div(g.m, n_parts)
+            parts = [base] * (g.m // base) + ([g.m % base] if g.m % base else [])
+        part_in = [ceil_div(g.input_bytes * r, g.m) for r in parts]
+        lp = LayerPlan(i, g, from_host, to_host, parts, part_in, fits[i])
+        lp.folds, next_group = gemm_folds(g.m, g.k, g.n, a.rows, a.cols, m_block, layer=i,
+                                          group0=group, part=0, row_parts=parts)
+        lp.groups = [(f.group, f.m, f.n) for f in lp.folds if f.last_in_group]
+        group = next_group
+        plans.append(lp)
+    return plans
+
+
+# --------------------------------------------------------------------------------------------
+# Traces
+
+
+def gemms_from_trace(trace):
+    """The GEMMs of an open ANN trace's layers, at a batch of all its samples.
+
+    dense: (samples x inputs) @ (inputs x outputs); conv2d: im2col with the layer's kernel,
+    stride and padding (shapes are (channels, rows, cols)); pooling is done by the
+    activation unit's pooling stage after the layer before it (no GEMM); input layers hold
+    the first activations. Each GEMM carries the share of zeros in its input activations.
+    """
+    if trace.kind != "ann":
+        raise MappingError(f"{trace.path}: the TPU replays ANN traces; this trace is of kind "
+                           f"{trace.kind!r} (use an SNN platform such as loihi)")
+    batch = trace.n_samples
+    gemms = []
+    for layer in trace.network:
+        if layer.kind in ("input", "pooling"):
+            continue
+        if layer.kind not in ("dense", "conv2d"):
+            raise MappingError(f"{trace.path}: layer {layer.name!r} is of kind {layer.kind!r}; "
+                               "the TPU model maps dense and conv2d layers (and fuses pooling)")
+        srcs = [trace.network[s] for s in layer.sources]
+        if not srcs:
+            raise MappingError(f"{trace.path}: layer {layer.name!r} has no source layer")
+        zero = _zero_fraction(trace, srcs)
+        if layer.kind == "dense":
+            k = sum(s.n_neurons for s in srcs)
+            g = dense_gemm(batch, k, layer.n_neurons, name=layer.name, zero_fraction=zero)
+            g.nonzero_act_macs = _nonzero_act_macs(trace, layer, srcs, g)
+            gemms.append(g)
+            continue
+        if len(srcs) != 1 or len(srcs[0].shape) != 3 or len(layer.shape) != 3:
+            raise MappingError(f"{trace.path}: conv2d layer {layer.name!r} needs one source and "
+                               f"(channels, rows, cols) shapes, got {layer.shape} from "
+                               f"{[s.shape for s in srcs]}")
+        c_in, h, w = srcs[0].shape
+        g = conv_gemm(batch, (h, w), c_in, layer.shape[0], layer.kernel, layer.stride,
+                      layer.padding, name=layer.name, zero_fraction=zero)
+        if g.m != batch * layer.shape[1] * layer.shape[2]:
+            raise MappingError(f"{trace.path}: conv2d layer {layer.name!r} has shape "
+                               f"{layer.shape}, but kernel {layer.kernel}, stride {layer.stride}"
+                               f" and padding {layer.padding} on {srcs[0].shape} give "
+                               f"{g.m // batch} output pixels")
+        g.nonzero_act_macs = _nonzero_act_macs(trace, layer, srcs, g)
+        gemms.append(g)
+    if not gemms:
+        raise MappingError(f"{trace.path}: no dense or conv2d layer to run on the matrix unit")
+    return gemms
+
+
+#: largest im2col block (bytes) built at once when counting non-zero MACs of a convolution
+IM2COL_BLOCK_BYTES = 64 << 20
+
+
+def _nonzero_act_macs(trace, layer, sources, gemm):
+    """MACs of `gemm` whose input activation is non-zero, from the recorded activations
+    (`tlmsim.loops.gemm_tile_macs` on the GEMM's A matrix, im2col for convolutions, built a
+    block of samples at a time); None if the sources' activations are not stored."""
+    if not all(trace.has_activations(s.name) for s in sources):
+        return None
+    from tlmsim.loops import gemm_tile_macs
+    import numpy as np
+    rows_per_sample = gemm.m // trace.n_samples
+    per_block = max(1, IM2COL_BLOCK_BYTES // max(1, rows_per_sample * gemm.k))
+    total = 0
+    for s0 in range(0, trace.n_samples, per_block):
+        samples = slice(s0, min(trace.n_samples, s0 + per_block))
+        if layer.kind == "dense":
+            a = np.concatenate([np.asarray(trace.activations(s.name, samples)).reshape(
+                samples.stop - samples.start, -1) for s in sources], axis=1)
+        else:
+            a = im2col(np.asarray(trace.activations(sources[0].name, samples)), layer.kernel,
+                       layer.stride, layer.padding)
+        total += int(gemm_tile_macs(np.ascontiguousarray(a, dtype=np.int8), gemm.n, gemm.k,
+                                    gemm.n)["nonzero_act"].sum())
+    return total
+
+
+def im2col(x, kernel, stride, padding):
+    """The im2col matrix of int8 feature maps `x` [samples, C, H, W]: one row per output
+    pixel (sample, row, col), columns in the weights' (C, KH, KW) order."""
+    import numpy as np
+    kh, kw = _pair(kernel)
+    sh, sw = _pair(stride)
+    ph, pw = _pair(padding)
+    ph = ph if isinstance(ph, (tuple, list)) else (ph, ph)
+    pw = pw if isinstance(pw, (tuple, list)) else (pw, pw)
+    xp = np.pad(x, ((0, 0), (0, 0), tuple(ph), tuple(pw)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    s, c, oh, ow = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(s * oh * ow, c * kh * kw)
+
+
+def _zero_fraction(trace, sources):
+    recorded = set(trace.activation_layers)
+    if not all(s.name in recorded for s in sources):
+        return None
+    nonzero = sum(int(trace.nonzero_per_channel(s.name).sum()) for s in sources)
+    total = sum(trace.n_samples * s.n_neurons for s in sources)
+    return 1.0 - nonzero / total if total else None

@@ -1,0 +1,412 @@
+"""A weight-stationary systolic accelerator chip as decoupled units (after TPU v1).
+
+Each unit is a SimPy process and queues connect them:
+
+    host reader --(parts of input rows)--> Unified Buffer --+
+    weight fetcher --(tiles, weight FIFO)--> matrix unit <--+--> accumulators
+    accumulators --(groups of rows)--> activation unit --(outputs)--> host writer
+
+One SimPy event per tile operation, group, part or transfer; never one per MAC. The array's
+timing is the documented recurrence of `tlmsim.tiles.systolic` (the tile class is named by
+``params.array.tile``). `SystolicChip` runs the `LayerPlan`s of `tlmsim.replay.gemm.plan`;
+`chip_report` checks a finished run's invariants and assembles its `Report`.
+
+Parameters are read by duck typing, with the fields of `tlmsim.platforms.tpu.Params`
+(``array``, ``weight_memory``, ``buffers``, ``host``, ``activation``, ``static_power_w``,
+``host_io``).
+"""
+
+from tlmsim import registry
+from tlmsim.components.bandwidth import BandwidthServer, CountingUnit
+from tlmsim.components.weight_memory import WeightMemory
+from tlmsim.errors import InvariantError
+from tlmsim.kernel import Clock, EnergyLedger, Module, PS_PER_S
+from tlmsim.params import to_dict
+from tlmsim.report import Report
+import tlmsim.tiles.systolic  # noqa: F401  (registers the "systolic_ws" tile)
+from tlmsim.tiles.systolic import ceil_div
+
+
+class SystolicChip(Module):
+    """The chip: decoupled units as SimPy processes connected by queues."""
+
+    kind = "chip"
+
+    def __init__(self, sim, params, name="tpu"):
+        super().__init__(sim, name, params)
+        p = params
+        self.static_power_w = p.static_power_w
+        self.energy_pj = {}
+        self.clock = Clock(p.array.clock_hz)
+        self.freq = p.array.clock_hz
+        array_cls = registry.get_tile(p.array.tile)
+        self.array = array_cls(self, "mxu", p.array.rows, p.array.cols, p.array.mac_energy_pj,
+                               p.array.weight_load_energy_pj_per_byte)
+        self.weight_memory = WeightMemory(self, "weight_memory", p.weight_memory,
+                                          p.array.rows * p.array.cols)
+        h = p.host
+        self.host_in = BandwidthServer(self, "pcie_in", "pcie", h.link_bytes_per_s,
+                                       int(round(h.latency_ns * 1000)), h.energy_pj_per_byte,
+                                       "byte")
+        self.host_out = BandwidthServer(self, "pcie_out", "pcie", h.link_bytes_per_s,
+                                        int(round(h.latency_ns * 1000)), h.energy_pj_per_byte,
+                                        "byte")
+        self.ub = CountingUnit(self, "unified_buffer", "unified_buffer",
+                               {"byte": p.buffers.ub_energy_pj_per_byte})
+        acc_pj = p.buffers.accumulator_read_energy_pj
+        self.acc = CountingUnit(self, "accumulators", "accumulator",
+                                {"update": 2 * acc_pj, "read": acc_pj})
+        self.act = CountingUnit(self, "activation", "activation",
+                                {"value": p.activation.energy_pj_per_value})
+        self.act_busy_cycles = 0
+
+    # time conversion -----------------------------------------------------------------------
+    def edge(self, t_ps):
+        """The first array-clock cycle whose edge is at or after `t_ps`."""
+        n = int(-(-t_ps * self.freq // PS_PER_S))
+        while self.clock.cycles(n) < t_ps:
+            n += 1
+        while n > 0 and self.clock.cycles(n - 1) >= t_ps:
+            n -= 1
+        return n
+
+    def wait_until(self, cycle):
+        return self.sim.env.timeout(max(0, self.clock.cycles(cycle) - self.sim.now))
+
+    # the run ---------------------------------------------------------------------------------
+    def run(self, plans):
+        """Start the units' processes on `plans` (from `plan`); then run the simulator."""
+        env = self.sim.env
+        self.plans = plans
+        self.folds = [f for lp in plans for f in lp.folds]
+        nf = len(self.folds)
+        self.s = [0] * nf
+        self.load_start = [0] * nf
+        self.weight_arrival = [0] * nf
+        self.input_arrival = {}
+        self.stall_weights = [0] * nf
+        self.stall_input = [0] * nf
+        self.stall_acc = [0] * nf
+        self.layer_end = [0] * len(plans)
+        self.group_x = {}
+        self.fifo = _Queue(env)
+        self.fifo_slots = _Tokens(env, self.params.weight_memory.fifo_tiles)
+        self.acc_free = _Tokens(env, self.params.buffers.accumulator_buffers)
+        self.in_buffers = _Tokens(env, 2)
+        self.to_activation = _Queue(env)
+        self.to_host = _Queue(env)
+        # part readiness: key (layer, part) -> event
+        self.part_ready = {(lp.index, p): env.event() for lp in plans
+                           for p in range(len(lp.row_parts))}
+        self.layer_activated = [env.event() for _ in plans]
+        self.layer_written = [env.event() for _ in plans]
+        self.done = env.event()
+        self.sim.process(self.weight_fetcher(), "weight_fetcher")
+        self.sim.process(self.host_reader(), "host_reader")
+        self.sim.process(self.matrix_unit(), "matrix_unit")
+        self.sim.process(self.activation_unit(), "activation_unit")
+        self.sim.process(self.host_writer(), "host_writer")
+
+    def weight_fetcher(self):
+        """Read_Weights: fetch each new tile from DRAM into the weight FIFO, in order.
+
+        A fetch is issued as soon as a FIFO entry is free (up to `fifo_tiles` in flight);
+        the DRAM serves them back to back and each tile's arrival time travels with it.
+        """
+        prev = object()
+        for f, fold in enumerate(self.folds):
+            if fold.tile_id == prev:
+                continue
+            prev = fold.tile_id
+            yield self.fifo_slots.get()
+            done_ps = self.weight_memory.transfer(fold.weight_bytes)
+            self.weight_arrival[f] = self.edge(done_ps)
+            self.fifo.put(done_ps)
+
+    def host_reader(self):
+        """Read_Host_Memory: bring each part's input rows into the Unified Buffer."""
+        for lp in self.plans:
+            for p, nbytes in enumerate(lp.part_input_bytes):
+                ev = self.part_ready[(lp.index, p)]
+                if not lp.input_from_host:
+                    # produced by the previous layer in the Unified Buffer
+                    if lp.index > 0:
+                        yield self.layer_activated[lp.index - 1]
+                    self.input_arrival[(lp.index, p)] = self.edge(self.sim.now)
+                    ev.succeed()
+                    continue
+                if lp.index > 0:
+                    yield self.layer_written[lp.index - 1]  # the host holds it once written
+                if not lp.fits:  # parts double-buffered in the Unified Buffer
+                    yield self.in_buffers.get()
+                done_ps = self.host_in.transfer(nbytes)
+                self.ub.count("byte", nbytes)
+                yield self.sim.env.timeout(done_ps - self.sim.now)
+                self.input_arrival[(lp.index, p)] = self.edge(done_ps)
+                ev.succeed()
+
+    def matrix_unit(self):
+        """MatrixMultiply/Convolve: the recurrence of `tlmsim.tiles.systolic`, fold by fold."""
+        array = self.array
+        prev_tile = object()
+        s_prev = None
+        prev_fold = None
+        ub_row_bytes = 0
+        for f, fold in enumerate(self.folds):
+            lp = self.plans[fold.layer]
+            new_tile = fold.tile_id != prev_tile
+            base = 0 if s_prev is None else s_prev + array.stream_cycles(prev_fold)
+            start = base
+            if new_tile:
+                arrival_ps = yield self.fifo.get()
+                if arrival_ps > self.sim.now:  # wait for the weights to be in the FIFO
+                    yield self.sim.env.timeout(arrival_ps - self.sim.now)
+                load_start = self.edge(self.sim.now)
+                self.load_start[f] = load_start
+                self.fifo_slots.put()  # the tile leaves the FIFO as it shifts in
+                start = max(start, load_start + array.load_cycles(fold))
+            weight_bound = start
+            if fold.first_in_group:
+                yield self.acc_free.get()
+                start = max(start, self.edge(self.sim.now))
+            acc_bound = start
+            if fold.first_in_part:
+                yield self.part_ready[(fold.layer, fold.part)]
+                start = max(start, self.input_arrival[(fold.layer, fold.part)])
+            self.stall_weights[f] = weight_bound - base
+            self.stall_acc[f] = acc_bound - weight_bound
+            self.stall_input[f] = start - acc_bound
+            yield self.wait_until(start)
+            self.s[f] = start
+            if self.sim.timeline is not None:
+                array.busy(self.clock.cycles(start),
+                           self.clock.cycles(start + array.stream_cycles(fold)),
+                           lp.gemm.name or f"layer {lp.index}")
+            array.account(fold, new_tile)
+            ub_row_bytes += fold.m * fold.k
+            self.acc.count("update", fold.m * fold.n)
+            if fold.last_in_group:
+                end = start + array.stream_cycles(fold) + array.drain_cycles(fold)
+                self.to_activation.put((fold, end))
+            if fold.last_in_part and not lp.fits:
+                # the part's rows are consumed once its last fold has streamed through
+                self.sim.process(self._release_input(start + array.stream_cycles(fold)),
+                                 "release_input")
+            if f + 1 == len(self.folds) or self.folds[f + 1].layer != fold.layer:
+                self.layer_end[fold.layer] = start + array.stream_cycles(fold)
+            s_prev, prev_tile, prev_fold = start, fold.tile_id, fold
+        self.ub.count("byte", ub_row_bytes)
+
+    def _release_input(self, cycle):
+        yield self.wait_until(cycle)
+        self.in_buffers.put()
+
+    def activation_unit(self):
+        """Activate: read each finished group of accumulator rows, write outputs."""
+        x_prev = 0
+        remaining = {lp.index: len(lp.groups) for lp in self.plans}
+        for _ in range(sum(remaining.values())):
+            fold, drain_end = yield self.to_activation.get()
+            rows_cycles = fold.m * ceil_div(fold.n, self.params.activation.values_per_cycle)
+            x = max(drain_end, x_prev + rows_cycles)
+            self.act_busy_cycles += rows_cycles
+            yield self.wait_until(x)
+            if self.sim.timeline is not None:
+                self.act.busy(self.clock.cycles(x - rows_cycles), self.clock.cycles(x),
+                              f"group {fold.group}")
+            x_prev = x
+            self.group_x[fold.group] = x
+            self.act.count("value", fold.m * fold.n)
+            self.acc.count("read", fold.m * fold.n)
+            self.acc_free.put()
+            lp = self.plans[fold.layer]
+            nbytes = fold.m * fold.n
+            self.ub.count("byte", nbytes)
+            remaining[fold.layer] -= 1
+            last = remaining[fold.layer] == 0
+            if lp.output_to_host:
+                self.to_host.put((lp.index, nbytes, last))
+            if last:
+                self.layer_activated[lp.index].succeed()
+                if not lp.output_to_host:
+                    self.layer_written[lp.index].succeed()
+
+    def host_writer(self):
+        """Write_Host_Memory: send outputs bound for the host over PCIe."""
+        n_items = sum(len(lp.groups) for lp in self.plans if lp.output_to_host)
+        for _ in range(n_items):
+            layer, nbytes, last = yield self.to_host.get()
+            self.ub.count("byte", nbytes)
+            done_ps = self.host_out.transfer(nbytes)
+            if last:
+                yield self.sim.env.timeout(done_ps - self.sim.now)
+                self.layer_written[layer].succeed()
+
+
+class _Queue:
+    """An unbounded FIFO of items between two processes (a thin simpy.Store)."""
+
+    def __init__(self, env):
+        import simpy
+        self.store = simpy.Store(env)
+
+    def put(self, item):
+        self.store.put(item)
+
+    def get(self):
+        return self.store.get()
+
+
+class _Tokens:
+    """A counter of free buffers: `get` waits for one, `put` returns one."""
+
+    def __init__(self, env, n):
+        import simpy
+        self.container = simpy.Container(env, capacity=n, init=n)
+
+    def get(self):
+        return self.container.get(1)
+
+    def put(self):
+        self.container.put(1)
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+def chip_report(chip, plans, end_ps, trace, samples, wall_s, sim, platform="tpu"):
+    """The `Report` of a finished run, after checking its invariants.
+
+    Table ``per_layer``, one row per GEMM: shape (m, k, n), ``macs``, ``folds``,
+    ``cycles`` (the matrix unit's timeline cut at each layer's last row streamed in, so the
+    layers' cycles sum to the run's; the last layer also gets the drain, activation and
+    host-write tail), ``mac_utilization`` (MACs / (cycles x rows x cols)),
+    ``achieved_tops``, ``weight_bytes`` fetched and ``macs_per_weight_byte`` (the
+    roofline's operational intensity; ``intensity_ops_per_byte`` and
+    ``achieved_ops_per_s`` count 2 ops per MAC for `tlmsim.report.plots.roofline`), ``stall_weights_cycles``/``_share`` (cycles the array
+    waited for a tile to arrive or shift in beyond the previous fold's streaming),
+    ``stall_input_cycles`` (waiting for input rows: host reads or the previous layer),
+    ``stall_accumulator_cycles`` (waiting for the activation unit to free an accumulator
+    buffer), ``parts``, host bytes in/out and the ``extra_host_bytes`` a Unified Buffer
+    split cost, ``input_zero_fraction`` and ``nonzero_act_macs`` from the trace.
+    """
+    p = chip.params
+    clock = chip.clock
+    end_cycle = chip.edge(end_ps)
+    peak_macs_per_cycle = p.array.rows * p.array.cols
+    modules = list(chip.walk())
+    ledger = EnergyLedger(modules, end_ps)
+    ledger.check()
+    # invariants: everything requested was served
+    weight_bytes_needed = _weight_bytes(chip.folds)
+    if chip.weight_memory.bytes != weight_bytes_needed:
+        raise InvariantError(f"weight memory served {chip.weight_memory.bytes} B, the folds need "
+                             f"{weight_bytes_needed} B")
+    macs = sum(lp.gemm.macs for lp in plans)
+    if chip.array.counts.get("mac", 0) != macs:
+        raise InvariantError(f"array counted {chip.array.counts.get('mac', 0)} MACs, the GEMMs "
+                             f"have {macs}")
+    host_in = sum(sum(lp.part_input_bytes) for lp in plans if lp.input_from_host)
+    host_out = sum(lp.gemm.output_bytes for lp in plans if lp.output_to_host)
+    if (chip.host_in.bytes, chip.host_out.bytes) != (host_in, host_out):
+        raise InvariantError(f"host link moved {chip.host_in.bytes} B in and "
+                             f"{chip.host_out.bytes} B out; the plan needs {host_in} B in and "
+                             f"{host_out} B out")
+    if len(chip.group_x) != sum(len(lp.groups) for lp in plans):
+        raise InvariantError("not every accumulator group was activated")
+    rows = []
+    prev_end = 0
+    required_host = 0
+    for lp in plans:
+        g = lp.gemm
+        idx = [i for i, f in enumerate(chip.folds) if f.layer == lp.index]
+        end = chip.layer_end[lp.index] if lp.index < len(plans) - 1 else end_cycle
+        cycles = end - prev_end
+        prev_end = end
+        wbytes = _weight_bytes([chip.folds[i] for i in idx])
+        host_in = sum(lp.part_input_bytes) if lp.input_from_host else 0
+        host_out = g.output_bytes if lp.output_to_host else 0
+        req = (g.input_bytes if (lp.index == 0 and p.host_io) else 0) + \
+            (g.output_bytes if (lp.index == len(plans) - 1 and p.host_io) else 0)
+        required_host += req
+        secs = clock.cycles(cycles) / PS_PER_S if cycles else 0.0
+        rows.append({
+            "layer": lp.index, "name": g.name, "kind": g.kind, "m": g.m, "k": g.k, "n": g.n,
+            "macs": g.macs, "folds": len(idx), "cycles": cycles,
+            "mac_utilization": g.macs / (cycles * peak_macs_per_cycle) if cycles else 0.0,
+            "achieved_tops": 2 * g.macs / secs / 1e12 if secs else 0.0,
+            "weight_bytes": wbytes,
+            "macs_per_weight_byte": g.macs / wbytes if wbytes else 0.0,
+            "intensity_ops_per_byte": 2 * g.macs / wbytes if wbytes else 0.0,
+            "achieved_ops_per_s": 2 * g.macs / secs if secs else 0.0,
+            "stall_weights_cycles": sum(chip.stall_weights[i] for i in idx),
+            "stall_weights_share": (sum(chip.stall_weights[i] for i in idx) / cycles
+                                    if cycles else 0.0),
+            "stall_input_cycles": sum(chip.stall_input[i] for i in idx),
+            "stall_accumulator_cycles": sum(chip.stall_acc[i] for i in idx),
+            "parts": len(lp.row_parts), "host_in_bytes": host_in, "host_out_bytes": host_out,
+            "extra_host_bytes": host_in + host_out - req,
+            "input_zero_fraction": g.input_zero_fraction,
+            "nonzero_act_macs": g.nonzero_act_macs,
+        })
+    secs = end_ps / PS_PER_S
+    host_bytes = chip.host_in.bytes + chip.host_out.bytes
+    stall_w = sum(chip.stall_weights)
+    zero_rows = [(r["input_zero_fraction"], r["m"] * r["k"]) for r in rows
+                 if r["input_zero_fraction"] is not None]
+    act_sparsity = (sum(z * w for z, w in zero_rows) / sum(w for _, w in zero_rows)
+                    if zero_rows else None)
+    report = Report(
+        platform=platform, trace=str(trace), steps=1,
+        samples=int(samples if samples is not None else plans[0].gemm.m),
+        latency_s=secs,
+        energy_breakdown_j=ledger.breakdown(),
+        ops={"macs": macs, "dram_bytes": chip.weight_memory.bytes},
+        utilization={
+            "mxu": macs / (end_cycle * peak_macs_per_cycle) if end_cycle else 0.0,
+            "dram": chip.weight_memory.utilization(end_ps),
+            "pcie": min(1.0, max(chip.host_in.busy_ps, chip.host_out.busy_ps) / end_ps)
+            if end_ps else 0.0,
+            "activation": min(1.0, chip.act_busy_cycles / end_cycle) if end_cycle else 0.0,
+        },
+        resources={"cores_used": 1, "chips": 1},
+        parameters=to_dict(p),
+        wall_s=wall_s,
+        extra={
+            "cycles": end_cycle,
+            "achieved_tops": 2 * macs / secs / 1e12 if secs else 0.0,
+            "peak_tops": 2 * peak_macs_per_cycle * p.array.clock_hz / 1e12,
+            "peak_ops_per_s": 2 * peak_macs_per_cycle * p.array.clock_hz,
+            "bandwidth_bytes_per_s": chip.weight_memory.bytes_per_s,
+            "weight_bandwidth_bytes_per_s": chip.weight_memory.bytes_per_s,
+            "ridge_macs_per_weight_byte": peak_macs_per_cycle * p.array.clock_hz
+            / chip.weight_memory.bytes_per_s,
+            "stall_weights_share": stall_w / end_cycle if end_cycle else 0.0,
+            "host_bytes": host_bytes,
+            "extra_host_bytes": host_bytes - required_host,
+            "activation_zero_fraction": act_sparsity,
+            "nonzero_act_macs": (sum(lp.gemm.nonzero_act_macs for lp in plans)
+                                 if all(lp.gemm.nonzero_act_macs is not None for lp in plans)
+                                 else None),
+            "events": _event_count(sim),
+            "folds": len(chip.folds),
+        },
+        tables={"per_layer": rows},
+    )
+    return report.check()
+
+
+def _weight_bytes(folds):
+    total, prev = 0, object()
+    for f in folds:
+        if f.tile_id != prev:
+            total += f.weight_bytes
+        prev = f.tile_id
+    return total
+
+
+def _event_count(sim):
+    """How many SimPy events the run scheduled (SimPy numbers them with a counter)."""
+    counter = getattr(sim.env, "_eid", None)
+    return next(counter) if counter is not None else None
