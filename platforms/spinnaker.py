@@ -68,7 +68,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tlmsim import loops
 from tlmsim.activity.synthetic import bernoulli_events
 from tlmsim.components.bus import Bus, BusParams
 from tlmsim.components.dma import Descriptor, Dma, DmaParams
@@ -77,12 +76,12 @@ from tlmsim.components.router import (LOCAL, N_LINKS, MulticastRouter,  # noqa: 
                                       RouterParams, check_fits, compress_table, opposite,
                                       route_bits)
 from tlmsim.components.sram import Sram, SramParams
-from tlmsim.errors import InvariantError, MappingError, ParameterError, TraceFormatError
+from tlmsim.errors import InvariantError, MappingError, ParameterError
 from tlmsim.kernel import EnergyLedger, Module, Simulator
 from tlmsim.params import nested, param, to_dict, validate
 from tlmsim.progress import progress as progress_bar
 from tlmsim.replay.mapper import POLICIES, CoreLimits, map_network
-from tlmsim.replay.workload import LayerInfo, Workload, open_workload
+from tlmsim.replay.workload import LayerInfo, Workload, count_window, open_workload
 from tlmsim.replay.steplog import StepLog
 from tlmsim.report import Report
 from tlmsim.report.table import ColumnTable
@@ -663,16 +662,8 @@ class _Replay:
         for win in w.windows(cap):
             s = win.n_steps
             yield self.sim.wait(max(0, g0 * self.period - self.sim.now))
-            nids = np.asarray(win.neurons, dtype=np.int32)
-            offsets = np.asarray(win.offsets, dtype=np.int64)
-            if len(nids) and (nids.min() < 0 or nids.max() >= n_neurons):
-                raise TraceFormatError(
-                    f"{self.name or 'workload'}: sample {win.sample}, steps {win.step_start}.."
-                    f"{win.step_start + s - 1} hold neuron id outside the network's "
-                    f"{n_neurons} neurons")
-            sops, rows = loops.fanout_counts_steps(nids, offsets, indptr, fan_core, syn, u)
-            steps = np.repeat(np.arange(s, dtype=np.int64), np.diff(offsets))
-            spikes = np.bincount(steps * u + compact[nids], minlength=s * u).reshape(s, u)
+            nids, offsets, sops, rows, spikes = count_window(
+                win, self.name, n_neurons, (indptr, fan_core, syn), compact, u)
             packets = self._route(spikes, g0)
             # every spike of a source core reaches each core its key is routed to
             self.tot["expected_delivered"] += int(spikes.sum(axis=0)[m.pair_src].sum())

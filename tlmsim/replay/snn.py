@@ -29,10 +29,11 @@ import numpy as np
 
 from tlmsim import loops
 from tlmsim.components.noc import MeshNoc
-from tlmsim.errors import InvariantError, TraceFormatError
+from tlmsim.errors import InvariantError
 from tlmsim.kernel import EnergyLedger, Module, QuantumKeeper, Simulator
 from tlmsim.progress import progress as progress_bar
 from tlmsim.replay.steplog import StepLog
+from tlmsim.replay.workload import count_window
 from tlmsim.report import ColumnTable, Report
 
 #: most (step x flow) cells a window may hold; bounds a window's memory
@@ -204,14 +205,8 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
         carry = None                                # deliver_next_step: ops owed to the next step
         for w in workload.windows(window_cap):
             s = w.n_steps
-            nids = np.asarray(w.neurons, dtype=np.int32)
-            offsets = np.asarray(w.offsets, dtype=np.int64)
-            if len(nids) and (nids.min() < 0 or nids.max() >= n_neurons):
-                raise TraceFormatError(
-                    f"{trace_name or 'workload'}: sample {w.sample}, steps {w.step_start}.."
-                    f"{w.step_start + s - 1} hold neuron id {int(nids.max())} or "
-                    f"{int(nids.min())}, outside the network's {n_neurons} neurons")
-            sops, msgs_in = loops.fanout_counts_steps(nids, offsets, indptr, fan_core, syn, u)
+            nids, offsets, sops, msgs_in, spikes = count_window(
+                w, trace_name, n_neurons, (indptr, fan_core, syn), compact, u)
             n_msgs = int(msgs_per_neuron[nids].sum())
             if flow_table is not None and s * flow_table.n <= 8 * n_msgs:
                 # dense (step, pair) counts cost cells; worth it when messages fill them
@@ -219,8 +214,6 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             else:
                 f_step, f_src, f_dst, f_msgs = flows_of_window(
                     nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron, n_nodes)
-            steps = np.repeat(np.arange(s, dtype=np.int64), np.diff(offsets))
-            spikes = np.bincount(steps * u + compact[nids], minlength=s * u).reshape(s, u)
             tot["expected_sops"] += int(mapping.synapses_per_neuron[nids].sum())
             tot["expected_msgs"] += n_msgs
             if platform.deliver_next_step:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tlmsim import loops
 from tlmsim.errors import TraceFormatError
 
 
@@ -210,3 +211,29 @@ class TraceWorkload:
 
     def close(self):
         self.trace.close()
+
+
+def count_window(window, name, n_neurons, fanout, core_of_neuron, n_cores):
+    """Check a `Window`'s neuron ids and count its work per (step, core).
+
+    `fanout` is the per-core fan-out table ``(indptr, core, synapses)`` of
+    `tlmsim.loops.build_fanout_table`; `core_of_neuron` maps a neuron to its core's column.
+    Returns ``(neurons, offsets, synaptic_ops, messages, spikes)``: the window's ids and
+    step offsets as arrays, then three int64 arrays [steps, n_cores]: the synaptic ops and
+    spike messages each core receives and the spikes its neurons send. An id outside the
+    network raises `TraceFormatError` naming `name`, the sample and the steps.
+    """
+    s = window.n_steps
+    nids = np.asarray(window.neurons, dtype=np.int32)
+    offsets = np.asarray(window.offsets, dtype=np.int64)
+    if len(nids) and (nids.min() < 0 or nids.max() >= n_neurons):
+        raise TraceFormatError(
+            f"{name or 'workload'}: sample {window.sample}, steps {window.step_start}.."
+            f"{window.step_start + s - 1} hold neuron id {int(nids.max())} or "
+            f"{int(nids.min())}, outside the network's {n_neurons} neurons")
+    indptr, core, synapses = fanout
+    sops, msgs = loops.fanout_counts_steps(nids, offsets, indptr, core, synapses, n_cores)
+    steps = np.repeat(np.arange(s, dtype=np.int64), np.diff(offsets))
+    spikes = np.bincount(steps * n_cores + core_of_neuron[nids],
+                         minlength=s * n_cores).reshape(s, n_cores)
+    return nids, offsets, sops, msgs, spikes
