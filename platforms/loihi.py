@@ -54,6 +54,7 @@ import numpy as np
 
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import MappingError, ParameterError
+from tlmsim.kernel import ps_from_ns
 from tlmsim.params import nested, param, to_dict
 from tlmsim.registry import get_tile
 from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
@@ -148,10 +149,6 @@ class Params:
     replay: ReplayParams = nested(ReplayParams)
 
 
-def _ps(ns):
-    return int(round(ns * 1000))
-
-
 def barrier_ps(n_tiles, mesh, p=None):
     """Barrier time for `n_tiles` tiles in use: linear in tiles between Davies 2018's two
     end points (113 ns at 1 tile, 465 ns at 32), extrapolated beyond one chip, plus a round
@@ -160,7 +157,7 @@ def barrier_ps(n_tiles, mesh, p=None):
     c = p.chip
     slope = (c.barrier_32tiles_ns - c.barrier_1tile_ns) / 31.0
     ns = c.barrier_1tile_ns + slope * (max(1, n_tiles) - 1)
-    ps = _ps(ns)
+    ps = ps_from_ns(ns)
     if mesh.n_chips > 1:
         ps += 2 * p.noc.chip_link_latency_ps * ((mesh.chips_x - 1) + (mesh.chips_y - 1))
     return ps
@@ -174,13 +171,13 @@ def build(params=None, dt_s=0.0):
     p = params or Params()
     period_s = p.replay.step_period_s or (dt_s if p.replay.real_time else 0.0)
     c = p.core
-    core = NeuroCoreCosts(c.synaptic_op_pj, _ps(c.synaptic_op_ns), c.neuron_active_pj,
-                          _ps(c.neuron_active_ns), c.neuron_inactive_pj, _ps(c.neuron_inactive_ns),
-                          c.learning_update_pj, _ps(c.learning_update_ns), c.learning,
+    core = NeuroCoreCosts(c.synaptic_op_pj, ps_from_ns(c.synaptic_op_ns), c.neuron_active_pj,
+                          ps_from_ns(c.neuron_active_ns), c.neuron_inactive_pj, ps_from_ns(c.neuron_inactive_ns),
+                          c.learning_update_pj, ps_from_ns(c.learning_update_ns), c.learning,
                           c.static_power_w)
     return SnnPlatform("loihi", get_tile(c.tile), core, p.noc,
                        lambda n, mesh: barrier_ps(n, mesh, p),
-                       _ps(period_s * 1e9), p.replay.window_steps)
+                       ps_from_ns(period_s * 1e9), p.replay.window_steps)
 
 
 def limits(params=None):

@@ -61,7 +61,6 @@ give 1 W with all cores running at nominal frequency (+7%).
 
 import dataclasses
 import math
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -373,6 +372,10 @@ def multicast_tree(src_chip, dst_chips, local_cores, chips_x):
     return tree
 
 
+def _board_of(need):
+    return f"a board of at least {need} chips (--set chip.chips_x=.. --set chip.chips_y=..)"
+
+
 def map_workload(workload, params=None):
     """Place neurons on cores (populations of up to ``mapper.neurons_per_core``), build the
     routing tables, check DTCM, SDRAM and table capacity; returns a `SpinnakerMapping`
@@ -382,15 +385,8 @@ def map_workload(workload, params=None):
     ch = p.chip
     n_chips_board = ch.chips_x * ch.chips_y
     limits = CoreLimits(p.mapper.neurons_per_core, 1 << 40, 1 << 40, 1 << 62)
-    try:
-        base = map_network(workload, limits, ch.app_cores, 1, 1, n_chips_board, ch.chips_x,
-                           p.mapper.policy, None, True)
-    except MappingError as e:
-        # the shared mapper names Loihi's board parameter; say SpiNNaker's
-        text = re.sub(r"--set chip\.max_chips=(\d+)",
-                      lambda g: f"a board of at least {g.group(1)} chips (--set chip.chips_x=.."
-                      " --set chip.chips_y=..)", str(e))
-        raise MappingError(text) from None
+    base = map_network(workload, limits, ch.app_cores, 1, 1, n_chips_board, ch.chips_x,
+                       p.mapper.policy, None, True, more_chips=_board_of)
     cores = base.cores.astype(np.int64)
     chip = cores // ch.app_cores
     local = cores % ch.app_cores

@@ -56,6 +56,7 @@ import numpy as np
 from tlmsim.activity.synthetic import bernoulli_events
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import ParameterError
+from tlmsim.kernel import ps_from_ns
 from tlmsim.params import nested, param, to_dict
 from tlmsim.replay.crossbar import (CrossbarLimits, FanInSplit, SplitterWorkload,
                                     map_crossbar, quantise_weights)
@@ -173,10 +174,6 @@ class Params:
     mapper: MapperParams = nested(MapperParams)
 
 
-def _ps(ns):
-    return int(round(ns * 1000))
-
-
 def mesh_params(params=None):
     """The `MeshParams` of one chip's spike mesh."""
     n = (params or Params()).noc
@@ -184,10 +181,10 @@ def mesh_params(params=None):
     packet_bytes = max(1, -(-n.packet_bits // 8))
     return MeshParams(
         width=c.cores_x, height=c.cores_y,
-        hop_ew_latency_ps=_ps(n.hop_latency_ns), hop_ns_latency_ps=_ps(n.hop_latency_ns),
+        hop_ew_latency_ps=ps_from_ns(n.hop_latency_ns), hop_ns_latency_ps=ps_from_ns(n.hop_latency_ns),
         hop_ew_energy_pj=n.hop_energy_pj, hop_ns_energy_pj=n.hop_energy_pj,
-        local_latency_ps=_ps(n.hop_latency_ns), local_energy_pj=n.local_energy_pj,
-        chip_link_latency_ps=_ps(n.chip_link_latency_ns),
+        local_latency_ps=ps_from_ns(n.hop_latency_ns), local_energy_pj=n.local_energy_pj,
+        chip_link_latency_ps=ps_from_ns(n.chip_link_latency_ns),
         chip_link_energy_pj=n.chip_link_energy_pj, packet_bytes=packet_bytes,
         link_bytes_per_cycle=float(packet_bytes), freq_hz=1e9 / n.link_ns_per_packet,
         chip_link_bytes_per_cycle=packet_bytes * n.link_ns_per_packet / n.chip_link_ns_per_packet)
@@ -198,10 +195,10 @@ def build(params=None):
     p = params or Params()
     c = p.core
     static_w = c.static_power_uw * 1e-6
-    costs = CrossbarCoreCosts(c.synaptic_op_pj, _ps(c.synaptic_op_ns), c.neuron_update_pj,
-                              _ps(c.neuron_update_ns), static_w)
+    costs = CrossbarCoreCosts(c.synaptic_op_pj, ps_from_ns(c.synaptic_op_ns), c.neuron_update_pj,
+                              ps_from_ns(c.neuron_update_ns), static_w)
     return SnnPlatform("truenorth", get_tile(c.tile), costs, mesh_params(p), lambda n, mesh: 0,
-                       _ps(p.tick.tick_s * 1e9), p.tick.window_steps, deliver_next_step=True,
+                       ps_from_ns(p.tick.tick_s * 1e9), p.tick.window_steps, deliver_next_step=True,
                        idle_core_static_power_w=static_w if p.chip.leak_unused_cores else 0.0)
 
 

@@ -323,6 +323,18 @@ class DramTiming:
         rrd = p.tRRD_L if last_act_bg[rank] == bg else p.tRRD_S
         return pre, max(act, act_b + p.tRC, last_act[rank] + rrd, min(faw[rank]) + p.tFAW)
 
+    def _commit_activate(self, b, row, rank, bg, pre, act):
+        """Bank `b` opens `row` at cycle `act` (after a precharge at `pre`, a conflict, or
+        on a closed bank, a miss): its row buffer, the counts and the tRRD/tFAW history."""
+        if pre is not None:
+            self.pre_t[b] = pre
+            self.counts["conflict"] += 1
+        else:
+            self.counts["miss"] += 1
+        self.act_t[b] = act
+        self.open_row[b] = row
+        self._note_act(rank, bg, act, self.last_act, self.last_act_bg, self.faw)
+
     @staticmethod
     def _note_act(rank, bg, act, last_act, last_act_bg, faw):
         ring = faw[rank]
@@ -367,14 +379,7 @@ class DramTiming:
             break
         end = col + lat + p.burst_cycles
         if act is not None:
-            if pre is not None:
-                self.pre_t[b] = pre
-                self.counts["conflict"] += 1
-            else:
-                self.counts["miss"] += 1
-            self.act_t[b] = act
-            self.open_row[b] = row
-            self._note_act(rank, bg, act, self.last_act, self.last_act_bg, self.faw)
+            self._commit_activate(b, row, rank, bg, pre, act)
         else:
             self.counts["hit"] += 1
         if write:
@@ -584,14 +589,7 @@ class DramTiming:
         # commit what was timed before any refresh
         done = [a for a in planned if a[0] < k]
         for q, b, rk, g, pre, act in done:
-            if pre is not None:
-                self.pre_t[b] = pre
-                self.counts["conflict"] += 1
-            else:
-                self.counts["miss"] += 1
-            self.act_t[b] = act
-            self.open_row[b] = int(row[q])
-            self._note_act(rk, g, act, self.last_act, self.last_act_bg, self.faw)
+            self._commit_activate(b, int(row[q]), rk, g, pre, act)
         last = int(col[-1])
         end = last + lat + p.burst_cycles
         if write:

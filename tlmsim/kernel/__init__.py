@@ -3,7 +3,7 @@
 Nothing here knows about neurons or matrices; components, tiles and platforms build on it.
 """
 
-from tlmsim.kernel.simulator import PS_PER_S, Clock, Simulator, ps, seconds
+from tlmsim.kernel.simulator import PS_PER_S, Clock, Simulator, ps, ps_from_ns, seconds
 from tlmsim.kernel.module import Module
 from tlmsim.kernel.transaction import Command, Extension, GemmTile, SpikeBatch, Status, Transaction
 from tlmsim.kernel.socket import InitiatorSocket, TargetSocket
@@ -13,7 +13,7 @@ from tlmsim.kernel.stats import Histogram, Stats, records_frame
 from tlmsim.kernel.timeline import Timeline
 
 __all__ = [
-    "PS_PER_S", "Clock", "Simulator", "ps", "seconds", "Module", "Command", "Extension",
+    "PS_PER_S", "Clock", "Simulator", "ps", "ps_from_ns", "seconds", "Module", "Command", "Extension",
     "GemmTile", "SpikeBatch", "Status", "Transaction", "InitiatorSocket", "TargetSocket",
     "QuantumKeeper", "EnergyLedger", "Histogram", "Stats", "records_frame", "Timeline",
 ]

@@ -14,6 +14,11 @@ def ps(seconds_):
     return int(round(seconds_ * PS_PER_S))
 
 
+def ps_from_ns(ns):
+    """Nanoseconds (a datasheet figure) to the nearest integer picosecond."""
+    return int(round(ns * 1000))
+
+
 def seconds(ps_):
     """Picoseconds to seconds."""
     return ps_ / PS_PER_S

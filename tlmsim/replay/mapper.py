@@ -264,9 +264,17 @@ def _limit_values(limits):
             limits.synaptic_memory_bits)
 
 
+def _more_chips(need):
+    return f"--set chip.max_chips={need}"
+
+
 def map_network(workload, limits, cores_per_tile, tiles_x, tiles_y, max_chips=1, chips_x=1,
-                policy="sequential", placement=None, input_on_cores=False, spatial=True):
+                policy="sequential", placement=None, input_on_cores=False, spatial=True,
+                more_chips=_more_chips):
     """Place `workload`'s neurons on cores; returns a `Mapping` or raises `MappingError`.
+
+    `more_chips(need)` says how a user of the platform asks for `need` chips (in its own
+    parameters), for the error raised when the network does not fit.
 
     `placement` (explicit policy): one core id per neuron (global order), or
     ``{layer name: core ids}``; input layers may be left out (they enter from the host).
@@ -284,7 +292,7 @@ def map_network(workload, limits, cores_per_tile, tiles_x, tiles_y, max_chips=1,
         use = _usage(net, limits, core_of)
     else:
         core_of, use = _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x,
-                             tiles_y, chips_x, policy, on_port)
+                             tiles_y, chips_x, policy, on_port, more_chips)
     _check(net, limits, use, per_chip, single_only=False)
     _check_routes_per_neuron(net, limits, use)
     real = use["cores"][use["cores"] < INPUT_PORT]
@@ -343,7 +351,7 @@ def _explicit(net, placement, max_cores, on_port):
 
 
 def _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y, chips_x,
-          policy, on_port):
+          policy, on_port, more_chips=_more_chips):
     budget = limits.synaptic_memory_bits - limits.core_overhead_bits
     blocks = np.zeros(len(net.layers), dtype=np.int64)
     for li in range(len(net.layers)):
@@ -365,7 +373,7 @@ def _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y, ch
             need = -(-total // per_chip)
             raise MappingError(
                 f"the network needs at least {total} cores ({need} chips of {per_chip} cores) "
-                f"but at most {max_chips} chip(s) are allowed: --set chip.max_chips={need}, "
+                f"but at most {max_chips} chip(s) are allowed: {more_chips(need)}, "
                 "or shrink the network")
         core_ids = _place_blocks(net, blocks, mesh_all, policy)
         core_of = np.empty(net.n, dtype=np.int64)
