@@ -216,3 +216,37 @@ def coerce(raw, typ, name="parameter"):
     except (ValueError, TypeError, OverflowError):
         raise ParameterError(f"parameter {name}: cannot read {raw!r} as {typ.__name__}") from None
     return raw
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A named parameter set: a chip's datasheet, a peer's calibration, a paper's constants.
+
+    A platform module lists its presets in ``PRESETS = {name: Preset(...)}``; ``values``
+    maps dotted parameter names to values and is applied as ``--set`` would be.
+    """
+
+    description: str                # one line: what this set is
+    source: str                     # where its values come from
+    values: dict = dataclasses.field(default_factory=dict)
+
+
+def presets_of(platform):
+    """The named parameter sets a platform module offers: {name: Preset}."""
+    return dict(getattr(platform, "PRESETS", {}) or {})
+
+
+def with_preset(platform, name, params=None):
+    """`params` (default: the platform's defaults) with preset `name` applied.
+
+    An unknown name raises `ParameterError` listing the known ones.
+    """
+    params = platform.Params() if params is None else params
+    if name is None:
+        return params
+    known = presets_of(platform)
+    if name not in known:
+        listed = ", ".join(sorted(known)) or "none"
+        raise ParameterError(f"unknown preset {name!r} for platform "
+                             f"{getattr(platform, 'NAME', '?')!r}; known presets: {listed}")
+    return override(params, known[name].values)
