@@ -1250,12 +1250,14 @@ def validation_checks():
         Check("energy per neuron per ms (Sharp's intercept)", 100.0, "nJ", SHARP12,
               lambda: sharp_decomposition()[0], 0.25, False,
               "Sharp-sized circuit (4 chips, 10,048 neurons, 4.0 M synapses) at 3/6/10 Hz, "
-              "P = a neurons/ms + b PSPs/s fitted; a holds the chips' idle power"),
+              "P = a neurons/ms + b PSPs/s fitted; a holds the chips' idle power (read as "
+              "Sharp's split of the measured power: the abstract does not say how idle "
+              "power was counted)"),
         Check("energy per postsynaptic potential (Sharp's slope)", 43.0, "nJ", SHARP12,
               lambda: sharp_decomposition()[1], 0.25, False,
               "same fit as the row above; b = S13's 8 nJ per event plus the routing share"),
-        Check("energy per synaptic event, cortical microcircuit", 5.9e-6, "J", VA18,
-              microcircuit_energy_per_event_j, 0.25, False,
+        Check("energy per synaptic event, cortical microcircuit", 5.9, "uJ", VA18,
+              lambda: microcircuit_energy_per_event_j() * 1e6, 0.25, False,
               "PD14 microcircuit at 2 % of its neurons, full in-degrees, PD14 rates "
               "(recalled), no external input, 0.1 ms steps at 2 ms per tick, 1,000 ticks; "
               "chips' idle power per used core; chips only, no board or host power",
