@@ -88,3 +88,18 @@ def test_microcircuit_rejects_bad_scale():
     from tlmsim.errors import ParameterError
     with pytest.raises(ParameterError, match="scale"):
         S.microcircuit(0.0, 10)
+
+
+def test_painkras_row_hinges_on_the_assumed_synapse_cycles():
+    """The saturated chip's power follows the assumed core.synapse_cycles: across R18's
+    bound (5,000-10,000 events/ms, 40-20 cycles) it spans 0.94-1.42 W, as the platform's
+    docstring and the parameter's source say; 27 cycles or more (up to 40) pass 1 W +-20 %."""
+    from tlmsim.params import override
+    w = S.population_network(16, 256, 256, 200.0, 10, targets=2)
+    power = {}
+    for cycles in (20, 40):
+        p = override(S.Params(), {"chip.chips_x": 1, "chip.chips_y": 1,
+                                  "core.synapse_cycles": cycles})
+        power[cycles] = S.replay(w, p).to_dict()["power_per_chip_w"]
+    assert power[20] == pytest.approx(1.42, abs=0.01)
+    assert power[40] == pytest.approx(0.94, abs=0.01)
