@@ -217,7 +217,7 @@ def test_counting_check_s13_coefficients_recovered_from_replays():
     """Counting check (in-sample, an identity): S13's model fitted back to replays of
     different sizes and rates returns the coefficients the ledger was given, because the
     ledger charges exactly S13's four terms. It tests the counts (updates, events, routes,
-    chips in use), not S13's fit. A coefficient changed by --set comes back changed."""
+    chips in use), not S13's fit."""
     got = S.s13_coefficients_from_replays()
     w = S.Params().power
     want = (w.chip_idle_w, w.neuron_update_nj, w.synaptic_event_nj, w.packet_routed_nj)

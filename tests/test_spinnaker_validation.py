@@ -100,6 +100,8 @@ def test_painkras_row_hinges_on_the_assumed_synapse_cycles():
     for cycles in (20, 40):
         p = override(S.Params(), {"chip.chips_x": 1, "chip.chips_y": 1,
                                   "core.synapse_cycles": cycles})
-        power[cycles] = S.replay(w, p).to_dict()["power_per_chip_w"]
+        d = S.replay(w, p).to_dict()
+        assert d["utilization"]["core"] > 0.95 and not d["real_time"]    # saturated
+        power[cycles] = d["power_per_chip_w"]
     assert power[20] == pytest.approx(1.42, abs=0.01)
     assert power[40] == pytest.approx(0.94, abs=0.01)
