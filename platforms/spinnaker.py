@@ -74,8 +74,8 @@ Out-of-sample:
     the tolerance from 27 cycles up: the check holds only as far as that assumption does.
   * Sharp 2012's decomposition P = a neurons/ms + b PSPs/s fitted to replays of a circuit
     of Sharp's size gives a = 155 nJ (+55 %) and b = 8.0 nJ (-81 %): S13's coefficients
-    (idle 0.36 W per chip, 8 nJ per event) and Sharp's (a baseline of 0.25 W per chip,
-    43 nJ per PSP, earlier software) disagree; the model follows S13, so it misses Sharp.
+    (idle 0.36 W per chip, 8 nJ per event) and Sharp's (100 nJ x 10,000 neurons per ms
+    = 0.25 W per chip, 43 nJ per PSP, earlier software) disagree; the model follows S13, so it misses Sharp.
     Not fixed: moving the coefficients towards Sharp would break S13, which set them.
   * the cortical microcircuit (2 % scale, full in-degrees, slowdown 20) costs 0.18 uJ per
     synaptic event against van Albada's 5.9 uJ (-97 %, secondhand figure): the model
