@@ -75,12 +75,14 @@ Out-of-sample:
   * Sharp 2012's decomposition P = a neurons/ms + b PSPs/s fitted to replays of a circuit
     of Sharp's size gives a = 155 nJ (+55 %) and b = 8.0 nJ (-81 %): S13's coefficients
     (idle 0.36 W per chip, 8 nJ per event) and Sharp's (100 nJ x 10,000 neurons per ms
-    = 0.25 W per chip, 43 nJ per PSP, earlier software) disagree; the model follows S13, so it misses Sharp.
-    Not fixed: moving the coefficients towards Sharp would break S13, which set them.
+    = 0.25 W per chip, 43 nJ per PSP, earlier software) disagree; the model follows S13,
+    so it misses Sharp. Not fixed: moving the coefficients towards Sharp would break S13,
+    which set them.
   * the cortical microcircuit (2 % scale, full in-degrees, slowdown 20) costs 0.18 uJ per
     synaptic event against van Albada's 5.9 uJ (-97 %, secondhand figure): the model
-    charges the chips in use only; the measured figure includes six boards' idle chips,
-    FPGAs, power supplies and fans, none of which the model has a sourced figure for
+    charges the chips in use only; the measured figure is the whole machine's (several
+    boards -- six, per a secondary source -- with their idle chips, FPGAs, power supplies
+    and fans), none of which the model has a sourced figure for
     (`power.board_static_w` = 0). Not fixed for want of a source.
 """
 
