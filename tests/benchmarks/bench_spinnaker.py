@@ -3,6 +3,7 @@ et al., IJCNN 2013 (S13): up to 250 k neurons, 81 M synapses, 1.8 G synaptic eve
 
     python tests/benchmarks/bench_spinnaker.py            # 48 chips, 100 ticks
     python tests/benchmarks/bench_spinnaker.py --ticks 20 # shorter
+    python tests/benchmarks/bench_spinnaker.py --validate # the validation rows, timed
 
 Workload (`tlmsim.platforms.spinnaker.population_network`): 768 populations of 320
 neurons (245,760 neurons, one population per application core of the 48 x 16), 330
@@ -24,7 +25,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--ticks", type=int, default=100)
     ap.add_argument("--rate-hz", type=float, default=1.8e9 / (768 * 320 * 330))
+    ap.add_argument("--validate", action="store_true",
+                    help="run the platform's validation rows and time each")
     args = ap.parse_args(argv)
+    if args.validate:
+        return validate()
     t0 = time.perf_counter()
     w = S.population_network(768, 320, 330, args.rate_hz, args.ticks, targets=2, seed=1)
     t1 = time.perf_counter()
@@ -55,6 +60,21 @@ def main(argv=None):
         "events_per_wall_s": d["ops"]["synaptic_ops"] / (t3 - t2),
     }
     print(json.dumps(out, indent=2))
+
+
+def validate():
+    """Each validation row: published, model, error, role, and its wall time."""
+    from tlmsim.validation import checks_of
+    t0 = time.perf_counter()
+    for c in checks_of(S):
+        t = time.perf_counter()
+        r = c.run()
+        print(f"{c.quantity:52s} {c.published:10.4g} {r.model:12.6g} {c.unit:3s} "
+              f"{r.error * 100:+8.2f}% tol {c.tolerance:g} "
+              f"{'in-sample' if c.in_sample else 'out-of-sample'} "
+              f"{'pass' if r.passed else 'FAIL'}{' (secondhand)' if c.secondhand else ''} "
+              f"{time.perf_counter() - t:5.1f} s")
+    print(f"all rows: {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":
