@@ -256,3 +256,30 @@ def test_validation_checks_reproduce_the_script():
     for check in checks:
         result = check.run()
         assert check.in_sample and result.passed, (check.quantity, result.model)
+
+
+def test_recurrent_layer_counts_across_windows(tmp_path):
+    """A recurrent layer (all-to-all from 'in' and from itself, its own spikes arriving
+    one step later) over 300 steps, crossing the 256-step read window: each step it is
+    reached by any spike of 'in' now or of itself one step before (then all 4 neurons
+    are updated) or else updates only the neurons that spike; with full reuse and no
+    zero fetch, the spikes it reads are those same inputs."""
+    layers = [dict(name="in", kind="input", shape=(3,)),
+              dict(name="rec", kind="recurrent", shape=(4,), sources=["in", "rec"],
+                   neuron_model="lif")]
+    rng = np.random.default_rng(5)
+    spikes = {"in": rng.random((2, 300, 3)) < 0.05, "rec": rng.random((2, 300, 4)) < 0.05}
+    path = tmp_path / "rec.h5"
+    write_trace(path, "snn", layers, spikes=spikes, n_samples=2, n_steps=300, dt_s=1e-3)
+    inputs = spikes["in"].sum(2)
+    inputs[:, 1:] += spikes["rec"][:, :-1].sum(2)
+    updated = np.where(inputs > 0, 4, spikes["rec"].sum(2))
+    r = generic.replay(path, P.override(_params(fetch_zero_inputs=False,
+                                                update_silent_neurons=False),
+                                        {"datapath.reuse": "full"}))
+    assert 0 < updated.sum() < 2 * 300 * 4
+    assert r.ops["neuron_updates"] == int(updated.sum())
+    sram = r.extra["memory_accesses"]["sram"]
+    assert sram["spike_read"] == int(inputs.sum())
+    assert sram["state_read"] == int(updated.sum())
+    assert sram["spike_write"] == int(spikes["rec"].sum())
