@@ -11,7 +11,7 @@ from tlmsim.activity import open_trace, validate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(HERE, "..", "traces", "examples")
-FILES = ["snn_digits.h5", "ann_digits.h5", "dvs_digits.h5"]
+FILES = ["snn_digits.h5", "ann_digits.h5", "dvs_digits.h5", "dvs_digits_ann.h5"]
 
 
 def raw_raster(f, layer, n_samples, n_steps, n_neurons):
@@ -78,7 +78,7 @@ def test_example_sop_matches_independent_count(name):
                 count = int((spikes.sum((0, 1)) * per_input).sum())
             else:
                 acts = f[f"activity/{src}/activations"][()].reshape(n_samples, -1)
-                count = int(((acts != 0).astype(np.int64) @ (w != 0).T.astype(np.int64)).sum())
+                count = int(((acts != 0).astype(np.int64) @ per_input).sum())
             assert stats["layers"][layer.name]["synaptic_ops"] == count
             checked += 1
         assert checked >= 2
@@ -94,3 +94,22 @@ def test_snn_output_spikes_give_the_recorded_predictions():
             for _, _, ids in tr.iter_windows("output", sample, 8):
                 counts[sample] += np.bincount(ids, minlength=10)
         np.testing.assert_array_equal(counts.argmax(1), pred)
+
+
+def test_dvs_ann_sees_the_snn_event_stream():
+    """dvs_digits_ann.h5's input frame is, per sample, polarity and pixel, the number of
+    steps in which dvs_digits.h5's input layer spiked: the same events, binned once."""
+    with h5py.File(os.path.join(EXAMPLES, "dvs_digits.h5"), "r") as f:
+        n_samples, n_steps = int(f.attrs["n_samples"]), int(f.attrs["n_steps"])
+        counts = raw_raster(f, "dvs", n_samples, n_steps, 2 * 20 * 20).sum(1)
+    with open_trace(os.path.join(EXAMPLES, "dvs_digits_ann.h5")) as tr:
+        frames = np.asarray(tr.activations("dvs")).reshape(tr.n_samples, -1)
+        labels, pred = tr.labels()
+        out = np.asarray(tr.activations("output"))
+        ann_events = tr.attrs["sensor"]["raw_events_test"]
+    with open_trace(os.path.join(EXAMPLES, "dvs_digits.h5")) as tr:
+        snn_labels, _ = tr.labels()
+        assert ann_events == tr.attrs["sensor"]["raw_events_test"]
+    np.testing.assert_array_equal(frames, counts)
+    np.testing.assert_array_equal(labels, snn_labels)
+    np.testing.assert_array_equal(out.argmax(1), pred)

@@ -28,6 +28,28 @@ with ``reuse="full"`` the inputs and weights are instead fetched from their home
 once per pass (or step) into the register file (one home read plus one register-file
 write each), and every use reads the register file.
 
+Two switches set how sparsity is accounted (defaults: the paper's script, ``main.py``):
+
+``fetch_zero_inputs`` (default true). True: every synapse reads its input element, zero or
+  silent, as the script charges a dense datapath that streams every operand. False: a zero
+  activation or a silent spike is not fetched and drives no weight fetch and no operation:
+  the input is read only per active synapse (``reuse="none"``) or once per non-zero input
+  (``reuse="full"``), and a layer writes only its non-zero activations or its spikes (the
+  events). This is a compressed sparse datapath: EIE (Han et al., ISCA 2016, arXiv
+  1602.01528) skips zero input activations of fully connected layers, SCNN (Parashar et
+  al., ISCA 2017, arXiv 1708.04485) keeps activations compressed and multiplies only
+  non-zeros; for spikes, the address-event input of event-driven accelerators such as SNE
+  (Di Mauro et al., DATE 2022, arXiv 2204.10687: "operations proportional to the number of
+  events"). The index of each non-zero (the compressed format's overhead) is not charged.
+``update_silent_neurons`` (default true; SNN only). True: every neuron's state is read,
+  leaked, compared and written at every step, as time-stepped neuro-cores do (Loihi,
+  TrueNorth, and the script). False: only neurons that received input in the step (or
+  that spike in it) are updated; the leak of the skipped steps is applied when a neuron is
+  next updated (one multiply by beta^dt, dt kept with the state: the table of beta^dt and
+  the time stamp are not charged), as event-driven designs update only the neurons an
+  event reaches (SNE, above). An ANN layer computes every output at every pass whatever
+  this switch says.
+
 An access of b bits to a memory level costs ``b * access_pj / word_bits``: sub-word
 accesses are charged pro rata (operands packed into words), as the paper's script does.
 Unless given, the register file's and SRAM's ``access_pj`` follow Horowitz's SRAM energy
@@ -144,6 +166,21 @@ class DatapathParams:
                             source=SCRIPT, min=1, max=64)
     skip_zero_inputs: bool = param(True, "", "ANN: zero inputs fetch no weight and do no MAC "
                                    "(an SNN always works only on spikes)", source=CHOICE)
+    fetch_zero_inputs: bool = param(True, "", "true: every synapse reads its input, zero or "
+                                    "silent (dense streaming, the paper's script); false: "
+                                    "zero activations and silent spikes are not fetched and "
+                                    "drive no weight fetch or operation, and layers write "
+                                    "only non-zero outputs or spikes (compressed sparse "
+                                    "datapath: EIE, SCNN; event-driven input: SNE)",
+                                    source=SCRIPT + " (true); Han et al. ISCA 2016, Parashar "
+                                    "et al. ISCA 2017, Di Mauro et al. DATE 2022 (false)")
+    update_silent_neurons: bool = param(True, "", "SNN: true: every neuron is updated every "
+                                        "step (time-stepped neuro-cores, the paper's script); "
+                                        "false: only neurons that received input (or spike) "
+                                        "in a step are updated, the leak applied when they "
+                                        "next are (event-driven accelerators, e.g. SNE)",
+                                        source=SCRIPT + " (true); Di Mauro et al. DATE 2022 "
+                                        "(false)")
     leak: bool = param(True, "", "SNN: one leak multiply per neuron per step",
                        source=SCRIPT + " (one 32-bit mult per neuron)")
     reuse: str = param("none", "", "none: every use fetches its operands from their home "
@@ -190,6 +227,8 @@ class LayerSpec:
     out_shape: tuple
     n_weights: int
     fanout: np.ndarray
+    #: for each output neuron (C-order), how many synapses reach it (None if unknown)
+    fanin: Optional[np.ndarray] = None
 
     @property
     def n_inputs(self):
@@ -232,6 +271,26 @@ def _window_fanout(size, out_size, k, stride, pad):
     return np.bincount(pos, minlength=size).astype(np.int64)
 
 
+def _window_taps(size, out_size, k, stride, pad):
+    """For each output position along one axis: how many of its kernel taps fall inside
+    the input (padding taps excluded)."""
+    pos = np.arange(out_size)[:, None] * stride - pad + np.arange(k)[None, :]
+    return ((pos >= 0) & (pos < size)).sum(1).astype(np.int64)
+
+
+def expected_updated_neurons(spec, silent_fraction):
+    """Neurons of `spec` expected to receive at least one input in a step when each input
+    is silent (or zero) independently with probability `silent_fraction`: the sum over
+    neurons of 1 - silent_fraction ** fan-in, rounded. A modelling choice for
+    `update_silent_neurons=false` when no trace says which inputs are active."""
+    if spec.fanin is None:
+        raise ParameterError(f"layer {spec.name!r}: its fan-in per neuron is unknown, so the "
+                             "neurons that receive input cannot be counted")
+    if silent_fraction >= 1.0:
+        return 0
+    return int(round(float(np.sum(1.0 - np.power(float(silent_fraction), spec.fanin)))))
+
+
 def conv2d_layer(in_shape, out_channels, kernel=3, stride=1, padding=0, name="conv"):
     """A 2-D convolution (groups=1) over a ``(channels, height, width)`` input. Padding
     taps touch no memory (the address generator knows them) and are not synapses."""
@@ -259,8 +318,10 @@ def conv2d_layer(in_shape, out_channels, kernel=3, stride=1, padding=0, name="co
     fx = _window_fanout(w, wo, kw, sw, pw)
     per_pixel = np.outer(fy, fx).ravel() * int(out_channels)
     fanout = np.tile(per_pixel, c)
+    taps = np.outer(_window_taps(h, ho, kh, sh, ph), _window_taps(w, wo, kw, sw, pw)).ravel()
+    fanin = np.tile(taps * c, int(out_channels))
     return LayerSpec(name, "conv2d", (c, h, w), (int(out_channels), ho, wo),
-                     int(out_channels) * c * kh * kw, fanout)
+                     int(out_channels) * c * kh * kw, fanout, fanin)
 
 
 def dense_layer(in_features, out_features, name="dense"):
@@ -273,7 +334,7 @@ def dense_layer(in_features, out_features, name="dense"):
         raise ParameterError(f"layer {name!r}: in and out features must be >= 1, got "
                              f"{in_features!r} -> {out_features!r}")
     return LayerSpec(name, "dense", (n_in,), (n_out,), n_in * n_out,
-                     np.full(n_in, n_out, dtype=np.int64))
+                     np.full(n_in, n_out, dtype=np.int64), np.full(n_out, n_in, dtype=np.int64))
 
 
 # -- modules -------------------------------------------------------------------------
@@ -330,6 +391,7 @@ class Work:
         self.counts = {}
         self.compute_ops = 0
         self.active_synapses = 0
+        self.neuron_updates = 0
 
     def add(self, module, action, n):
         if n:
@@ -355,6 +417,10 @@ class GenericDatapath:
                 raise ParameterError(f"datapath.{stream}={level!r} but {level}.enabled is "
                                      f"false: enable it ({level}.enabled=true) or choose "
                                      "another level")
+        if not dp.fetch_zero_inputs and not dp.skip_zero_inputs:
+            raise ParameterError("datapath.fetch_zero_inputs=false skips zero inputs, but "
+                                 "datapath.skip_zero_inputs=false asks for their MACs: set "
+                                 "skip_zero_inputs=true or fetch_zero_inputs=true")
         if dp.reuse == "full" and not params.rf.enabled:
             raise ParameterError("datapath.reuse='full' stages operands in the register file "
                                  "but rf.enabled is false: enable it or use reuse=none")
@@ -397,9 +463,15 @@ class GenericDatapath:
                         "state_in)")
 
     # -- accounting -------------------------------------------------------------------
-    def work(self, spec, mode, active_synapses, output_spikes=0):
+    def work(self, spec, mode, active_synapses, output_spikes=0, active_inputs=None,
+             active_outputs=None):
         """The `Work` of one pass (ANN) or one step (SNN) of `spec` with
-        `active_synapses` synapses whose input is non-zero or spiked."""
+        `active_synapses` synapses whose input is non-zero or spiked and `output_spikes`
+        output spikes (SNN). The sparsity switches need two more counts, None when
+        unknown: `active_inputs`, the input elements that are non-zero or spiked
+        (``fetch_zero_inputs=false`` with ``reuse="full"``), and `active_outputs`, the
+        non-zero outputs (ANN, ``fetch_zero_inputs=false``) or the neurons that received
+        input or spiked (SNN, ``update_silent_neurons=false``)."""
         dp = self.params.datapath
         syn = spec.n_synapses
         if not 0 <= active_synapses <= syn:
@@ -410,44 +482,97 @@ class GenericDatapath:
                                  f"outside 0..{spec.n_outputs}")
         if mode == "ann" and not dp.skip_zero_inputs:
             active_synapses = syn
+        fetch_all = dp.fetch_zero_inputs
+        n_out, n_ch = spec.n_outputs, spec.n_channels
+        inputs_read = spec.n_inputs if fetch_all else \
+            self._needed(spec, "active_inputs", active_inputs, spec.n_inputs,
+                         "fetch_zero_inputs=false with reuse='full'"
+                         if dp.reuse == "full" else None)
+        if mode == "ann":
+            written = n_out if fetch_all else self._needed(
+                spec, "active_outputs", active_outputs, n_out, "fetch_zero_inputs=false")
+            updated = n_out
+        else:
+            written = n_out if fetch_all else output_spikes
+            updated = n_out if dp.update_silent_neurons else self._needed(
+                spec, "active_outputs", active_outputs, n_out, "update_silent_neurons=false")
+            if output_spikes > updated:
+                raise ParameterError(f"layer {spec.name!r}: {output_spikes} output spikes but "
+                                     f"only {updated} neurons updated (a neuron that spikes "
+                                     "is updated)")
         w = Work()
         wl, al, sl = dp.weights_in, dp.activations_in, dp.state_in
         inp = "activation" if mode == "ann" else "spike"
         weights_used = active_synapses if spec.has_weights else 0
         if dp.reuse == "none":
-            w.add(al, f"{inp}_read", syn)
+            w.add(al, f"{inp}_read", syn if fetch_all else active_synapses)
             w.add(wl, "weight_read", weights_used)
         else:
-            w.add(al, f"{inp}_read", spec.n_inputs)
-            w.add("rf", f"{inp}_write", spec.n_inputs)
-            w.add("rf", f"{inp}_read", syn)
+            w.add(al, f"{inp}_read", inputs_read)
+            w.add("rf", f"{inp}_write", inputs_read)
+            w.add("rf", f"{inp}_read", syn if fetch_all else active_synapses)
             if spec.has_weights:
                 w.add(wl, "weight_read", spec.n_weights)
                 w.add("rf", "weight_write", spec.n_weights)
                 w.add("rf", "weight_read", weights_used)
-        n_out, n_ch = spec.n_outputs, spec.n_channels
         if mode == "ann":
             w.add("datapath", "mac" if spec.has_weights else "activation", active_synapses)
             w.add("datapath", "bias_add", n_out if spec.has_weights else 0)
             w.add("datapath", "requantize", n_out)
             w.add("datapath", "activation", n_out)
-            w.add(al, "activation_write", n_out)
+            w.add(al, "activation_write", written)
             w.add(wl, "param_read", n_ch * 2 if spec.has_weights else n_ch)
         else:
             w.add("datapath", "ac", active_synapses)
-            w.add(sl, "state_read", n_out)
+            w.add(sl, "state_read", updated)
             if dp.leak:
-                w.add("datapath", "leak", n_out)
-            w.add("datapath", "bias_add", n_out)
-            w.add("datapath", "threshold", n_out)
+                w.add("datapath", "leak", updated)
+            w.add("datapath", "bias_add", updated)
+            w.add("datapath", "threshold", updated)
             w.add("datapath", "reset", output_spikes)
-            w.add(sl, "state_write", n_out)
-            w.add(al, "spike_write", n_out)
+            w.add(sl, "state_write", updated)
+            w.add(al, "spike_write", written)
             w.add(wl, "param_read", n_ch * 3)
+            w.neuron_updates = updated
         w.active_synapses = active_synapses
         w.compute_ops = (math.ceil(active_synapses / dp.parallel_units)
-                         + math.ceil(n_out / dp.parallel_units))
+                         + math.ceil(updated / dp.parallel_units))
         return w
+
+    @staticmethod
+    def _needed(spec, what, value, limit, switch):
+        """`value` checked against 0..`limit`; when a `switch` needs it, it must be known."""
+        if value is None:
+            if switch is None:
+                return limit
+            raise ParameterError(f"layer {spec.name!r}: {switch} needs the count of "
+                                 f"{what.replace('_', ' ')}, which this run does not give; "
+                                 "use the default accounting for it")
+        if not 0 <= value <= limit:
+            raise ParameterError(f"layer {spec.name!r}: {value} {what.replace('_', ' ')}, "
+                                 f"outside 0..{limit}")
+        return int(value)
+
+    def footprint(self, specs, mode, tensors):
+        """Bytes each stream needs stored to run `specs` as `mode`: every layer's weights
+        and per-channel parameters and (SNN) membrane state, and each tensor of
+        `tensors` ({name: elements}: the network's inputs and every layer's output) once,
+        as 8-bit activations (ANN) or one step's 1-bit spikes (SNN). Rows
+        ``{"stream", "bytes", "home"}``."""
+        dp = self.params.datapath
+        specs = list(specs)
+        n_params = sum(s.n_channels * (3 if mode == "snn" else 2 if s.has_weights else 1)
+                       for s in specs)
+        elements = sum(int(n) for n in tensors.values())
+        bits = {"weights": sum(s.n_weights for s in specs) * dp.weight_bits,
+                "activations": elements * dp.activation_bits if mode == "ann" else 0,
+                "spikes": elements if mode == "snn" else 0,
+                "state": sum(s.n_outputs for s in specs) * dp.state_bits if mode == "snn" else 0,
+                "parameters": n_params * dp.param_bits}
+        home = {"weights": dp.weights_in, "parameters": dp.weights_in, "state": dp.state_in,
+                "activations": dp.activations_in, "spikes": dp.activations_in}
+        return [{"stream": k, "bytes": math.ceil(b / 8), "home": home[k]}
+                for k, b in bits.items()]
 
     def _modules(self):
         return {"datapath": self.units, **self.levels}
@@ -517,12 +642,12 @@ class GenericDatapath:
 
     def run(self, items):
         """Run the transactions `items` yields, in order: tuples ``(spec, mode, step,
-        active_synapses, output_spikes)``. Returns the simulated time in ps."""
+        active_synapses, output_spikes)``, optionally followed by ``active_inputs,
+        active_outputs`` (see `work`). Returns the simulated time in ps."""
         def driver():
-            for spec, mode, step, active, spikes_out in items:
-                work = self.work(spec, mode, active, spikes_out)
-                if mode == "snn":
-                    self.ops["neuron_updates"] += spec.n_outputs
+            for spec, mode, step, active, spikes_out, *counts in items:
+                work = self.work(spec, mode, active, spikes_out, *counts)
+                self.ops["neuron_updates"] += work.neuron_updates
                 yield from self.transaction(work, spec.name, step, mode, spikes_out)
         self.sim.process(driver(), name="generic.driver")
         return self.sim.run()
@@ -536,8 +661,8 @@ class GenericDatapath:
         return min((self.levels[h].params.bandwidth_bits_per_cycle for h in homes),
                    default=self.levels["rf"].params.bandwidth_bits_per_cycle)
 
-    def report(self, platform, trace, steps, samples, mode, wall_s=0.0):
-        """The `Report` of everything run so far."""
+    def report(self, platform, trace, steps, samples, mode, wall_s=0.0, footprint=None):
+        """The `Report` of everything run so far; `footprint`: the rows of `footprint`."""
         elapsed = self.sim.now
         ledger = EnergyLedger(self.sim.walk(), elapsed)
         ledger.check()
@@ -555,6 +680,8 @@ class GenericDatapath:
             "per_step": [_row("step", k, v) for k, v in sorted(self.per_step.items())],
             "energy": ledger.rows,
         }
+        if footprint is not None:
+            tables["memory_footprint"] = footprint
         report = Report(
             platform=platform, trace=trace, steps=steps, samples=samples,
             latency_s=seconds(elapsed), energy_breakdown_j=ledger.breakdown(), ops=ops,
@@ -564,7 +691,9 @@ class GenericDatapath:
                    "peak_ops_per_s": dp.parallel_units * dp.clock_hz,
                    "bandwidth_bytes_per_s": self._roof_bandwidth_bits() / 8 * dp.clock_hz,
                    "memory_word_pj": {n: m.word_pj for n, m in self.levels.items()},
-                   "transactions": self.transactions},
+                   "transactions": self.transactions,
+                   **({"memory_footprint_bytes": _footprint_totals(footprint)}
+                      if footprint is not None else {})},
             tables=tables, timeline=self.sim.timeline)
         return report.check()
 
@@ -579,3 +708,10 @@ def _row(key, value, tally):
     row["achieved_ops_per_s"] = ops / row["latency_s"] if row["latency_s"] else 0.0
     row["limited_by"] = max(tally["limited_by"], key=tally["limited_by"].get)
     return row
+
+
+def _footprint_totals(rows):
+    """{stream: bytes, ..., "total": bytes} from `footprint` rows."""
+    totals = {r["stream"]: r["bytes"] for r in rows}
+    totals["total"] = sum(totals.values())
+    return totals
