@@ -40,6 +40,22 @@ synapses per neuron in real time is then 43.3 + 18.7 (sweep) + 3.5 (synaptic) + 
 (routing) = 67.4 mW against the published 65 mW (Akopyan 2015, 0.75 V), 25.1 pJ per
 synaptic event all-in against 26 pJ (Merolla 2014, 72 mW at 0.775 V).
 
+Other supply voltages (presets ``v0.70``, ``v0.775``, ``v0.80``): every dynamic energy
+(synaptic op, neuron update, hop) scales as (V / 0.75 V)^2 from the defaults; leakage keeps
+its 0.8 V value, because neither paper publishes leakage against voltage (ASSUMPTION: an
+upper bound below 0.8 V).
+
+Validation (`validation_checks`, ``tlmsim validate --platform truenorth``): in-sample, 65 mW
+(0.75 V) and 26 pJ per synaptic event (0.775 V) at 20 Hz, and the three Fig. 17 totals at
+0.8 V (they set the synaptic-op energy and the leakage). Out-of-sample: 46 GSOPS/W at real
+time (0.75 V), 70 GSOPS/W at 5x real time (Merolla §S8; the model runs it at 0.775 V, the
+voltage of Merolla 2014's measurements: at 0.75 V it gives about 82), and 42 mW at
+0.70 V with no activity (Akopyan §VII), which the model misses by about +40 %: it keeps
+the 0.8 V leakage at 0.70 V. A leakage law fitted to the 0.70 V corner would fix that row
+only by turning it in-sample, and it lowers the 20 Hz power at 0.75 V to about 57 mW; the
+5x point alone separates per-tick from static power and cannot also test it. So the model
+is unchanged and the misses are reported as they are.
+
 Time: a synaptic op takes 70.6 ns (Akopyan 2015: at most 58 GSOPS per chip at 0.75 V,
 14.2 M ops/s per core, read as one core's integration rate); a neuron update 186 ns
 (Akopyan 2015: up to 21x real time measured, a 47.6 us tick, read as the sweep of 256
@@ -47,6 +63,7 @@ idle neurons). Both are interpretations of chip-level figures; the mesh's hop la
 and link rate are not published (ASSUMPTION).
 """
 
+import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -57,7 +74,8 @@ from tlmsim.activity.synthetic import bernoulli_events
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import ps_from_ns
-from tlmsim.params import nested, param, to_dict
+from tlmsim.params import Preset, nested, override, param, to_dict, with_preset
+from tlmsim.validation import Check
 from tlmsim.replay.crossbar import (CrossbarLimits, FanInSplit, SplitterWorkload,
                                     map_crossbar, quantise_weights)
 from tlmsim.replay.snn import SnnPlatform, replay_snn
@@ -337,3 +355,100 @@ def spread_cores(n_cores, cores_x=64, cores_y=64):
     xs = (np.arange(side) * cores_x) // side + cores_x // (2 * side)
     ys = (np.arange(side) * cores_y) // side + cores_y // (2 * side)
     return (ys[:, None] * cores_x + xs[None, :]).ravel()
+
+
+# --- presets: the same chip at the other published supply voltages ---------------------
+
+#: supply voltage of the default energies (Akopyan 2015's operating point)
+NOMINAL_V = 0.75
+
+
+def at_voltage(volts):
+    """Dynamic energies at `volts` (C V^2 from the 0.75 V defaults); leakage unchanged."""
+    scale = (volts / NOMINAL_V) ** 2
+    c, n = CoreParams(), NocParams()
+    return {"core.synaptic_op_pj": round(c.synaptic_op_pj * scale, 4),
+            "core.neuron_update_pj": round(c.neuron_update_pj * scale, 4),
+            "noc.hop_energy_pj": round(n.hop_energy_pj * scale, 4)}
+
+
+_SCALING = "; dynamic energies x (V/0.75 V)^2, leakage as at 0.8 V (" + DERIVED + ")"
+PRESETS = {
+    "v0.70": Preset("0.70 V, Akopyan 2015's low corner (42 mW idle)",
+                    A15 + ", §VII p.1551" + _SCALING, at_voltage(0.70)),
+    "v0.775": Preset("0.775 V, the voltage of Merolla 2014's measurements (72 mW at 20 Hz)",
+                     M14 + ", p.7" + _SCALING, at_voltage(0.775)),
+    "v0.80": Preset("0.8 V, the voltage of Akopyan 2015 Fig. 17's power breakdown",
+                    A15 + ", Fig. 17" + _SCALING, at_voltage(0.80)),
+}
+
+
+# --- validation: published figures and the model's values --------------------------------
+
+#: cores of the scaled characterization network (1/64 of the chip, spread over the mesh)
+CHECK_CORES = 64
+_SCALED = (f"Merolla 2014 §S7's characterization network (uniform random target cores, "
+           f"128 active synapses per neuron) on {CHECK_CORES} full cores spread over the "
+           f"64 x 64 mesh (2 x 21.0 hops per spike against 2 x 21.3 on the whole chip), only "
+           f"the used cores leaking; chip power = the scaled run's x {4096 // CHECK_CORES}")
+_SECONDHAND = ("Quoted verbatim with page numbers in a third-party research note; the "
+               "primary PDF could not be opened here.")
+
+
+@functools.lru_cache(maxsize=None)
+def characterization_run(preset=None, rate_hz=20.0, tick_s=1e-3, n_steps=500,
+                         active_synapses=128):
+    """The scaled characterization network replayed at one operating point: chip power
+    (mW), GSOPS/W, energy per synaptic op (pJ) and tick overruns, as a dict."""
+    w = characterization_workload(CHECK_CORES, rate_hz, active_synapses, n_steps, seed=7)
+    p = override(with_preset(sys.modules[__name__], preset),
+                 {"chip.leak_unused_cores": False, "tick.tick_s": tick_s})
+    d = replay(w, p, placement=np.repeat(spread_cores(CHECK_CORES), 256)).to_dict()
+    return {"chip_mw": d["power_mw"] * 4096 / CHECK_CORES, "gsops_per_w": d["gsops_per_w"],
+            "pj_per_sop": d["energy_per_synaptic_op_pj"], "overruns": d["step_overruns"]}
+
+
+def _chip_mw(**point):
+    return lambda: characterization_run(**point)["chip_mw"]
+
+
+def validation_checks():
+    """TrueNorth's published figures: calibration rows (in-sample) and predictions."""
+    fig17 = A15 + ", Fig. 17 p.1551 (0.8 V, 128 synapses per neuron)"
+    rows = [
+        Check("chip power, 20 Hz, 128 synapses, real time, 0.75 V", 65.0, "mW",
+              A15 + ", §VII p.1551 (and title)", _chip_mw(), 0.15, True,
+              _SCALED + ". Calibration check: the energies were derived for this point.",
+              secondhand=True),
+        Check("energy per synaptic event, 20 Hz, real time, 0.775 V", 26.0, "pJ",
+              M14 + ", p.7 and Fig. 4C (72 mW at 0.775 V)",
+              lambda: characterization_run("v0.775")["pj_per_sop"], 0.10, True,
+              _SCALED + "; preset v0.775. Calibration check (all energy over the network's "
+              "synaptic ops).", secondhand=True),
+    ]
+    for rate, mw in ((11.58, 68.0), (20.07, 71.0), (95.93, 94.0)):
+        steps = 200 if rate > 50 else 500
+        rows.append(Check(f"chip power, {rate:g} Hz, real time, 0.8 V", mw, "mW", fig17,
+                          _chip_mw(preset="v0.80", rate_hz=rate, n_steps=steps), 0.05, True,
+                          f"{_SCALED}; preset v0.80, {steps} ticks. Calibration check: the "
+                          "three bars set the synaptic-op energy (slope) and the leakage "
+                          "(intercept).", secondhand=True))
+    rows += [
+        Check("efficiency, 20 Hz, 128 synapses, real time, 0.75 V", 46.0, "GSOPS/W",
+              A15 + ", §VII p.1551; " + M14 + ", §S8",
+              lambda: characterization_run()["gsops_per_w"], 0.15, False,
+              _SCALED + ". The sources disagree with themselves here: 65 mW over 2^20 x 20 "
+              "Hz x 128 events/s is 39 GSOPS/W, 26 pJ per event is 38.5.", secondhand=True),
+        Check("efficiency, 20 Hz, 128 synapses, 5x real time (200 us ticks)", 70.0,
+              "GSOPS/W", M14 + ", §S8 (and Fig. S5)",
+              lambda: characterization_run("v0.775", tick_s=2e-4)["gsops_per_w"], 0.15, False,
+              _SCALED + "; preset v0.775 (§S8 states no voltage; Merolla 2014 measured at "
+              "0.775 V). At the default 0.75 V the model gives about 82 GSOPS/W. One tick "
+              "of the 500 overruns 200 us in the model; the chip ran this point one to one.",
+              secondhand=True),
+        Check("chip power, no activity (0 Hz), 0.70 V", 42.0, "mW", A15 + ", §VII p.1551",
+              _chip_mw(preset="v0.70", rate_hz=0.0, n_steps=100, active_synapses=1), 0.15,
+              False, _SCALED + "; preset v0.70, no spikes. The model keeps the 0.8 V leakage "
+              "(43.3 mW) at 0.70 V, so it misses: see the module docstring.", secondhand=True),
+    ]
+    return rows
