@@ -387,12 +387,11 @@ PRESETS = {
 
 #: cores of the scaled characterization network (1/64 of the chip, spread over the mesh)
 CHECK_CORES = 64
-_SCALED = (f"Merolla 2014 §S7's characterization network (uniform random target cores, "
-           f"128 active synapses per neuron) on {CHECK_CORES} full cores spread over the "
-           f"64 x 64 mesh (2 x 21.0 hops per spike against 2 x 21.3 on the whole chip), only "
-           f"the used cores leaking; chip power = the scaled run's x {4096 // CHECK_CORES}")
-_SECONDHAND = ("Quoted verbatim with page numbers in a third-party research note; the "
-               "primary PDF could not be opened here.")
+_SCALED = (f"Scaled: Merolla 2014 §S7's network (uniform random target cores) on "
+           f"{CHECK_CORES} full cores spread over the mesh (2 x 21.0 hops per spike, 2 x 21.3 "
+           f"on the chip), only those cores leak; chip = run x {4096 // CHECK_CORES}")
+_SECONDHAND = (" Figures quoted verbatim with page numbers in a third-party research note "
+               "(the primary PDFs could not be opened here): secondhand.")
 
 
 @functools.lru_cache(maxsize=None)
@@ -418,8 +417,8 @@ def validation_checks():
     rows = [
         Check("chip power, 20 Hz, 128 synapses, real time, 0.75 V", 65.0, "mW",
               A15 + ", §VII p.1551 (and title)", _chip_mw(), 0.15, True,
-              _SCALED + ". Calibration check: the energies were derived for this point.",
-              secondhand=True),
+              _SCALED + ". Calibration check: the energies were derived for this point."
+              + _SECONDHAND, secondhand=True),
         Check("energy per synaptic event, 20 Hz, real time, 0.775 V", 26.0, "pJ",
               M14 + ", p.7 and Fig. 4C (72 mW at 0.775 V)",
               lambda: characterization_run("v0.775")["pj_per_sop"], 0.10, True,

@@ -214,10 +214,10 @@ one of two roles:
 - **out-of-sample**: the model predicts a figure it was not fitted to. These are the real
   test of the model; a miss is reported as it is, not hidden by widening the tolerance.
 
-*error* is model / published - 1. *tolerance* is the relative error a check allows.
-A source marked {SECONDHAND_MARK} was quoted secondhand (or from memory) and has not
-been checked in the primary source. The notes under each table say how the model's value is obtained
-(workload, scaling).
+*error* is model / published - 1; *tolerance* is the relative error a check allows. A
+source marked {SECONDHAND_MARK} was quoted secondhand (or from memory) and has not been
+checked in the primary source. The notes under each table say how the model's value is
+obtained (workload, scaling, operating point).
 """
 
 
