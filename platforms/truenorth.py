@@ -46,8 +46,8 @@ its 0.8 V value, because neither paper publishes leakage against voltage (ASSUMP
 upper bound below 0.8 V).
 
 Validation (`validation_checks`, ``tlmsim validate --platform truenorth``): in-sample, 65 mW
-(0.75 V) and 26 pJ per synaptic event (0.775 V) at 20 Hz (the 0.75 V leakage was chosen
-with them in view), and the three Fig. 17 totals at 0.8 V (they set the synaptic-op energy
+(0.75 V) and 26 pJ per synaptic event (0.775 V) at 20 Hz (the energies were derived for
+that operating point), and the three Fig. 17 totals at 0.8 V (they set the synaptic-op energy
 and the leakage). Out-of-sample: 46 GSOPS/W at real time (0.75 V, -14 %), 70 GSOPS/W at 5x
 real time (Merolla §S8, +11 %; the check runs at 0.775 V, the voltage of Merolla 2014's
 measurements, as §S8 states none; at 0.75 V the model gives about 82, +16 %), and 42 mW at

@@ -133,8 +133,7 @@ def _cmd_validate(args):
             f.write(V.format_markdown(results))
         if not args.json:
             print(f"written to {args.markdown}")
-    failed = any(r.failed for r in results)
-    return 1 if args.strict and failed else 0
+    return 1 if args.strict and not all(r.ok for r in results) else 0
 
 
 def build_parser():

@@ -103,9 +103,13 @@ class PlatformResults:
 
     @property
     def failed(self):
-        """Results outside their tolerance or not computed (the platform's own failure
-        counts as one)."""
-        return [r for r in self.results if not r.passed] + ([self] if self.failure else [])
+        """The results outside their tolerance or not computed."""
+        return [r for r in self.results if not r.passed]
+
+    @property
+    def ok(self):
+        """The checks could be listed, and every one ran and passed."""
+        return not self.failure and not self.failed
 
     def to_dict(self):
         return {"platform": self.platform, "wall_s": self.wall_s, "failure": self.failure,
@@ -116,14 +120,15 @@ def run_checks(name, platform=None):
     """Run every check platform `name` declares; a `PlatformResults`.
 
     `platform` is the module (default: looked up by name in `tlmsim.registry`). A
-    `TlmsimError` while loading the platform or listing its checks is reported in
-    ``failure``, not raised."""
+    `TlmsimError` while loading the platform or listing its checks, or a platform that
+    cannot be imported, is reported in ``failure``, not raised (one broken plug-in must
+    not hide the other platforms' results)."""
     from tlmsim import registry
     t0 = time.perf_counter()
     try:
         module = platform if platform is not None else registry.get_platform(name)
         checks = checks_of(module)
-    except TlmsimError as e:
+    except (TlmsimError, ImportError) as e:
         return PlatformResults(name, [], time.perf_counter() - t0, f"{type(e).__name__}: {e}")
     results = [c.run() for c in checks]
     return PlatformResults(name, results, time.perf_counter() - t0)
