@@ -65,15 +65,32 @@ def checks(validation_results, in_sample):
 
 CALIBRATION = ["chip power, 20 Hz, 128 synapses, real time, 0.75 V",
                "energy per synaptic event, 20 Hz, real time, 0.775 V",
+               "maximum speed, 0.75 V",
                "chip power, 11.58 Hz, real time, 0.8 V",
                "chip power, 20.07 Hz, real time, 0.8 V",
                "chip power, 95.93 Hz, real time, 0.8 V"]
 PREDICTIONS = ["efficiency, 20 Hz, 128 synapses, real time, 0.75 V",
                "efficiency, 20 Hz, 128 synapses, 5x real time (200 us ticks)",
+               "peak efficiency, 0.75 V",
                "chip power, no activity (0 Hz), 0.70 V"]
-#: out-of-sample checks the model misses today, with the reason (VALIDATION.md shows them)
-KNOWN_MISSES = {"chip power, no activity (0 Hz), 0.70 V":
-                "the model keeps the 0.8 V leakage at 0.70 V (no published leakage curve)"}
+#: checks the model misses today, with the reason (VALIDATION.md shows them); each is a
+#: strict xfail, so fixing the model makes the test say so
+KNOWN_MISSES = {
+    "chip power, no activity (0 Hz), 0.70 V":
+        "the model keeps the 0.8 V leakage at 0.70 V (no published leakage curve)",
+    "maximum speed, 0.75 V":
+        "synaptic_op_ns reads 58 GSOPS as 4,096 x one core's rate; a tick also holds the "
+        "neuron sweep and waits for the slowest core",
+    "peak efficiency, 0.75 V":
+        "the model's peak network runs at 43, not 58 GSOPS, so static power weighs more",
+}
+
+
+def expected(quantities):
+    """`quantities` as test parameters, the known misses as strict xfails."""
+    return [q if q not in KNOWN_MISSES else
+            pytest.param(q, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[q]))
+            for q in quantities]
 
 
 def test_the_checks_are_the_declared_calibration_and_prediction_rows(validation_results):
@@ -83,7 +100,7 @@ def test_the_checks_are_the_declared_calibration_and_prediction_rows(validation_
         assert not r.failure and r.check.source and r.check.note
 
 
-@pytest.mark.parametrize("quantity", CALIBRATION)
+@pytest.mark.parametrize("quantity", expected(CALIBRATION))
 def test_calibration_check_reproduces_the_figure_that_set_the_parameters(validation_results,
                                                                          quantity):
     """Calibration (in-sample): the energies were derived from these figures, so this
@@ -92,10 +109,7 @@ def test_calibration_check_reproduces_the_figure_that_set_the_parameters(validat
     assert abs(r.error) <= r.check.tolerance, (r.model, r.check.published)
 
 
-@pytest.mark.parametrize("quantity", [
-    q if q not in KNOWN_MISSES else
-    pytest.param(q, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[q]))
-    for q in PREDICTIONS])
+@pytest.mark.parametrize("quantity", expected(PREDICTIONS))
 def test_out_of_sample_check_is_within_its_tolerance(validation_results, quantity):
     """Out-of-sample: figures no parameter was set from; the model predicts them."""
     (r,) = [r for r in checks(validation_results, False) if r.check.quantity == quantity]
