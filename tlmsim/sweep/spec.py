@@ -11,7 +11,7 @@ same structure as a dict::
     traces: [cnn.h5, mlp.h5]         # paths relative to the spec file
     runs:                            # optional explicit runs, added to the cross product
       - {platform: tpu, trace: cnn.h5, parameters: {array.rows: 64}}
-      - {platform: loihi, preset: davies2018}
+      - {platform: truenorth, preset: v0.80}
     output: results/                 # the results folder, relative to the spec file
                                      # (default for a file: SPEC-results/ next to it)
 
@@ -21,10 +21,11 @@ The cross product is platforms x values of each parameter x traces; per-platform
 
 Presets (`tlmsim params --platform NAME --presets`): ``preset`` names a platform's
 parameter set; the run starts from it and its parameters apply on top. It may be given
-for every platform (top level), per platform (``platforms: {loihi: {preset: davies2018}}``,
+for every platform (top level), per platform (``platforms: {truenorth: {preset: v0.80}}``,
 which wins over the top level) or per explicit run. A list of names sweeps them like a
-parameter's values; ``null`` is the platform's defaults. Every mistake raises `ParameterError`
-naming the key and saying how to fix it.
+parameter's values; ``null`` is the platform's defaults.
+
+Every mistake raises `ParameterError` naming the key and saying how to fix it.
 """
 
 import itertools
