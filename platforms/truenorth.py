@@ -40,6 +40,35 @@ synapses per neuron in real time is then 43.3 + 18.7 (sweep) + 3.5 (synaptic) + 
 (routing) = 67.4 mW against the published 65 mW (Akopyan 2015, 0.75 V), 25.1 pJ per
 synaptic event all-in against 26 pJ (Merolla 2014, 72 mW at 0.775 V).
 
+Other supply voltages (presets ``v0.70``, ``v0.775``, ``v0.80``): every dynamic energy
+(synaptic op, neuron update, hop) scales as (V / 0.75 V)^2 from the defaults; leakage keeps
+its 0.8 V value, because neither paper publishes leakage against voltage (ASSUMPTION: an
+upper bound below 0.8 V).
+
+Validation (`validation_checks`, ``tlmsim validate --platform truenorth``): in-sample, 65 mW
+(0.75 V) and 26 pJ per synaptic event (0.775 V) at 20 Hz (the energies were derived for
+that operating point), and the three Fig. 17 totals at 0.8 V (they set the synaptic-op energy
+and the leakage). Out-of-sample: 46 GSOPS/W at real time (0.75 V, -14 %), 70 GSOPS/W at 5x
+real time (Merolla §S8, +11 %; the check runs at 0.775 V, the voltage of Merolla 2014's
+measurements, as §S8 states none; at 0.75 V the model gives about 82, +16 %), and 42 mW at
+0.70 V with no activity (Akopyan §VII), which the model misses by +42 % because it keeps
+the 0.8 V leakage at 0.70 V. Peak efficiency, 400 GSOPS/W at 0.75 V (Akopyan §VII), is
+missed by -17 %, and the 58 GSOPS maximum speed that set ``core.synaptic_op_ns`` is
+reproduced only to -25 % (a calibration check that fails): on the densest published
+network (0.2 spikes per neuron and tick, 256 synapses) a tick lasts as long as its
+slowest core plus the 256-neuron sweep, which the reading "4,096 cores x 14.2 M ops/s"
+leaves out. Re-deriving the op time from that network needs the imbalance over 4,096
+cores, which the 64-core check cannot give; left as it is.
+Tried and not adopted: leakage falling exponentially with the supply through the two
+zero-activity points (43.3 mW at 0.8 V, 25.7 mW at 0.70 V; 33.3 mW at 0.75 V). It is
+physical, but it only fits the 0.70 V row by taking it in-sample, and it moves the rest:
+65 mW -11.6 %, 26 pJ -8.3 %, 46 GSOPS/W +1.2 %, 70 GSOPS/W +14.5 %. No smooth leakage
+curve fits 65 mW at 0.75 V, 71 mW at 0.8 V and 42 mW at 0.70 V together (the leakage they
+imply falls 6 % from 0.8 to 0.75 V and 37 % from 0.75 to 0.70 V); they come from different
+papers and likely different dies, and leakage varies from die to die. So the model keeps
+the leakage that matches the operating point users replay, and the 0.70 V miss is
+reported as it is.
+
 Time: a synaptic op takes 70.6 ns (Akopyan 2015: at most 58 GSOPS per chip at 0.75 V,
 14.2 M ops/s per core, read as one core's integration rate); a neuron update 186 ns
 (Akopyan 2015: up to 21x real time measured, a 47.6 us tick, read as the sweep of 256
@@ -47,6 +76,7 @@ idle neurons). Both are interpretations of chip-level figures; the mesh's hop la
 and link rate are not published (ASSUMPTION).
 """
 
+import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -57,7 +87,8 @@ from tlmsim.activity.synthetic import bernoulli_events
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import ps_from_ns
-from tlmsim.params import nested, param, to_dict
+from tlmsim.params import Preset, nested, override, param, to_dict, with_preset
+from tlmsim.validation import Check
 from tlmsim.replay.crossbar import (CrossbarLimits, FanInSplit, SplitterWorkload,
                                     map_crossbar, quantise_weights)
 from tlmsim.replay.snn import SnnPlatform, replay_snn
@@ -337,3 +368,118 @@ def spread_cores(n_cores, cores_x=64, cores_y=64):
     xs = (np.arange(side) * cores_x) // side + cores_x // (2 * side)
     ys = (np.arange(side) * cores_y) // side + cores_y // (2 * side)
     return (ys[:, None] * cores_x + xs[None, :]).ravel()
+
+
+# --- presets: the same chip at the other published supply voltages ---------------------
+
+#: supply voltage of the default energies (Akopyan 2015's operating point)
+NOMINAL_V = 0.75
+
+
+def at_voltage(volts):
+    """Dynamic energies at `volts` (C V^2 from the 0.75 V defaults); leakage unchanged."""
+    scale = (volts / NOMINAL_V) ** 2
+    c, n = CoreParams(), NocParams()
+    return {"core.synaptic_op_pj": round(c.synaptic_op_pj * scale, 4),
+            "core.neuron_update_pj": round(c.neuron_update_pj * scale, 4),
+            "noc.hop_energy_pj": round(n.hop_energy_pj * scale, 4)}
+
+
+_SCALING = "; dynamic energies x (V/0.75 V)^2, leakage as at 0.8 V (" + DERIVED + ")"
+PRESETS = {
+    "v0.70": Preset("0.70 V, Akopyan 2015's low corner (42 mW idle)",
+                    A15 + ", §VII p.1551" + _SCALING, at_voltage(0.70)),
+    "v0.775": Preset("0.775 V, the voltage of Merolla 2014's measurements (72 mW at 20 Hz)",
+                     M14 + ", p.7" + _SCALING, at_voltage(0.775)),
+    "v0.80": Preset("0.8 V, the voltage of Akopyan 2015 Fig. 17's power breakdown",
+                    A15 + ", Fig. 17" + _SCALING, at_voltage(0.80)),
+}
+
+
+# --- validation: published figures and the model's values --------------------------------
+
+#: cores of the scaled characterization network (1/64 of the chip, spread over the mesh)
+CHECK_CORES = 64
+_SCALED = (f"Scaled: Merolla 2014 §S7's network (uniform random target cores) on "
+           f"{CHECK_CORES} full cores spread over the mesh (2 x 21.0 hops per spike, 2 x 21.3 "
+           f"on the chip), only those cores leak; chip = run x {4096 // CHECK_CORES}")
+_SECONDHAND = (" Figures quoted verbatim with page numbers in a third-party research note "
+               "(the primary PDFs could not be opened here): secondhand.")
+
+
+@functools.lru_cache(maxsize=None)
+def characterization_run(preset=None, rate_hz=20.0, tick_s=1e-3, n_steps=500,
+                         active_synapses=128):
+    """The scaled characterization network replayed at one operating point: chip power
+    (mW), GSOPS/W, chip synaptic ops per second (G), energy per synaptic op (pJ) and
+    tick overruns, as a dict. ``tick_s=0`` runs each tick as fast as its work allows."""
+    w = characterization_workload(CHECK_CORES, rate_hz, active_synapses, n_steps, seed=7)
+    p = override(with_preset(sys.modules[__name__], preset),
+                 {"chip.leak_unused_cores": False, "tick.tick_s": tick_s})
+    d = replay(w, p, placement=np.repeat(spread_cores(CHECK_CORES), 256)).to_dict()
+    scale = 4096 / CHECK_CORES
+    return {"chip_mw": d["power_mw"] * scale, "gsops_per_w": d["gsops_per_w"],
+            "chip_gsops": d["network_synaptic_ops"] / d["latency_s"] * scale / 1e9,
+            "pj_per_sop": d["energy_per_synaptic_op_pj"], "overruns": d["step_overruns"]}
+
+
+def _chip_mw(**point):
+    return lambda: characterization_run(**point)["chip_mw"]
+
+
+def validation_checks():
+    """TrueNorth's published figures: calibration rows (in-sample) and predictions."""
+    fig17 = A15 + ", Fig. 17 p.1551 (0.8 V, 128 synapses per neuron)"
+    rows = [
+        Check("chip power, 20 Hz, 128 synapses, real time, 0.75 V", 65.0, "mW",
+              A15 + ", §VII p.1551 (and title)", _chip_mw(), 0.15, True,
+              _SCALED + ". Calibration check: the energies were derived for this point."
+              + _SECONDHAND, secondhand=True),
+        Check("energy per synaptic event, 20 Hz, real time, 0.775 V", 26.0, "pJ",
+              M14 + ", p.7 and Fig. 4C (72 mW at 0.775 V)",
+              lambda: characterization_run("v0.775")["pj_per_sop"], 0.10, True,
+              _SCALED + "; preset v0.775. Calibration check (all energy over the network's "
+              "synaptic ops).", secondhand=True),
+    ]
+    peak = dict(rate_hz=200.0, tick_s=0.0, n_steps=30, active_synapses=256)
+    rows.append(Check("maximum speed, 0.75 V", 58.0, "GSOPS", A15 + ", §VII p.1551",
+                      lambda: characterization_run(**peak)["chip_gsops"], 0.05, True,
+                      _SCALED + "; 0.2 spikes per neuron and tick, 256 synapses (the top of "
+                      "the range of footnote 2), each tick as fast as its work allows, 30 "
+                      "ticks. Calibration check: 58 GSOPS set core.synaptic_op_ns, read as "
+                      "4,096 cores each integrating 14.2 M ops/s. The model's tick also "
+                      "holds the 256-neuron sweep (47.6 us), the slowest core's extra load "
+                      "and the network, so it falls short.", secondhand=True))
+    for rate, mw in ((11.58, 68.0), (20.07, 71.0), (95.93, 94.0)):
+        steps = 200 if rate > 50 else 500
+        rows.append(Check(f"chip power, {rate:g} Hz, real time, 0.8 V", mw, "mW", fig17,
+                          _chip_mw(preset="v0.80", rate_hz=rate, n_steps=steps), 0.05, True,
+                          f"{_SCALED}; preset v0.80, {steps} ticks. Calibration check: the "
+                          "three bars set the synaptic-op energy (slope) and the leakage "
+                          "(intercept).", secondhand=True))
+    rows += [
+        Check("efficiency, 20 Hz, 128 synapses, real time, 0.75 V", 46.0, "GSOPS/W",
+              A15 + ", §VII p.1551; " + M14 + ", §S8",
+              lambda: characterization_run()["gsops_per_w"], 0.15, False,
+              _SCALED + ". The sources disagree with themselves here: 65 mW over 2^20 x 20 "
+              "Hz x 128 events/s is 39 GSOPS/W, 26 pJ per event is 38.5.", secondhand=True),
+        Check("efficiency, 20 Hz, 128 synapses, 5x real time (200 us ticks)", 70.0,
+              "GSOPS/W", M14 + ", §S8 (and Fig. S5)",
+              lambda: characterization_run("v0.775", tick_s=2e-4)["gsops_per_w"], 0.15, False,
+              _SCALED + "; preset v0.775 (§S8 states no voltage; Merolla 2014 measured at "
+              "0.775 V). At the default 0.75 V the model gives about 82 GSOPS/W. One tick "
+              "of the 500 overruns 200 us in the model; the chip ran this point one to one.",
+              secondhand=True),
+        Check("peak efficiency, 0.75 V", 400.0, "GSOPS/W", A15 + ", §VII p.1551 and "
+              "footnote 2 (networks of 0-200 Hz, 0-100 % synaptic connectivity)",
+              lambda: characterization_run(**peak)["gsops_per_w"], 0.15, False,
+              _SCALED + "; the most favourable network of the footnote's range for the "
+              "model (0.2 spikes per neuron and tick, 256 synapses), each tick as fast as "
+              "its work allows, 30 ticks (an interpretation: the papers do not say which "
+              "network reached 400).", secondhand=True),
+        Check("chip power, no activity (0 Hz), 0.70 V", 42.0, "mW", A15 + ", §VII p.1551",
+              _chip_mw(preset="v0.70", rate_hz=0.0, n_steps=100, active_synapses=1), 0.15,
+              False, _SCALED + "; preset v0.70, no spikes. The model keeps the 0.8 V leakage "
+              "(43.3 mW) at 0.70 V, so it misses: see the module docstring.", secondhand=True),
+    ]
+    return rows

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from tlmsim.kernel import (Command, EnergyLedger, InitiatorSocket, Module, Simulator, Status,
                            TargetSocket, Transaction, seconds)
-from tlmsim.params import nested, param, to_dict
+from tlmsim.params import Preset, nested, param, to_dict
 from tlmsim.report import Report
 
 DESCRIPTION = "toy test platform: one initiator, one memory, transactions through a socket"
@@ -37,6 +37,15 @@ class Params:
     exit_process: bool = param(False, "", "if true, the replay ends its process (a crash)")
     hold_until: str = param("", "", "if set, wait until this file exists before replaying")
     memory: MemoryParams = nested(MemoryParams)
+
+
+#: named parameter sets, to test presets (values as --set would give them)
+PRESETS = {
+    "slow_memory": Preset("a memory four times slower", "a test fixture",
+                          {"memory.latency_ps": 4000}),
+    "busy": Preset("twice the reads and a slower memory", "a test fixture",
+                   {"transactions_per_step": 100, "memory.latency_ps": 2000}),
+}
 
 
 class Memory(Module):

@@ -28,6 +28,10 @@ def add_parser(sub):
     p = sub.add_parser("params", help="list a platform's parameters with units and sources")
     p.add_argument("--platform", required=True)
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--preset", metavar="NAME", help="start from a named parameter set "
+                   "(--presets lists them); --set applies on top")
+    p.add_argument("--presets", action="store_true",
+                   help="list the platform's named parameter sets instead")
     p.set_defaults(func=_cmd_params)
 
     p = sub.add_parser("replay", help="replay an activity trace on a platform model")
@@ -35,6 +39,8 @@ def add_parser(sub):
     p.add_argument("--platform", "-p", required=True, help="platform name (tlmsim platforms)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter, e.g. --set noc.hop_energy_pj=2.0")
+    p.add_argument("--preset", metavar="NAME", help="start from a named parameter set "
+                   "(tlmsim params --platform P --presets); --set applies on top")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--out", metavar="DIR", help="write the report, tables and plots to DIR")
     p.add_argument("--timeline", action="store_true",
@@ -42,6 +48,16 @@ def add_parser(sub):
                         "timeline.json (Perfetto) and timeline.vcd (GTKWave)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("validate", help="compare each platform's model with published figures")
+    p.add_argument("--platform", "-p", action="append", metavar="NAME",
+                   help="check only this platform (repeatable; default: every platform)")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    p.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown "
+                   "(the repository's VALIDATION.md is written this way)")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any check fails or cannot "
+                   "be computed (default: report failures and exit 0)")
+    p.set_defaults(func=_cmd_validate)
 
 
 def _cmd_platforms(args):
@@ -60,7 +76,9 @@ def _cmd_params(args):
     from tlmsim import params as P
     from tlmsim import registry
     platform = registry.get_platform(args.platform)
-    values = P.override(platform.Params(), args.set)
+    if args.presets:
+        return _print_presets(args.platform, P.presets_of(platform))
+    values = P.override(P.with_preset(platform, args.preset), args.set)
     for row in P.describe(values):
         unit = f" {row['unit']}" if row["unit"] else ""
         src = f"  [{row['source']}]" if row["source"] else ""
@@ -72,7 +90,7 @@ def _cmd_replay(args):
     from tlmsim import params as P
     from tlmsim import registry
     platform = registry.get_platform(args.platform)
-    values = P.override(platform.Params(), args.set)
+    values = P.override(P.with_preset(platform, args.preset), args.set)
     options = {"timeline": True} if args.timeline else {}
     report = platform.replay(args.trace, values, progress=not args.quiet and not args.json,
                              **options)
@@ -85,6 +103,37 @@ def _cmd_replay(args):
         if args.out:
             print(f"report written to {args.out}")
     return 0
+
+
+def _print_presets(name, presets):
+    if not presets:
+        print(f"platform {name!r} offers no presets")
+        return 0
+    width = max(map(len, presets))
+    for key, preset in sorted(presets.items()):
+        print(f"{key:<{width}}  {preset.description}  [{preset.source}]")
+    return 0
+
+
+def _cmd_validate(args):
+    """Run the platforms' published checks; exit 0 unless --strict and something failed."""
+    from tlmsim import validation as V
+    results = V.validate(args.platform)
+    if args.json:
+        print(json.dumps({"platforms": [r.to_dict() for r in results]}, indent=2))
+    else:
+        print("\n\n".join(V.format_text(r) for r in results))
+        total = sum(r.wall_s for r in results)
+        n_out = sum(1 for r in results for x in r.results
+                    if not x.passed and not x.check.in_sample)
+        print(f"\n{sum(len(r.results) for r in results)} checks in {total:.1f} s; "
+              f"{n_out} out-of-sample check(s) outside tolerance or not computed")
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write(V.format_markdown(results))
+        if not args.json:
+            print(f"written to {args.markdown}")
+    return 1 if args.strict and not all(r.ok for r in results) else 0
 
 
 def build_parser():

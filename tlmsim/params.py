@@ -247,6 +247,9 @@ def with_preset(platform, name, params=None):
     known = presets_of(platform)
     if name not in known:
         listed = ", ".join(sorted(known)) or "none"
-        raise ParameterError(f"unknown preset {name!r} for platform "
-                             f"{getattr(platform, 'NAME', '?')!r}; known presets: {listed}")
+        label = getattr(platform, "NAME", None) or \
+            getattr(platform, "__name__", "?").rsplit(".", 1)[-1]
+        raise ParameterError(f"unknown preset {name!r} for platform {label!r}; "
+                             f"known presets: {listed} (tlmsim params --platform "
+                             f"{label} --presets)")
     return override(params, known[name].values)

@@ -6,7 +6,7 @@ before it is stored, so a report breaking an invariant is a failed run too.
 
 A row is a flat dict: the run's identity (``key``, ``platform``, ``trace``,
 ``trace_sha256``, ``tlmsim_version``), ``status``, ``error``, the parameters the spec set
-(``set.<name>``, as converted), the report's numbers flattened (``energy_j``,
+(``set.<name>``, as converted; ``set.preset`` when the run starts from a preset), the report's numbers flattened (``energy_j``,
 ``ops.macs``, ``energy_breakdown_j.<part>``...), ``report_json`` (the whole report as
 canonical JSON, without ``wall_s``) and ``wall_s``.
 """
@@ -17,7 +17,7 @@ import traceback
 
 import tlmsim
 from tlmsim.errors import ParameterError, TlmsimError
-from tlmsim.params import override
+from tlmsim.params import override, with_preset
 from tlmsim.sweep.keys import canonical_json
 
 #: report keys not copied into columns (they are in identity columns or ``set.*``)
@@ -32,7 +32,7 @@ def execute(task):
             raise ParameterError(f"this worker runs tlmsim {tlmsim.__version__} but the sweep "
                                  f"planned for {task['version']}; install the same version")
         module = importlib.import_module(task["module"])
-        params = override(module.Params(), task["assignments"])
+        params = override(with_preset(module, task.get("preset")), task["assignments"])
         report = module.replay(task["trace"], params, progress=False).check().to_dict()
     except Exception as e:  # a failed run is a result, not the end of the sweep
         return error_row(task, e, time.perf_counter() - t0)
@@ -44,6 +44,8 @@ def base_row(task, status, error):
     row = {"key": task["key"], "platform": task["platform"], "trace": task["trace"],
            "trace_sha256": task["trace_sha256"], "tlmsim_version": task["version"],
            "status": status, "error": error}
+    if task.get("preset") is not None:
+        row["set.preset"] = task["preset"]
     for name, value in task["values"].items():
         row[f"set.{name}"] = value
     return row

@@ -8,7 +8,7 @@ naming the run, instead of failing run by run later.
 import tlmsim
 from tlmsim import registry
 from tlmsim.errors import ParameterError
-from tlmsim.params import override, to_dict
+from tlmsim.params import override, to_dict, with_preset
 from tlmsim.sweep.keys import TraceDigests, canonical_json, run_key
 
 
@@ -17,8 +17,10 @@ def plan(spec):
 
     A task is a plain dict (it travels to workers): ``key``, ``platform`` (name),
     ``module`` (the platform module's import name), ``trace`` (absolute path),
-    ``trace_sha256``, ``assignments`` (the spec's values), ``values`` (those parameters
-    as converted and in force, JSON-safe) and ``version`` (tlmsim's).
+    ``trace_sha256``, ``preset`` (the name of the parameter set the run starts from, or
+    None), ``assignments`` (the spec's values, applied on top of the preset), ``values``
+    (those parameters as converted and in force, JSON-safe) and ``version`` (tlmsim's).
+    The key hashes every parameter in force, so a preset that changes a value changes it.
     """
     digests = TraceDigests()
     modules = {}
@@ -29,9 +31,10 @@ def plan(spec):
             modules[run.platform] = registry.get_platform(run.platform)
         module = modules[run.platform]
         try:
-            params = override(module.Params(), dict(run.assignments))
+            params = override(with_preset(module, run.preset), dict(run.assignments))
         except ParameterError as e:
-            settings = ", ".join(f"{k}={v!r}" for k, v in run.assignments.items())
+            settings = ", ".join([f"preset={run.preset!r}"] * (run.preset is not None)
+                                 + [f"{k}={v!r}" for k, v in run.assignments.items()])
             hint = ""
             if str(e).startswith("unknown parameter"):
                 hint = ("; a parameter of one platform only goes under "
@@ -50,6 +53,7 @@ def plan(spec):
             "module": module.__name__,
             "trace": run.trace,
             "trace_sha256": digest,
+            "preset": run.preset,
             "assignments": dict(run.assignments),
             "values": {n: _cell(in_force[n]) for n in run.assignments if n in in_force},
             "version": tlmsim.__version__,

@@ -7,16 +7,25 @@ same structure as a dict::
       tpu: {array.rows: [64, 256]}
       generic: {datapath.reuse: [none, full]}
     parameters: {}                   # for every platform: name -> value or list of values
+    preset: null                     # optional: a named parameter set for every platform
     traces: [cnn.h5, mlp.h5]         # paths relative to the spec file
     runs:                            # optional explicit runs, added to the cross product
       - {platform: tpu, trace: cnn.h5, parameters: {array.rows: 64}}
+      - {platform: truenorth, preset: v0.80}
     output: results/                 # the results folder, relative to the spec file
                                      # (default for a file: SPEC-results/ next to it)
 
 The cross product is platforms x values of each parameter x traces; per-platform values
 (the mapping form of `platforms`) multiply with the shared ones. An explicit run without
-`trace` runs on each of the top-level `traces`. Every mistake raises `ParameterError`
-naming the key and saying how to fix it.
+`trace` runs on each of the top-level `traces`.
+
+Presets (`tlmsim params --platform NAME --presets`): ``preset`` names a platform's
+parameter set; the run starts from it and its parameters apply on top. It may be given
+for every platform (top level), per platform (``platforms: {truenorth: {preset: v0.80}}``,
+which wins over the top level) or per explicit run. A list of names sweeps them like a
+parameter's values; ``null`` is the platform's defaults.
+
+Every mistake raises `ParameterError` naming the key and saying how to fix it.
 """
 
 import itertools
@@ -29,9 +38,9 @@ import yaml
 from tlmsim.errors import ParameterError
 
 #: the keys a spec may have
-SPEC_KEYS = ("platforms", "parameters", "traces", "runs", "output")
+SPEC_KEYS = ("platforms", "parameters", "preset", "traces", "runs", "output")
 #: the keys an explicit run may have
-RUN_KEYS = ("platform", "trace", "parameters")
+RUN_KEYS = ("platform", "trace", "parameters", "preset")
 #: more runs than this in one spec is almost surely a mistake
 MAX_RUNS = 100_000
 #: a spec file larger than this is not a spec
@@ -45,12 +54,14 @@ class Run:
     """One replay of the sweep: a platform, a trace and the parameters set on it.
 
     `assignments` maps dotted parameter names to the values the spec gives (before type
-    conversion); parameters not named keep the platform's defaults.
+    conversion); parameters not named keep the platform's defaults, or the values of
+    `preset` (a name from the platform's ``PRESETS``) when one is given.
     """
 
     platform: str
     trace: str
     assignments: dict = field(default_factory=dict)
+    preset: str = None
 
 
 @dataclass
@@ -136,6 +147,7 @@ def _parse(data, source, base_dir):
             raise ParameterError(f"sweep spec {source}: unknown key {k!r}; "
                                  f"known keys: {', '.join(SPEC_KEYS)}")
     shared = _values_table(data.get("parameters"), f"{source}: parameters")
+    shared_presets = _presets(data.get("preset"), f"{source}: preset")
     platforms = _platforms(data.get("platforms"), source)
     traces = _traces(data.get("traces"), "traces", source, base_dir)
     explicit = data.get("runs")
@@ -146,7 +158,9 @@ def _parse(data, source, base_dir):
         raise ParameterError(f"sweep spec {source}: 'platforms' is given but 'traces' is empty; "
                              "add 'traces: [path/to/trace.h5, ...]'")
 
-    sizes = [len(traces) * _product_size({**shared, **own}) for own in platforms.values()]
+    presets = {name: own.pop(PRESET, shared_presets) for name, own in platforms.items()}
+    sizes = [len(traces) * len(presets[name]) * _product_size({**shared, **own})
+             for name, own in platforms.items()]
     if sum(sizes) > MAX_RUNS:
         raise ParameterError(f"sweep spec {source}: the cross product has {sum(sizes):,} runs, "
                              f"more than the limit of {MAX_RUNS:,}; sweep fewer values")
@@ -155,18 +169,21 @@ def _parse(data, source, base_dir):
         table = {**shared, **own}
         names = list(table)
         for trace in traces:
-            for combo in itertools.product(*(table[n] for n in names)):
-                runs.append(Run(name, trace, dict(zip(names, combo))))
+            for preset in presets[name]:
+                for combo in itertools.product(*(table[n] for n in names)):
+                    runs.append(Run(name, trace, dict(zip(names, combo)), preset))
     runs.extend(_explicit_runs(explicit, traces, source, base_dir, MAX_RUNS - len(runs)))
     return SweepSpec(runs=runs, output=_output(data.get("output"), source, base_dir),
                      swept=swept_names(runs), source=source)
 
 
 def swept_names(runs):
-    """Parameter names that take more than one value across `runs`, in spec order."""
+    """Parameter names that take more than one value across `runs`, in spec order
+    (``preset`` first when runs use different presets)."""
     names = dict.fromkeys(n for r in runs for n in r.assignments)
-    return [n for n in names
-            if len({repr(r.assignments.get(n)) for r in runs if n in r.assignments}) > 1]
+    swept = [n for n in names
+             if len({repr(r.assignments.get(n)) for r in runs if n in r.assignments}) > 1]
+    return ([PRESET] if len({r.preset for r in runs}) > 1 else []) + swept
 
 
 def _output(output, source, base_dir):
@@ -176,6 +193,23 @@ def _output(output, source, base_dir):
         raise ParameterError(f"sweep spec {source}: 'output' must be a folder path as text, "
                              f"got {output!r}")
     return os.path.normpath(os.path.join(base_dir, output))
+
+
+#: the key naming a preset (top level, in a platform's mapping, in an explicit run)
+PRESET = "preset"
+
+
+def _presets(value, where):
+    """A list of preset names (None: the platform's defaults) from a name or a list."""
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise ParameterError(f"sweep spec {where}: the list of presets is empty; give at least "
+                             "one name (or null for the defaults) or remove the key")
+    for v in values:
+        if v is not None and (not isinstance(v, str) or not v.strip()):
+            raise ParameterError(f"sweep spec {where}: {v!r} is not a preset name; write the "
+                                 "name as text (`tlmsim params --platform NAME --presets`)")
+    return list(dict.fromkeys(values))
 
 
 def _platforms(value, source):
@@ -194,7 +228,11 @@ def _platforms(value, source):
         out = {}
         for name, table in value.items():
             _check_platform_name(name, f"{source}: platforms")
-            out[name] = _values_table(table, f"{source}: platforms.{name}")
+            own = dict(table) if isinstance(table, dict) else table
+            preset = own.pop(PRESET, None) if isinstance(own, dict) else None
+            out[name] = _values_table(own, f"{source}: platforms.{name}")
+            if isinstance(table, dict) and PRESET in table:
+                out[name][PRESET] = _presets(preset, f"{source}: platforms.{name}.preset")
         return out
     raise ParameterError(f"sweep spec {source}: 'platforms' must be a list of names or a mapping "
                          f"name -> {{parameter: [values]}}, got {type(value).__name__}")
@@ -290,8 +328,12 @@ def _explicit_runs(value, traces, source, base_dir, room):
             own = traces
         else:
             raise ParameterError(f"sweep spec {where} has no 'trace' and the spec has no 'traces'")
+        presets = _presets(item.get(PRESET), f"{where}.preset")
+        if len(presets) != 1:
+            raise ParameterError(f"sweep spec {where}.preset: an explicit run takes one preset; "
+                                 "sweep presets under 'preset' at the top or per platform")
         for trace in own:
-            runs.append(Run(name, trace, {n: v[0] for n, v in table.items()}))
+            runs.append(Run(name, trace, {n: v[0] for n, v in table.items()}, presets[0]))
         if len(runs) > room:
             raise ParameterError(f"sweep spec {source}: more than {MAX_RUNS:,} runs; "
                                  "sweep fewer values")
