@@ -35,6 +35,12 @@ DESCRIPTION = ("TPU v1-like: 256x256 weight-stationary int8 systolic array, DDR3
 
 JOUPPI = "Jouppi et al., ISCA 2017"
 HOROWITZ = "Horowitz, ISSCC 2014 (45 nm), not scaled to 28 nm: assumption"
+#: the on-chip dynamic energies are Horowitz's 45 nm figures times this factor, the one that
+#: makes the busy run (`BUSY_GEMM`: the array streaming 99.6 % of cycles, weights from the
+#: weight memory, activations on chip) draw 40 W with 28 W idle (Table 2): in-sample
+BUSY_SCALE = 0.553
+CALIBRATED = ("Horowitz, ISSCC 2014 (45 nm) x 0.553 (BUSY_SCALE): set so that busy power is "
+              "40 W and idle 28 W per die, Jouppi 2017 Table 2 (in-sample calibration)")
 MiB = 1 << 20
 
 __all__ = ["Params", "ArrayParams", "WeightMemoryParams", "BufferParams", "HostParams",
@@ -56,28 +62,37 @@ class ArrayParams:
                       source=JOUPPI, min=1)
     clock_hz: float = param(700e6, "Hz", "array, buffer and activation clock", source=JOUPPI,
                             min=1.0)
-    mac_energy_pj: float = param(0.3, "pJ", "one 8-bit multiply (0.2) plus one 32-bit add "
-                                 "(0.1); at 46 TMAC/s this is 13.8 W, close to the paper's "
-                                 "busy-minus-idle die power of 12 W", source=HOROWITZ, min=0.0)
+    mac_energy_pj: float = param(0.166, "pJ", "one 8-bit multiply (0.2) plus one 32-bit add "
+                                 "(0.1), times BUSY_SCALE", source=CALIBRATED, min=0.0)
     weight_load_energy_pj_per_byte: float = param(
-        0.03, "pJ/B", "shifting one weight byte into the array (one 8-bit register write per "
-        "row crossed, taken as an 8-bit add): assumption", source="assumption", min=0.0)
+        0.0166, "pJ/B", "shifting one weight byte into the array (ASSUMPTION: one 8-bit "
+        "register write per row crossed, taken as an 8-bit add, 0.03 pJ), times BUSY_SCALE",
+        source=CALIBRATED, min=0.0)
 
 
 @dataclass
 class WeightMemoryParams:
-    """Off-chip weight memory (DDR3 channels of `tlmsim.components.DramChannel`) and the
-    on-chip weight FIFO."""
+    """Off-chip weight memory and the on-chip weight FIFO (`tlmsim.components.weight_memory`)."""
 
-    preset: str = param("ddr3-1600", "", "DRAM preset of each channel (tlmsim.components)",
-                        source="DRAMsim3 DDR3_8Gb_x8_1600 via tlmsim.components.dram_presets")
+    model: str = param("bandwidth", "", "bandwidth: a pipe of bandwidth_gbps of which the "
+                       "fraction a stream of tiles achieves on the preset's DRAM channel model "
+                       "is achieved; dram: the per-channel DDR3 model (channels x preset, "
+                       "timed as `timing` says)", choices=("bandwidth", "dram"))
+    bandwidth_gbps: float = param(34.0, "GB/s", "weight-memory bandwidth (10^9 B/s) before the "
+                                  "achieved fraction", source="Jouppi 2017, Table 2 (TPU memory "
+                                  "34 GB/s)", min=1e-6)
+    capacity_bytes: int = param(8 << 30, "B", "weight memory (8 GiB of DDR3); a weight tile must "
+                                "fit", source="Jouppi 2017, section 2", min=1)
+    preset: str = param("ddr3-1600", "", "DRAM preset of each channel (tlmsim.components); in "
+                        "the bandwidth model it sets the achieved fraction, latency and energy "
+                        "per byte", source="DRAMsim3 DDR3_8Gb_x8_1600 via "
+                        "tlmsim.components.dram_presets")
     channels: int = param(3, "", "DDR3 channels read in parallel, a tile's bytes interleaved "
-                          "across them: 3 x 12.8 GB/s = 38.4 GB/s peak, about 36 GB/s "
-                          "sustained, the nearest channel count to the paper's 34 GB/s",
-                          source="Jouppi 2017: 8 GiB DDR3, 34 GB/s", min=1)
-    timing: str = param("calibrated", "", "channel: every tile fetch is timed by the DRAM "
-                        "channel models (bank, row, refresh arithmetic); calibrated: the "
-                        "channels are timed once on a stream of tiles and fetches use the "
+                          "across them (dram model: 3 x 12.8 GB/s = 38.4 GB/s peak, about "
+                          "36.6 GB/s sustained)", source="Jouppi 2017: 8 GiB DDR3, 34 GB/s", min=1)
+    timing: str = param("calibrated", "", "dram model only. channel: every tile fetch is timed "
+                        "by the DRAM channel models (bank, row, refresh arithmetic); calibrated: "
+                        "the channels are timed once on a stream of tiles and fetches use the "
                         "measured latency and bandwidth (fast; tests bound the difference)",
                         choices=("calibrated", "channel"))
     fifo_tiles: int = param(4, "tiles", "depth of the weight FIFO", source=JOUPPI, min=1)
@@ -89,9 +104,9 @@ class BufferParams:
 
     unified_buffer_bytes: int = param(24 * MiB, "B", "Unified Buffer for activations",
                                       source=JOUPPI, min=1)
-    ub_energy_pj_per_byte: float = param(12.5, "pJ/B", "Unified Buffer access: 100 pJ per "
-                                         "64-bit access of a 1 MB SRAM bank, per byte",
-                                         source=HOROWITZ, min=0.0)
+    ub_energy_pj_per_byte: float = param(6.92, "pJ/B", "Unified Buffer access: 100 pJ per "
+                                         "64-bit access of a 1 MB SRAM bank, per byte (12.5), "
+                                         "times BUSY_SCALE", source=CALIBRATED, min=0.0)
     accumulator_rows: int = param(4096, "rows", "accumulator rows of 256 x 32 bit (4 MiB)",
                                   source=JOUPPI, min=1)
     accumulator_buffers: int = param(2, "", "the accumulators are used as this many buffers "
@@ -99,9 +114,10 @@ class BufferParams:
                                      "other; the paper's 4096 = 2 x 2048 rows)",
                                      source=JOUPPI, min=1)
     accumulator_read_energy_pj: float = param(
-        7.5, "pJ", "one 32-bit read of a 16 KiB accumulator bank (4096 x 32 bit, one bank per "
+        4.15, "pJ", "one 32-bit read of a 16 KiB accumulator bank (4096 x 32 bit, one bank per "
         "column): half a 64-bit access, 15 pJ between Horowitz's 10 pJ (8 KB) and 20 pJ "
-        "(32 KB); an update (read-modify-write) costs two", source=HOROWITZ, min=0.0)
+        "(32 KB), so 7.5, times BUSY_SCALE; an update (read-modify-write) costs two",
+        source=CALIBRATED, min=0.0)
 
 
 @dataclass
@@ -123,8 +139,9 @@ class ActivationParams:
 
     values_per_cycle: int = param(256, "values", "accumulator values activated per cycle "
                                   "(one accumulator row)", source=JOUPPI, min=1)
-    energy_pj_per_value: float = param(0.1, "pJ", "one activation: a 32-bit add-class "
-                                       "operation", source=HOROWITZ, min=0.0)
+    energy_pj_per_value: float = param(0.0553, "pJ", "one activation: a 32-bit add-class "
+                                       "operation (0.1), times BUSY_SCALE", source=CALIBRATED,
+                                       min=0.0)
 
 
 @dataclass
@@ -136,11 +153,12 @@ class Params:
     buffers: BufferParams = nested(BufferParams)
     host: HostParams = nested(HostParams)
     activation: ActivationParams = nested(ActivationParams)
-    static_power_w: float = param(28.0, "W", "die power when idle (static and clock), "
-                                  "Table 2: idle 28 W, busy 40 W per die",
-                                  source="Jouppi 2017, Table 2 (busy 40 W, TDP 75 W also in "
-                                  "press reports of the paper; idle 28 W not rechecked here)",
-                                  min=0.0)
+    static_power_w: float = param(28.0, "W", "die power when idle (static, clock and, in the "
+                                  "bandwidth model, the weight DRAM's background power): "
+                                  "Table 2, idle 28 W per die (in-sample)",
+                                  source="Jouppi 2017, Table 2 (idle 28 W, busy 40 W per die; "
+                                  "quoted secondhand: the primary text was not found by the "
+                                  "search tool)", min=0.0)
     host_io: bool = param(True, "", "read the first layer's input from the host and write the "
                           "last layer's output back (false: they stay in the Unified Buffer)")
 
