@@ -161,6 +161,11 @@ class Params:
                                   "search tool)", min=0.0)
     host_io: bool = param(True, "", "read the first layer's input from the host and write the "
                           "last layer's output back (false: they stay in the Unified Buffer)")
+    host_overlap: bool = param(True, "", "true: the first layer's input streams into the "
+                               "Unified Buffer one accumulator group of rows at a time while "
+                               "the array works on the rows already in, as the chip's decoupled "
+                               "Read_Host_Memory does (Jouppi 2017, section 2); false: the whole "
+                               "input is in before the first fold (serialised, for comparison)")
 
 
 # --------------------------------------------------------------------------------------------

@@ -32,6 +32,9 @@ class Gemm:
     `nonzero_act_macs` the MACs whose input activation is non-zero (counted by
     `tlmsim.loops.gemm_tile_macs` from recorded activations; None if unknown). The TPU does
     not skip zeros: both are reported, not used (a zero-skipping array would use them).
+    `conv` is a convolution's geometry ``(h, w, c_in, kh, sh, pad_top, oh, ow)`` (set by
+    `conv_gemm`; None for a plain GEMM): which input rows each output row needs when the
+    feature map streams in (`input_bytes_for_rows`).
     """
 
     m: int
@@ -42,6 +45,7 @@ class Gemm:
     input_bytes: int = None
     input_zero_fraction: float = None
     nonzero_act_macs: int = None
+    conv: tuple = None
 
     def __post_init__(self):
         for dim in ("m", "k", "n"):
@@ -98,7 +102,27 @@ def conv_gemm(batch, in_hw, in_channels, out_channels, kernel, stride=1, padding
     oh = conv_output_size(h, kh, sh, *ph)
     ow = conv_output_size(w, kw, sw, *pw)
     return Gemm(batch * oh * ow, kh * kw * in_channels, out_channels, name=name, kind="conv2d",
-                input_bytes=batch * h * w * in_channels, input_zero_fraction=zero_fraction)
+                input_bytes=batch * h * w * in_channels, input_zero_fraction=zero_fraction,
+                conv=(h, w, in_channels, kh, sh, ph[0], oh, ow))
+
+
+def input_bytes_for_rows(g, rows):
+    """Bytes of `g`'s input (from its start) that its first `rows` rows of A need.
+
+    A convolution's row (sample, oy, ox) reads input rows up to ``oy * stride + kh - 1 -
+    pad_top`` of its sample (the feature map stored sample by sample, row by row: the host
+    sends feature maps and the im2col expansion happens as the array is fed); a plain GEMM's
+    rows are stored one after another.
+    """
+    if rows >= g.m:
+        return g.input_bytes
+    if g.conv is None:
+        return ceil_div(g.input_bytes * rows, g.m)
+    h, w, c, kh, sh, pad, oh, ow = g.conv
+    last = rows - 1
+    sample, pixel = divmod(last, oh * ow)
+    iy = min(h - 1, (pixel // ow) * sh + kh - 1 - pad)
+    return (sample * h + iy + 1) * w * c
 
 
 def _pair(v):
@@ -124,6 +148,10 @@ class LayerPlan:
     row_parts: list
     part_input_bytes: list
     fits: bool = True  # input and output fit in the Unified Buffer together
+    #: input from the host into a layer that fits: (rows of A complete, bytes) of each
+    #: transfer, in order (one per accumulator group of rows when host I/O overlaps, one
+    #: for the whole input when it is serialised)
+    chunks: list = field(default_factory=list)
     folds: list = field(default_factory=list)
     groups: list = field(default_factory=list)  # (group id, rows, n cols) in order
 
@@ -174,12 +202,28 @@ def plan(gemms, params):
             parts = [base] * (g.m // base) + ([g.m % base] if g.m % base else [])
         part_in = [ceil_div(g.input_bytes * r, g.m) for r in parts]
         lp = LayerPlan(i, g, from_host, to_host, parts, part_in, fits[i])
+        if from_host and fits[i]:
+            lp.chunks = _input_chunks(g, m_block if getattr(params, "host_overlap", True)
+                                      else g.m)
         lp.folds, next_group = gemm_folds(g.m, g.k, g.n, a.rows, a.cols, m_block, layer=i,
                                           group0=group, part=0, row_parts=parts)
         lp.groups = [(f.group, f.m, f.n) for f in lp.folds if f.last_in_group]
         group = next_group
         plans.append(lp)
     return plans
+
+
+def _input_chunks(g, rows_per_chunk):
+    """(rows complete, bytes) of each host transfer of `g`'s input, `rows_per_chunk` rows
+    of A at a time (the last transfer carries the rest of the input; a transfer of 0 B
+    means those rows need no more input than the previous ones)."""
+    chunks, sent = [], 0
+    for end in range(rows_per_chunk, g.m + rows_per_chunk, rows_per_chunk):
+        end = min(end, g.m)
+        upto = input_bytes_for_rows(g, end)
+        chunks.append((end, upto - sent))  # 0 B: the rows need nothing new
+        sent = upto
+    return chunks
 
 
 # --------------------------------------------------------------------------------------------

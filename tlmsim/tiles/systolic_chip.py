@@ -84,6 +84,8 @@ class SystolicChip(Module):
         self.load_start = [0] * nf
         self.weight_arrival = [0] * nf
         self.input_arrival = {}
+        self.rows_ready = {}  # fold index -> cycle its streamed-in rows were complete
+        self.chunk_arrival = {}  # layer -> arrival cycle of each input chunk
         self.stall_weights = [0] * nf
         self.stall_input = [0] * nf
         self.stall_acc = [0] * nf
@@ -98,6 +100,7 @@ class SystolicChip(Module):
         # part readiness: key (layer, part) -> event
         self.part_ready = {(lp.index, p): env.event() for lp in plans
                            for p in range(len(lp.row_parts))}
+        self.chunk_ready = {lp.index: [env.event() for _ in lp.chunks] for lp in plans}
         self.layer_activated = [env.event() for _ in plans]
         self.layer_written = [env.event() for _ in plans]
         self.done = env.event()
@@ -137,6 +140,9 @@ class SystolicChip(Module):
                     continue
                 if lp.index > 0:
                     yield self.layer_written[lp.index - 1]  # the host holds it once written
+                if lp.chunks:
+                    yield from self._stream_input(lp)
+                    continue
                 if not lp.fits:  # parts double-buffered in the Unified Buffer
                     yield self.in_buffers.get()
                 done_ps = self.host_in.transfer(nbytes)
@@ -144,6 +150,31 @@ class SystolicChip(Module):
                 yield self.sim.env.timeout(done_ps - self.sim.now)
                 self.input_arrival[(lp.index, p)] = self.edge(done_ps)
                 ev.succeed()
+
+    def _stream_input(self, lp):
+        """Send a fitting layer's input chunk by chunk, back to back over the host link; each
+        chunk's rows are usable as soon as it is in (the array works meanwhile)."""
+        now_cycle = self.edge(self.sim.now)
+        self.input_arrival[(lp.index, 0)] = now_cycle
+        self.part_ready[(lp.index, 0)].succeed()
+        arrivals, done = [], []
+        last_ps = self.sim.now
+        for _, nbytes in lp.chunks:
+            if nbytes:
+                last_ps = self.host_in.transfer(nbytes)
+                self.ub.count("byte", nbytes)
+            done.append(last_ps)
+            arrivals.append(self.edge(last_ps))
+        self.chunk_arrival[lp.index] = arrivals
+        for ev, t_ps in zip(self.chunk_ready[lp.index], done):
+            if t_ps > self.sim.now:
+                yield self.sim.env.timeout(t_ps - self.sim.now)
+            ev.succeed()
+
+    def _rows_chunk(self, lp, fold):
+        """Index of the first input chunk after which the fold's rows are all in."""
+        need = fold.row0 + fold.m
+        return next(c for c, (end, _) in enumerate(lp.chunks) if end >= need)
 
     def matrix_unit(self):
         """MatrixMultiply/Convolve: the recurrence of `tlmsim.tiles.systolic`, fold by fold."""
@@ -173,6 +204,11 @@ class SystolicChip(Module):
             if fold.first_in_part:
                 yield self.part_ready[(fold.layer, fold.part)]
                 start = max(start, self.input_arrival[(fold.layer, fold.part)])
+            if fold.first_in_group and lp.chunks:
+                c = self._rows_chunk(lp, fold)
+                yield self.chunk_ready[lp.index][c]
+                self.rows_ready[f] = self.chunk_arrival[lp.index][c]
+                start = max(start, self.rows_ready[f])
             self.stall_weights[f] = weight_bound - base
             self.stall_acc[f] = acc_bound - weight_bound
             self.stall_input[f] = start - acc_bound
