@@ -46,7 +46,7 @@ MiB = 1 << 20
 __all__ = ["Params", "ArrayParams", "WeightMemoryParams", "BufferParams", "HostParams",
            "ActivationParams", "Gemm", "dense_gemm", "conv_gemm", "conv_output_size", "im2col",
            "gemms_from_trace", "IM2COL_BLOCK_BYTES", "LayerPlan", "plan", "Tpu", "build",
-           "replay", "replay_gemms", "roofline_plot", "calibrate", "WeightMemory",
+           "replay", "replay_gemms", "roofline_plot", "busy_gemm", "busy_report", "calibrate", "WeightMemory",
            "BandwidthServer", "CountingUnit", "DESCRIPTION"]
 
 
@@ -223,6 +223,21 @@ def replay(trace_path, params=None, progress=False, timeline=False):
                           progress=progress, timeline=timeline)
     report.wall_s = time.perf_counter() - t0
     return report
+
+
+def busy_gemm():
+    """The run that defines "busy" for the power calibration: a 2048 x 4096 @ 4096 x 4096
+    GEMM with activations on chip (host I/O off): the array streams 99.6 % of the cycles and
+    the weights come from the weight memory (ASSUMPTION: Table 2's busy die power is the
+    array running flat out; the paper does not name the workload)."""
+    return Gemm(2048, 4096, 4096, name="busy")
+
+
+def busy_report(params=None):
+    """The `Report` of `busy_gemm` (host I/O off): its power is the model's busy power."""
+    params = Params() if params is None else params
+    params.host_io = False
+    return replay_gemms([busy_gemm()], params, trace="(busy)")
 
 
 # --------------------------------------------------------------------------------------------

@@ -64,6 +64,11 @@ def step_latency(report, ax=None):
 def mesh_heatmap(report, value="synaptic_ops", ax=None):
     """A value per core laid out over the mesh (cores sharing a router are summed)."""
     rows = report.tables.get("per_core") or []
+    if not rows or "x" not in rows[0] or value not in rows[0]:
+        from tlmsim.errors import ParameterError
+        raise ParameterError(f"{report.platform} report has no per-core mesh table with "
+                             f"{value!r}: the heat map does not apply (see the report's tables: "
+                             f"{', '.join(sorted(report.tables)) or 'none'})")
     fig, ax = _axes(ax, (6, 4))
     xs = np.array([r["x"] for r in rows], dtype=int)
     ys = np.array([r["y"] for r in rows], dtype=int)

@@ -428,9 +428,34 @@ def chip_report(chip, plans, end_ps, trace, samples, wall_s, sim, platform="tpu"
             "events": _event_count(sim),
             "folds": len(chip.folds),
         },
-        tables={"per_layer": rows},
+        tables={"per_layer": rows, "energy": ledger.rows,
+                "per_step": [{"step": 0, "latency_s": secs, "energy_j": ledger.total_j}]},
     )
+    split = energy_split(report.energy_breakdown_j)
+    report.extra["energy_split_j"] = split
+    report.extra["power_split_w"] = {k: v / secs if secs else 0.0 for k, v in split.items()}
     return report.check()
+
+
+#: the parts of the chip's power the report splits its energy into, by component kind
+SPLIT = (("idle", ("chip",)), ("array", ("mxu",)), ("buffers", ("unified_buffer", "accumulator")),
+         ("vector_units", ("activation", "vector", "pooling")), ("dram", ("dram",)),
+         ("host_link", ("pcie",)))
+
+
+def energy_split(breakdown):
+    """Energy (J) by part of the chip: ``idle`` (the die's static power), ``array``,
+    ``buffers`` (Unified Buffer, accumulators), ``vector_units`` (activation, vector and
+    pooling), ``dram`` (weight memory reads, and the channels' background power in the
+    per-channel model) and ``host_link`` (PCIe)."""
+    out = {name: 0.0 for name, _ in SPLIT}
+    for key, joules in breakdown.items():
+        kind = key.split(".", 1)[0]
+        part = next((name for name, kinds in SPLIT if kind in kinds), None)
+        if part is None:
+            raise InvariantError(f"energy entry {key!r} belongs to no part of the power split")
+        out[part] += joules
+    return out
 
 
 def _weight_bytes(folds):
