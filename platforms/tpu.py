@@ -26,8 +26,8 @@ from tlmsim.components.weight_memory import WeightMemory, calibrate
 from tlmsim.kernel import Simulator
 from tlmsim.params import nested, param, validate
 from tlmsim.replay.gemm import (
-    IM2COL_BLOCK_BYTES, Gemm, LayerPlan, conv_gemm, conv_output_size, dense_gemm,
-    gemms_from_trace, im2col, plan)
+    IM2COL_BLOCK_BYTES, Gemm, LayerPlan, VectorOp, conv_gemm, conv_output_size, dense_gemm,
+    gemms_from_trace, im2col, layers_from_trace, plan)
 from tlmsim.tiles.systolic_chip import SystolicChip, chip_report
 
 DESCRIPTION = ("TPU v1-like: 256x256 weight-stationary int8 systolic array, DDR3 weights "
@@ -44,9 +44,11 @@ CALIBRATED = ("Horowitz, ISSCC 2014 (45 nm) x 0.553 (BUSY_SCALE): set so that bu
 MiB = 1 << 20
 
 __all__ = ["Params", "ArrayParams", "WeightMemoryParams", "BufferParams", "HostParams",
-           "ActivationParams", "Gemm", "dense_gemm", "conv_gemm", "conv_output_size", "im2col",
+           "ActivationParams", "VectorParams", "PoolingParams", "Gemm", "VectorOp",
+           "layers_from_trace", "dense_gemm", "conv_gemm", "conv_output_size", "im2col",
            "gemms_from_trace", "IM2COL_BLOCK_BYTES", "LayerPlan", "plan", "Tpu", "build",
-           "replay", "replay_gemms", "roofline_plot", "busy_gemm", "busy_report", "calibrate", "WeightMemory",
+           "replay", "replay_gemms", "roofline_plot", "busy_gemm", "busy_report", "calibrate",
+           "WeightMemory",
            "BandwidthServer", "CountingUnit", "DESCRIPTION"]
 
 
@@ -144,6 +146,41 @@ class ActivationParams:
                                        min=0.0)
 
 
+VECTOR_WIDTH = ("ASSUMPTION: the paper gives no throughput for the vector and pooling work; "
+                "taken as one 256-value row per cycle, the width of the activation unit's "
+                "input (256 accumulator values per cycle) and of a Unified Buffer row "
+                "(Jouppi 2017, section 2 and Figure 1)")
+
+
+@dataclass
+class VectorParams:
+    """Elementwise layers (LSTM gates, residual adds, activations as separate ops) on the
+    activation unit's vector path, reading and writing the Unified Buffer. Jouppi 2017
+    (section 2) describes the Activation unit (ReLU, sigmoid, ...) and its pooling hardware
+    but publishes no throughput or energy for them."""
+
+    values_per_cycle: int = param(256, "values", "values of one operand read per cycle (an "
+                                  "n-operand op takes n passes)", source=VECTOR_WIDTH, min=1)
+    add_energy_pj: float = param(0.0166, "pJ", "add, sub, max, relu, neg, identity: an 8-bit "
+                                 "add (0.03), times BUSY_SCALE", source=CALIBRATED, min=0.0)
+    mul_energy_pj: float = param(0.111, "pJ", "mul, scale: an 8-bit multiply (0.2), times "
+                                 "BUSY_SCALE", source=CALIBRATED, min=0.0)
+    nonlinear_energy_pj: float = param(
+        0.127, "pJ", "sigmoid, tanh, exp (ASSUMPTION: a table look-up and linear interpolation, "
+        "one 8-bit multiply and add, 0.23), times BUSY_SCALE", source=CALIBRATED, min=0.0)
+
+
+@dataclass
+class PoolingParams:
+    """Pooling layers on the activation unit's pooling hardware (Jouppi 2017, section 2)."""
+
+    elements_per_cycle: int = param(256, "values", "window elements combined per cycle",
+                                    source=VECTOR_WIDTH, min=1)
+    energy_pj_per_element: float = param(0.0166, "pJ", "one window element compared (max) or "
+                                         "added (average): an 8-bit add (0.03), times "
+                                         "BUSY_SCALE", source=CALIBRATED, min=0.0)
+
+
 @dataclass
 class Params:
     """Parameters of the TPU-like platform; defaults are TPU v1's."""
@@ -153,6 +190,8 @@ class Params:
     buffers: BufferParams = nested(BufferParams)
     host: HostParams = nested(HostParams)
     activation: ActivationParams = nested(ActivationParams)
+    vector: VectorParams = nested(VectorParams)
+    pooling: PoolingParams = nested(PoolingParams)
     static_power_w: float = param(28.0, "W", "die power when idle (static, clock and, in the "
                                   "bandwidth model, the weight DRAM's background power): "
                                   "Table 2, idle 28 W per die (in-sample)",
@@ -211,14 +250,17 @@ def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=Fal
 
 
 def replay(trace_path, params=None, progress=False, timeline=False):
-    """Replay an ANN activity trace: every sample as one batch through the network."""
+    """Replay an ANN activity trace (format v1 or v2): every sample as one batch through the
+    network. Dense and conv2d layers run on the array, pooling and elementwise layers on the
+    activation unit's pooling and vector paths (`layers_from_trace`); a trace without
+    recorded activity replays the same (the TPU does every MAC, zeros included)."""
     from tlmsim.activity import open_trace
     t0 = time.perf_counter()
     with open_trace(trace_path) as tr:
-        gemms = gemms_from_trace(tr)
+        gemms = layers_from_trace(tr)
         samples = tr.n_samples
     if progress:
-        print(f"tpu: {len(gemms)} layer(s) as GEMMs at batch {samples}")
+        print(f"tpu: {len(gemms)} layer(s) at batch {samples}")
     report = replay_gemms(gemms, params, trace=str(trace_path), samples=samples,
                           progress=progress, timeline=timeline)
     report.wall_s = time.perf_counter() - t0

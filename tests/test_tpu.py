@@ -162,10 +162,13 @@ def test_ann_trace_layers_become_gemms(tmp_path):
     r = tpu.replay(path, tpu.Params())
     rows = r.tables["per_layer"]
     assert [(x["name"], x["m"], x["k"], x["n"]) for x in rows] == \
-        [("conv", 5 * 64, 9, 4), ("fc", 5, 64, 10)]
+        [("conv", 5 * 64, 9, 4), ("pool", None, None, None), ("fc", 5, 64, 10)]
+    # the 2x2 pooling runs on the pooling unit: 5 x 64 outputs of 4 elements, 256 a cycle
+    assert (rows[1]["bound"], rows[1]["vector_ops"], rows[1]["vector_cycles"]) == \
+        ("vector", 5 * 64 * 4, 5)
     assert rows[0]["input_zero_fraction"] == pytest.approx(float((x == 0).mean()))
-    assert rows[1]["input_zero_fraction"] is None  # not recorded in this trace
-    assert rows[1]["nonzero_act_macs"] is None
+    assert rows[2]["input_zero_fraction"] is None  # not recorded in this trace
+    assert rows[2]["nonzero_act_macs"] is None
     assert r.samples == 5
     assert r.ops["macs"] == 5 * 64 * 9 * 4 + 5 * 64 * 10
 
@@ -179,11 +182,13 @@ def test_nonzero_macs_are_counted_from_recorded_activations(tmp_path):
     conv = sum(int((xp[s, i:i + 3, j:j + 3] != 0).sum()) * 4
                for s in range(5) for i in range(8) for j in range(8))
     assert rows[0]["nonzero_act_macs"] == conv
-    assert rows[1]["nonzero_act_macs"] == int((p != 0).sum()) * 10
-    assert rows[1]["input_zero_fraction"] == pytest.approx(float((p == 0).mean()))
+    assert rows[2]["nonzero_act_macs"] == int((p != 0).sum()) * 10
+    assert rows[2]["input_zero_fraction"] == pytest.approx(float((p == 0).mean()))
     # the TPU does not skip zeros: the time is that of all MACs
     assert tpu.replay(path).extra["cycles"] == tpu.replay_gemms(
-        [tpu.Gemm(320, 9, 4, input_bytes=320), tpu.Gemm(5, 64, 10)]).extra["cycles"]
+        [tpu.Gemm(320, 9, 4, input_bytes=320),
+         tpu.VectorOp("pooling", 5 * 64, window=4, inputs=5 * 256),
+         tpu.Gemm(5, 64, 10)]).extra["cycles"]
 
 
 def test_cli_replays_a_trace_and_writes_the_roofline(tmp_path, capsys):

@@ -103,8 +103,10 @@ def gantt(timeline, ax=None, max_tracks=40):
 
 
 def roofline(report, ax=None):
-    """Achieved operations/s per layer against operational intensity, with the roofs."""
-    rows = report.tables.get("per_layer") or []
+    """Achieved operations/s per layer against operational intensity, with the roofs (one
+    point per layer that has an intensity: layers without weights are not on the roofline)."""
+    rows = [r for r in report.tables.get("per_layer") or []
+            if r.get("intensity_ops_per_byte") is not None]
     peak = report.extra.get("peak_ops_per_s")
     bandwidth = report.extra.get("bandwidth_bytes_per_s")
     fig, ax = _axes(ax)
