@@ -71,3 +71,14 @@ def test_a_huge_array_is_a_parameter_error_or_runs_with_utilisations_in_range():
     p.array.rows = p.array.cols = 1000000
     with pytest.raises(ParameterError, match="exceeds the weight memory"):
         tpu.replay_gemms([tpu.Gemm(100, 300, 200)], p)
+
+
+def test_validation_checks_name_their_role_and_pass():
+    from tlmsim.validation import checks_of
+    checks = checks_of(tpu)
+    assert {c.in_sample for c in checks} == {True, False}
+    for c in checks:
+        result = c.run()
+        assert result.passed, (c.quantity, result.model, c.published)
+    # out-of-sample rows: the steady-state replay; a cold single batch pays its host I/O
+    assert tpu.app_tops("CNN0", steady=False) < tpu.app_tops("CNN0")
