@@ -10,12 +10,20 @@ machinery lives in the framework; this file holds the TPU's parameters and the g
 - `tlmsim.tiles.systolic_chip`: the chip's units (`SystolicChip`) and `chip_report`;
 - `tlmsim.tiles.systolic`: the array's timing recurrence (tile class named by
   ``array.tile``);
-- `tlmsim.components.weight_memory`: DDR3 weight memory and its `calibrate`;
+- `tlmsim.components.weight_memory`: the weight memory (the published 34 GB/s at the
+  fraction a DDR3 channel model achieves, or the per-channel DDR3 model) and `calibrate`;
   `tlmsim.components.bandwidth`: the PCIe link (`BandwidthServer`).
 
-Python API: `Params`, `Gemm`, `dense_gemm`, `conv_gemm`, `plan`, `build`,
-`replay_gemms(gemms, params)`, `replay(trace, params)`, `gemms_from_trace`,
-`roofline_plot(report, path)`.
+The first layer's input streams in from the host while the array works (``host_overlap``);
+pooling and elementwise layers (`VectorOp`) run on the activation unit's pooling and vector
+paths. Power: 28 W idle and the on-chip energies scaled so the busy run draws 40 W (Table 2,
+in-sample); the report splits it (``power_split_w``) and gives each layer's roofline and
+stalls by cause (``per_layer``). `validation_checks` lists the published figures.
+
+Python API: `Params`, `Gemm`, `VectorOp`, `dense_gemm`, `conv_gemm`, `plan`, `build`,
+`replay_gemms(layers, params)`, `replay(trace, params)`, `layers_from_trace`,
+`gemms_from_trace`, `roofline_plot(report, path)`, `busy_report`, `app_tops`,
+`validation_checks`.
 """
 
 import time

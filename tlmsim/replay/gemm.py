@@ -229,7 +229,10 @@ def plan(gemms, params):
     into parts of rows such that two parts' inputs (one being multiplied, the next arriving
     from the host) and two groups of outputs fit; its input is read from the host part by
     part and its output written to the host as it is produced. Traffic beyond the first
-    input and the last output is counted as extra host traffic.
+    input and the last output is counted as extra host traffic. A fitting layer read from
+    the host gets `LayerPlan.chunks`: its input in transfers of one accumulator group of rows
+    (``params.host_overlap``, the array starting on the rows already in) or one transfer
+    (serialised). `VectorOp`s get no folds; they must fit the Unified Buffer.
     """
     if not gemms:
         raise MappingError("nothing to replay: the list of GEMMs is empty")

@@ -27,7 +27,9 @@ next block of rows) skips fetch and load. With ``s_f`` the cycle fold f starts s
     E_f = s_f + m_f + k_f + n_f - 2                        last partial sum of fold f written
 
 where A_f is when an accumulator buffer is free (first fold of a group of accumulator rows)
-and I_f when the fold's input rows are in the Unified Buffer. A group (the folds that
+and I_f when the fold's input rows are in the Unified Buffer (for a layer whose input
+streams in from the host, the first fold of each group waits for the transfer that
+completes the group's rows, `rows_ready`). A group (the folds that
 accumulate into the same block of accumulator rows) is handed to the activation unit, which
 reads one accumulator row (256 values) per cycle: it finishes at
 ``X_g = max(E_last(g), X_{g-1} + m_g)``
