@@ -75,6 +75,7 @@ def test_an_lstm_cell_replays_with_its_gate_arithmetic(tmp_path, record):
     other = tpu.replay(_lstm_cell_trace(str(tmp_path / "o.h5"), record=not record))
     assert other.extra["cycles"] == r.extra["cycles"]
     assert (rows[0]["input_zero_fraction"] is None) is (not record)
+    assert r.extra["activity"].startswith("recorded" if record else "none recorded")
 
 
 def test_a_vector_layer_too_large_for_the_unified_buffer_is_a_mapping_error():

@@ -118,7 +118,9 @@ def roofline(report, ax=None):
         x = np.logspace(np.log10(lo), np.log10(hi), 200)
         ax.plot(x, np.minimum(peak, bandwidth * x), color="k", lw=1.5, label="roof")
         ax.axvline(peak / bandwidth, color="k", ls=":", lw=0.8)
-    ax.scatter(intensity, achieved, s=18, color="C3", zorder=3, label="layers")
+    colors = ["C0" if r.get("bound") == "memory" else "C3" for r in rows]
+    ax.scatter(intensity, achieved, s=18, c=colors, zorder=3,
+               label="layers (blue: memory-bound)" if "C0" in colors else "layers")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("operational intensity (ops / byte)")
