@@ -453,7 +453,8 @@ def chip_report(chip, plans, end_ps, trace, samples, wall_s, sim, platform="tpu"
             "dram": chip.weight_memory.utilization(end_ps),
             "pcie": min(1.0, max(chip.host_in.busy_ps, chip.host_out.busy_ps) / end_ps)
             if end_ps else 0.0,
-            "activation": min(1.0, chip.act_busy_cycles / end_cycle) if end_cycle else 0.0,
+            "activation": min(1.0, (chip.act_busy_cycles + chip.vector_busy_cycles) / end_cycle)
+            if end_cycle else 0.0,
         },
         resources={"cores_used": 1, "chips": 1},
         parameters=to_dict(p),
