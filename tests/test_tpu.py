@@ -15,9 +15,11 @@ from tlmsim.tiles.systolic import WeightStationaryArray
 PEAK_TOPS = 92.0  # Jouppi et al. 2017 (256 x 256 MACs x 2 ops x 700 MHz = 91.75)
 
 
-def _fc(batch, features=2048, timing="calibrated"):
+def _fc(batch, features=2048, timing=None):
     params = tpu.Params(host_io=False)
-    params.weight_memory.timing = timing
+    if timing is not None:  # the per-channel DRAM model
+        params.weight_memory.model = "dram"
+        params.weight_memory.timing = timing
     return tpu.replay_gemms([tpu.dense_gemm(batch, features, features, name=f"fc{batch}")],
                             params)
 
@@ -40,7 +42,9 @@ def test_fc_layers_follow_the_roofline_within_10_percent(batch):
 
 def test_fc_layers_are_weight_bound_below_the_ridge_and_compute_bound_above():
     ridge = _fc(16).extra["ridge_macs_per_weight_byte"]
-    assert 1150 < ridge < 1400  # ~1,350 in the paper at 34 GB/s; 36.6 GB/s measured here
+    # 46 T MAC/s over 34 GB/s = 1,349 in the paper; the model achieves 95.3 % of 34 GB/s (the
+    # DDR3 channel model's streaming efficiency), so its ridge is 1,349 / 0.953 = 1,416
+    assert 1349 < ridge < 1349 / 0.9
     for batch in (256, 1000):
         r = _fc(batch)
         assert r.extra["stall_weights_share"] > 0.15
@@ -106,7 +110,8 @@ def test_conv_lowering_by_im2col():
 def test_energy_breakdown_adds_up_and_counts_every_mac():
     r = tpu.replay_gemms([tpu.Gemm(300, 600, 260)])
     assert math.isclose(sum(r.energy_breakdown_j.values()), r.energy_j)
-    assert r.energy_breakdown_j["mxu.mac"] == pytest.approx(300 * 600 * 260 * 0.3e-12)
+    assert r.energy_breakdown_j["mxu.mac"] == pytest.approx(
+        300 * 600 * 260 * tpu.ArrayParams().mac_energy_pj * 1e-12)
     assert r.energy_breakdown_j["chip.static"] == pytest.approx(28.0 * r.latency_s)
     d = r.to_dict()
     for key in ("platform", "latency_s", "energy_j", "energy_breakdown_j", "power_w", "ops",
@@ -157,10 +162,13 @@ def test_ann_trace_layers_become_gemms(tmp_path):
     r = tpu.replay(path, tpu.Params())
     rows = r.tables["per_layer"]
     assert [(x["name"], x["m"], x["k"], x["n"]) for x in rows] == \
-        [("conv", 5 * 64, 9, 4), ("fc", 5, 64, 10)]
+        [("conv", 5 * 64, 9, 4), ("pool", None, None, None), ("fc", 5, 64, 10)]
+    # the 2x2 pooling runs on the pooling unit: 5 x 64 outputs of 4 elements, 256 a cycle
+    assert (rows[1]["bound"], rows[1]["vector_ops"], rows[1]["vector_cycles"]) == \
+        ("vector", 5 * 64 * 4, 5)
     assert rows[0]["input_zero_fraction"] == pytest.approx(float((x == 0).mean()))
-    assert rows[1]["input_zero_fraction"] is None  # not recorded in this trace
-    assert rows[1]["nonzero_act_macs"] is None
+    assert rows[2]["input_zero_fraction"] is None  # not recorded in this trace
+    assert rows[2]["nonzero_act_macs"] is None
     assert r.samples == 5
     assert r.ops["macs"] == 5 * 64 * 9 * 4 + 5 * 64 * 10
 
@@ -174,11 +182,13 @@ def test_nonzero_macs_are_counted_from_recorded_activations(tmp_path):
     conv = sum(int((xp[s, i:i + 3, j:j + 3] != 0).sum()) * 4
                for s in range(5) for i in range(8) for j in range(8))
     assert rows[0]["nonzero_act_macs"] == conv
-    assert rows[1]["nonzero_act_macs"] == int((p != 0).sum()) * 10
-    assert rows[1]["input_zero_fraction"] == pytest.approx(float((p == 0).mean()))
+    assert rows[2]["nonzero_act_macs"] == int((p != 0).sum()) * 10
+    assert rows[2]["input_zero_fraction"] == pytest.approx(float((p == 0).mean()))
     # the TPU does not skip zeros: the time is that of all MACs
     assert tpu.replay(path).extra["cycles"] == tpu.replay_gemms(
-        [tpu.Gemm(320, 9, 4, input_bytes=320), tpu.Gemm(5, 64, 10)]).extra["cycles"]
+        [tpu.Gemm(320, 9, 4, input_bytes=320),
+         tpu.VectorOp("pooling", 5 * 64, window=4, inputs=5 * 256),
+         tpu.Gemm(5, 64, 10)]).extra["cycles"]
 
 
 def test_cli_replays_a_trace_and_writes_the_roofline(tmp_path, capsys):

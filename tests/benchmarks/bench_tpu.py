@@ -51,6 +51,26 @@ def resnet50_gemms(batch=8):
     return gemms
 
 
+def resnet50_network(batch=8):
+    """`resnet50_gemms` with the work between the convolutions as `VectorOp`s: the 3x3/2 max
+    pool after conv1, each block's residual add (after its last convolution or projection)
+    and the 7x7 average pool before fc."""
+    layers = []
+    for g in resnet50_gemms(batch):
+        if g.name == "fc":
+            layers.append(tpu.VectorOp("pooling", batch * 2048, op="avg", window=49,
+                                       inputs=batch * 2048 * 49, name="avgpool"))
+        layers.append(g)
+        if g.name == "conv1":
+            layers.append(tpu.VectorOp("pooling", batch * 56 * 56 * 64, op="max", window=9,
+                                       inputs=g.output_bytes, name="maxpool"))
+        elif g.name.endswith("_proj") or (g.name.endswith("_c") and not
+                                         g.name.startswith(tuple(f"{s[0]}_1" for s in STAGES))):
+            layers.append(tpu.VectorOp("elementwise", g.output_bytes, op="add", sources=2,
+                                       name=g.name.rsplit("_", 1)[0] + "_add"))
+    return layers
+
+
 def run(batch=8):
     gemms = resnet50_gemms(batch)
     macs = sum(g.macs for g in gemms)
@@ -81,3 +101,13 @@ if __name__ == "__main__":
           f"TOPS ({report.utilization['mxu'] * 100:.1f}% of the MACs), "
           f"weight-stall share {report.extra['stall_weights_share'] * 100:.1f}%")
     print(f"energy          {report.energy_j * 1e3:.2f} mJ, {report.power_w:.1f} W")
+    net = resnet50_network(batch)
+    t0 = time.perf_counter()
+    full = tpu.replay_gemms(net, tpu.Params(), samples=batch)
+    print(f"with pooling and residual adds ({len(net) - n} vector layers): "
+          f"{full.latency_s * 1e3:.3f} ms simulated, {time.perf_counter() - t0:.3f} s wall")
+    for overlap in (False, True):
+        r = tpu.replay_gemms(resnet50_gemms(batch), tpu.Params(host_overlap=overlap))
+        row = r.tables["per_layer"][0]
+        print(f"host_overlap={overlap!s:<5}  total {r.extra['cycles']} cycles; conv1 "
+              f"{row['cycles']} cycles, {row['stall_host_input_cycles']} waiting for host input")

@@ -1,25 +1,35 @@
-"""Weight memory of a systolic accelerator: DRAM channels read a weight tile at a time,
-each tile interleaved over the channels (`WeightMemory`), and the calibration that times the
-channels once on a stream of tiles (`calibrate`).
+"""Weight memory of a systolic accelerator: the path from off-chip DRAM to the weight FIFO
+(`WeightMemory`), and the calibration that times DRAM channels once on a stream of tiles
+(`calibrate`).
 
-`WeightMemory` reads its parameters by duck typing: ``preset``, ``channels`` and ``timing``
-(``"channel"`` or ``"calibrated"``), as in `tlmsim.platforms.tpu.WeightMemoryParams`.
+Two models, chosen by ``params.model``:
+
+- ``bandwidth``: a pipe of the published bandwidth (``bandwidth_gbps``) of which a fraction
+  is achieved; the fraction, the latency and the energy per byte are measured once on the
+  DRAM channel model of ``preset`` (``channels`` channels reading a stream of tiles), so
+  refresh and row switches cost what they cost a DDR3 channel, scaled to the published rate;
+- ``dram``: ``channels`` channels of ``preset`` (`tlmsim.components.DramChannel`), each tile
+  interleaved over them; ``timing`` ``channel`` times every tile on the channel models,
+  ``calibrated`` uses the stream's measured latency and bandwidth.
+
+`WeightMemory` reads its parameters by duck typing: ``model``, ``bandwidth_gbps``,
+``capacity_bytes``, ``preset``, ``channels`` and ``timing``, as in
+`tlmsim.platforms.tpu.WeightMemoryParams`.
 """
 
 import math
 
+from tlmsim.errors import InvariantError, ParameterError
 from tlmsim.kernel import Module, PS_PER_S, Simulator
 
 
 class WeightMemory(Module):
-    """The weight fetcher's path to DRAM: `channels` DDR3 channels, a tile interleaved over them.
+    """The weight fetcher's path to DRAM.
 
     `transfer(nbytes)` issues one tile read now and returns when its last byte arrives (ps).
-    In ``channel`` timing each tile is one bulk transaction per channel on
-    `tlmsim.components.DramChannel` (weights are laid out sequentially, so reads mostly hit
-    open rows). In ``calibrated`` timing the same channels are timed once, on a stream of
-    `CALIBRATION_TILES` full tiles, and fetches then cost latency + bytes / bandwidth with
-    the measured values (next-free-time arithmetic; energy per byte measured the same way).
+    In the ``bandwidth`` model and in ``dram`` with ``calibrated`` timing a fetch costs
+    latency + bytes / sustained bandwidth after the previous fetch (next-free time); in
+    ``dram`` with ``channel`` timing each tile is one bulk transaction per channel.
     """
 
     kind = "dram"
@@ -28,11 +38,26 @@ class WeightMemory(Module):
     def __init__(self, parent, name, params, tile_bytes):
         super().__init__(parent, name)
         from tlmsim.components import DramChannel, dram_preset
-        self.mode = params.timing
+        self.model = getattr(params, "model", "dram")
+        self.mode = "calibrated" if self.model == "bandwidth" else params.timing
         self.n = params.channels
         dram = dram_preset(params.preset)
-        self.peak_bytes_per_s = self.n * dram.peak_bytes_per_s
+        capacity = (params.capacity_bytes if self.model == "bandwidth"
+                    else self.n * dram.capacity_bytes)
+        if tile_bytes > capacity:
+            raise ParameterError(
+                f"one weight tile (array rows x cols = {tile_bytes:,} B) exceeds the weight "
+                f"memory ({capacity:,} B): use a smaller array (array.rows, array.cols) or a "
+                "larger weight memory")
         lat_ps, bw, pj_per_byte = calibrate(params.preset, self.n, tile_bytes)
+        channel_peak = self.n * dram.peak_bytes_per_s
+        #: share of the peak rate a stream of tiles achieves (measured on the channel model)
+        self.achieved_fraction = bw / channel_peak
+        if self.model == "bandwidth":
+            self.peak_bytes_per_s = params.bandwidth_gbps * 1e9
+            bw = self.peak_bytes_per_s * self.achieved_fraction
+        else:
+            self.peak_bytes_per_s = channel_peak
         self.bytes_per_s = bw
         self.latency_ps = lat_ps
         self.bytes = 0
@@ -47,7 +72,9 @@ class WeightMemory(Module):
             self.capacity = dram.capacity_bytes
         else:
             self.energy_pj = {"read_byte": pj_per_byte}
-            self.static_power_w = self.n * dram.background_power_w
+            # bandwidth model: the DRAM's background power is inside the die's idle power
+            self.static_power_w = 0.0 if self.model == "bandwidth" else \
+                self.n * dram.background_power_w
 
     def transfer(self, nbytes):
         now = self.sim.now
@@ -61,7 +88,10 @@ class WeightMemory(Module):
             if self.sim.timeline is not None:
                 self.busy(start, self.free_ps, "tile")
             return self.free_ps + self.latency_ps
-        from tlmsim.kernel import Command, Transaction
+        return self._channel_transfer(nbytes, now)
+
+    def _channel_transfer(self, nbytes, now):
+        from tlmsim.kernel import Command, Status, Transaction
         end = now
         for i, ch in enumerate(self.channels):
             share = nbytes // self.n + (1 if i < nbytes % self.n else 0)
@@ -72,6 +102,9 @@ class WeightMemory(Module):
             txn = Transaction(Command.READ, self.offsets[i], share)
             self.offsets[i] += share
             end = max(end, ch.access(txn, now))
+            if txn.status != Status.OK:
+                raise InvariantError(f"weight read of {share} B at {txn.address} on "
+                                     f"{ch.full_name} failed: {txn.status}")
         self.busy_ps = max(self.busy_ps, max(ch.stats.busy_ps for ch in self.channels))
         return end
 
@@ -90,35 +123,39 @@ class WeightMemory(Module):
 
 _CALIBRATION = {}
 
+#: largest tile (bytes) the calibration stream reads: a longer tile is a longer sequential
+#: read of the same kind, and its stream would pass the channels' capacity
+CALIBRATION_MAX_TILE_BYTES = 1 << 20
+
 
 def calibrate(preset, channels, tile_bytes):
     """(latency ps, sustained B/s, pJ per byte) of `channels` DRAM channels of `preset`
-    reading a stream of tiles of `tile_bytes`, each interleaved over the channels.
+    reading a stream of tiles of `tile_bytes` (at most `CALIBRATION_MAX_TILE_BYTES`), each
+    interleaved over the channels.
 
     Latency: the first tile's arrival minus its transfer time at the peak rate;
     bandwidth: the bytes of the other tiles over the time from the first tile's arrival
     to the last's; energy: the channels' dynamic energy (activates, bursts, refreshes)
     over all bytes read. Cached per (preset, channels, tile_bytes).
     """
+    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+        raise ParameterError(f"weight_memory.channels={channels!r} must be a positive integer")
+    if not isinstance(tile_bytes, int) or tile_bytes < 1:
+        raise ParameterError(f"weight tile of {tile_bytes!r} B: must be a positive integer")
+    tile_bytes = min(tile_bytes, CALIBRATION_MAX_TILE_BYTES)
     key = (preset, channels, tile_bytes)
     if key in _CALIBRATION:
         return _CALIBRATION[key]
     from tlmsim.components import DramChannel, dram_preset
-    from tlmsim.kernel import Command, Transaction
     sim = Simulator()
     dram = dram_preset(preset)
     chans = [DramChannel(sim, f"ch{i}", dram) for i in range(channels)]
     peak = channels * dram.peak_bytes_per_s
     n = WeightMemory.CALIBRATION_TILES
-    ends = []
-    offset = [0] * channels
-    for _ in range(n):
-        end = 0
-        for i, ch in enumerate(chans):
-            share = tile_bytes // channels + (1 if i < tile_bytes % channels else 0)
-            end = max(end, ch.access(Transaction(Command.READ, offset[i], share), 0))
-            offset[i] += share
-        ends.append(end)
+    ends = [_read_tile(chans, t, tile_bytes) for t in range(n)]
+    if not all(b > a for a, b in zip(ends, ends[1:])):
+        raise InvariantError(f"DRAM calibration of {preset} x {channels} on {tile_bytes} B "
+                             "tiles: arrivals are not increasing")
     bw = (n - 1) * tile_bytes * PS_PER_S / (ends[-1] - ends[0])
     latency = max(0, int(round(ends[0] - tile_bytes * PS_PER_S / peak)))
     for ch in chans:
@@ -127,3 +164,19 @@ def calibrate(preset, channels, tile_bytes):
     result = (latency, bw, dyn_pj / (n * tile_bytes))
     _CALIBRATION[key] = result
     return result
+
+
+def _read_tile(chans, t, tile_bytes):
+    """Read tile `t` of a sequential stream interleaved over `chans`; its arrival (ps)."""
+    from tlmsim.kernel import Command, Status, Transaction
+    end = 0
+    n = len(chans)
+    for i, ch in enumerate(chans):
+        share = tile_bytes // n + (1 if i < tile_bytes % n else 0)
+        offset = t * share
+        txn = Transaction(Command.READ, offset, share)
+        end = max(end, ch.access(txn, 0))
+        if txn.status != Status.OK:
+            raise InvariantError(f"DRAM calibration read of {share} B at {offset} failed: "
+                                 f"{txn.status}")
+    return end

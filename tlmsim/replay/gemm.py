@@ -2,8 +2,11 @@
 placement in an on-chip activation buffer.
 
 - `Gemm`, `dense_gemm`, `conv_gemm` (im2col lowering), `conv_output_size`, `im2col`;
-- `gemms_from_trace`: the GEMMs of an ANN activity trace's layers (with the share of zero
-  input activations and the MACs on non-zero activations when recorded);
+- `VectorOp`: an elementwise or pooling layer (the activation unit's vector and pooling
+  paths);
+- `layers_from_trace` (and `gemms_from_trace`, its GEMMs only): an ANN activity trace's
+  layers (with the share of zero input activations and the MACs on non-zero activations
+  when recorded);
 - `plan`, `LayerPlan`: each GEMM placed in the Unified Buffer (split into row parts when
   it does not fit) and cut into folds of `tlmsim.tiles.systolic.gemm_folds`.
 
@@ -32,6 +35,9 @@ class Gemm:
     `nonzero_act_macs` the MACs whose input activation is non-zero (counted by
     `tlmsim.loops.gemm_tile_macs` from recorded activations; None if unknown). The TPU does
     not skip zeros: both are reported, not used (a zero-skipping array would use them).
+    `conv` is a convolution's geometry ``(h, w, c_in, kh, sh, pad_top, oh, ow)`` (set by
+    `conv_gemm`; None for a plain GEMM): which input rows each output row needs when the
+    feature map streams in (`input_bytes_for_rows`).
     """
 
     m: int
@@ -42,6 +48,7 @@ class Gemm:
     input_bytes: int = None
     input_zero_fraction: float = None
     nonzero_act_macs: int = None
+    conv: tuple = None
 
     def __post_init__(self):
         for dim in ("m", "k", "n"):
@@ -63,6 +70,68 @@ class Gemm:
     @property
     def output_bytes(self):
         return self.m * self.n
+
+
+#: elementwise operations by the arithmetic they cost on the vector unit
+VECTOR_OP_CLASS = {"add": "add", "sub": "add", "max": "add", "relu": "add", "neg": "add",
+                   "identity": "add", "mul": "mul", "scale": "mul", "sigmoid": "nonlinear",
+                   "tanh": "nonlinear", "exp": "nonlinear"}
+
+
+@dataclass
+class VectorOp:
+    """One layer that runs on the activation unit's vector or pooling path, not the array.
+
+    ``kind="elementwise"``: `outputs` values, each from `sources` input values by `op`
+    (one of `VECTOR_OP_CLASS`: LSTM gates, residual adds, activations as separate ops);
+    ``kind="pooling"``: `outputs` values, each combining `window` inputs (max or average),
+    read from a source of `inputs` values. Values are int8: bytes = values.
+    """
+
+    kind: str
+    outputs: int
+    op: str = "identity"
+    sources: int = 1
+    window: int = 1
+    inputs: int = None
+    name: str = ""
+    m = k = n = None
+    macs = 0
+    weight_bytes = 0
+    input_zero_fraction = None
+    nonzero_act_macs = None
+
+    def __post_init__(self):
+        if self.kind not in ("elementwise", "pooling"):
+            raise ParameterError(f"vector layer {self.name or '?'}: kind {self.kind!r} is not "
+                                 "elementwise or pooling")
+        for dim in ("outputs", "sources", "window"):
+            v = getattr(self, dim)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ParameterError(f"vector layer {self.name or '?'}: {dim}={v!r} must be a "
+                                     "positive integer")
+        if self.kind == "elementwise" and self.op not in VECTOR_OP_CLASS:
+            raise ParameterError(f"vector layer {self.name or '?'}: op {self.op!r} unknown "
+                                 f"(one of {', '.join(VECTOR_OP_CLASS)})")
+        if self.inputs is None:
+            self.inputs = self.outputs * (self.sources if self.kind == "elementwise" else
+                                          self.window)
+
+    @property
+    def input_bytes(self):
+        return self.inputs
+
+    @property
+    def output_bytes(self):
+        return self.outputs
+
+    @property
+    def operations(self):
+        """Arithmetic operations: one per output per source after the first (at least one)
+        for elementwise, one per window element for pooling."""
+        if self.kind == "pooling":
+            return self.outputs * self.window
+        return self.outputs * max(1, self.sources - 1)
 
 
 def conv_output_size(size, kernel, stride, pad_before, pad_after=None):
@@ -98,7 +167,27 @@ def conv_gemm(batch, in_hw, in_channels, out_channels, kernel, stride=1, padding
     oh = conv_output_size(h, kh, sh, *ph)
     ow = conv_output_size(w, kw, sw, *pw)
     return Gemm(batch * oh * ow, kh * kw * in_channels, out_channels, name=name, kind="conv2d",
-                input_bytes=batch * h * w * in_channels, input_zero_fraction=zero_fraction)
+                input_bytes=batch * h * w * in_channels, input_zero_fraction=zero_fraction,
+                conv=(h, w, in_channels, kh, sh, ph[0], oh, ow))
+
+
+def input_bytes_for_rows(g, rows):
+    """Bytes of `g`'s input (from its start) that its first `rows` rows of A need.
+
+    A convolution's row (sample, oy, ox) reads input rows up to ``oy * stride + kh - 1 -
+    pad_top`` of its sample (the feature map stored sample by sample, row by row: the host
+    sends feature maps and the im2col expansion happens as the array is fed); a plain GEMM's
+    rows are stored one after another.
+    """
+    if rows >= g.m:
+        return g.input_bytes
+    if g.conv is None:
+        return ceil_div(g.input_bytes * rows, g.m)
+    h, w, c, kh, sh, pad, oh, ow = g.conv
+    last = rows - 1
+    sample, pixel = divmod(last, oh * ow)
+    iy = min(h - 1, (pixel // ow) * sh + kh - 1 - pad)
+    return (sample * h + iy + 1) * w * c
 
 
 def _pair(v):
@@ -124,6 +213,10 @@ class LayerPlan:
     row_parts: list
     part_input_bytes: list
     fits: bool = True  # input and output fit in the Unified Buffer together
+    #: input from the host into a layer that fits: (rows of A complete, bytes) of each
+    #: transfer, in order (one per accumulator group of rows when host I/O overlaps, one
+    #: for the whole input when it is serialised)
+    chunks: list = field(default_factory=list)
     folds: list = field(default_factory=list)
     groups: list = field(default_factory=list)  # (group id, rows, n cols) in order
 
@@ -136,15 +229,18 @@ def plan(gemms, params):
     into parts of rows such that two parts' inputs (one being multiplied, the next arriving
     from the host) and two groups of outputs fit; its input is read from the host part by
     part and its output written to the host as it is produced. Traffic beyond the first
-    input and the last output is counted as extra host traffic.
+    input and the last output is counted as extra host traffic. A fitting layer read from
+    the host gets `LayerPlan.chunks`: its input in transfers of one accumulator group of rows
+    (``params.host_overlap``, the array starting on the rows already in) or one transfer
+    (serialised). `VectorOp`s get no folds; they must fit the Unified Buffer.
     """
     if not gemms:
         raise MappingError("nothing to replay: the list of GEMMs is empty")
-    bad = [i for i, g in enumerate(gemms) if not isinstance(g, Gemm)]
+    bad = [i for i, g in enumerate(gemms) if not isinstance(g, (Gemm, VectorOp))]
     if bad:
         raise ParameterError(f"item {bad[0]} of the GEMM list is a {type(gemms[bad[0]]).__name__}"
                              ", not a tlmsim.platforms.tpu.Gemm (build one with Gemm(m, k, n), "
-                             "dense_gemm or conv_gemm)")
+                             "dense_gemm or conv_gemm) or VectorOp")
     a, b = params.array, params.buffers
     ub = b.unified_buffer_bytes
     m_block = b.accumulator_rows // b.accumulator_buffers
@@ -158,6 +254,15 @@ def plan(gemms, params):
     for i, g in enumerate(gemms):
         from_host = (i == 0 and params.host_io) or not fits[i] or (i > 0 and not fits[i - 1])
         to_host = (i == last and params.host_io) or not fits[i] or (i < last and not fits[i + 1])
+        if isinstance(g, VectorOp):
+            if not fits[i]:
+                raise MappingError(
+                    f"layer {i} ({g.name or g.kind}): its input ({g.input_bytes} B) and output "
+                    f"({g.output_bytes} B) do not fit the Unified Buffer ({ub} B) together; the "
+                    "vector unit works in the Unified Buffer: raise "
+                    "buffers.unified_buffer_bytes or replay a smaller batch")
+            plans.append(LayerPlan(i, g, from_host, to_host, [1], [g.input_bytes], True))
+            continue
         if fits[i]:
             parts = [g.m]
         else:
@@ -174,6 +279,9 @@ def plan(gemms, params):
             parts = [base] * (g.m // base) + ([g.m % base] if g.m % base else [])
         part_in = [ceil_div(g.input_bytes * r, g.m) for r in parts]
         lp = LayerPlan(i, g, from_host, to_host, parts, part_in, fits[i])
+        if from_host and fits[i]:
+            lp.chunks = _input_chunks(g, m_block if getattr(params, "host_overlap", True)
+                                      else g.m)
         lp.folds, next_group = gemm_folds(g.m, g.k, g.n, a.rows, a.cols, m_block, layer=i,
                                           group0=group, part=0, row_parts=parts)
         lp.groups = [(f.group, f.m, f.n) for f in lp.folds if f.last_in_group]
@@ -182,56 +290,92 @@ def plan(gemms, params):
     return plans
 
 
+def _input_chunks(g, rows_per_chunk):
+    """(rows complete, bytes) of each host transfer of `g`'s input, `rows_per_chunk` rows
+    of A at a time (the last transfer carries the rest of the input; a transfer of 0 B
+    means those rows need no more input than the previous ones)."""
+    chunks, sent = [], 0
+    for end in range(rows_per_chunk, g.m + rows_per_chunk, rows_per_chunk):
+        end = min(end, g.m)
+        upto = input_bytes_for_rows(g, end)
+        chunks.append((end, upto - sent))  # 0 B: the rows need nothing new
+        sent = upto
+    return chunks
+
+
 # --------------------------------------------------------------------------------------------
 # Traces
 
 
 def gemms_from_trace(trace):
-    """The GEMMs of an open ANN trace's layers, at a batch of all its samples.
+    """The GEMMs of an open ANN trace's dense and conv2d layers (`layers_from_trace` without
+    its vector and pooling layers)."""
+    return [g for g in layers_from_trace(trace) if isinstance(g, Gemm)]
+
+
+def layers_from_trace(trace):
+    """The layers of an open ANN trace as `Gemm`s and `VectorOp`s, at a batch of all its
+    samples, in the trace's order.
 
     dense: (samples x inputs) @ (inputs x outputs); conv2d: im2col with the layer's kernel,
-    stride and padding (shapes are (channels, rows, cols)); pooling is done by the
-    activation unit's pooling stage after the layer before it (no GEMM); input layers hold
-    the first activations. Each GEMM carries the share of zeros in its input activations.
+    stride and padding (shapes are (channels, rows, cols)); pooling and elementwise:
+    `VectorOp`s on the activation unit's pooling and vector paths; input layers hold the
+    first activations. Each GEMM carries the share of zeros in its input activations and its
+    MACs on non-zero activations when the trace recorded activity (None otherwise: a trace
+    without activity replays with every MAC done, which the TPU does anyway).
     """
     if trace.kind != "ann":
         raise MappingError(f"{trace.path}: the TPU replays ANN traces; this trace is of kind "
                            f"{trace.kind!r} (use an SNN platform such as loihi)")
     batch = trace.n_samples
-    gemms = []
+    layers = []
     for layer in trace.network:
-        if layer.kind in ("input", "pooling"):
+        if layer.kind == "input":
             continue
-        if layer.kind not in ("dense", "conv2d"):
+        if layer.kind not in ("dense", "conv2d", "pooling", "elementwise"):
             raise MappingError(f"{trace.path}: layer {layer.name!r} is of kind {layer.kind!r}; "
-                               "the TPU model maps dense and conv2d layers (and fuses pooling)")
+                               "the TPU model maps dense, conv2d, pooling and elementwise layers")
         srcs = [trace.network[s] for s in layer.sources]
         if not srcs:
             raise MappingError(f"{trace.path}: layer {layer.name!r} has no source layer")
-        zero = _zero_fraction(trace, srcs)
-        if layer.kind == "dense":
-            k = sum(s.n_neurons for s in srcs)
-            g = dense_gemm(batch, k, layer.n_neurons, name=layer.name, zero_fraction=zero)
-            g.nonzero_act_macs = _nonzero_act_macs(trace, layer, srcs, g)
-            gemms.append(g)
+        if layer.kind == "pooling":
+            kh, kw = layer.kernel or (1, 1)
+            layers.append(VectorOp("pooling", batch * layer.n_neurons, op=str(layer.pool or "max"),
+                                   window=kh * kw, inputs=batch * srcs[0].n_neurons,
+                                   name=layer.name))
             continue
-        if len(srcs) != 1 or len(srcs[0].shape) != 3 or len(layer.shape) != 3:
-            raise MappingError(f"{trace.path}: conv2d layer {layer.name!r} needs one source and "
-                               f"(channels, rows, cols) shapes, got {layer.shape} from "
-                               f"{[s.shape for s in srcs]}")
-        c_in, h, w = srcs[0].shape
-        g = conv_gemm(batch, (h, w), c_in, layer.shape[0], layer.kernel, layer.stride,
-                      layer.padding, name=layer.name, zero_fraction=zero)
-        if g.m != batch * layer.shape[1] * layer.shape[2]:
-            raise MappingError(f"{trace.path}: conv2d layer {layer.name!r} has shape "
-                               f"{layer.shape}, but kernel {layer.kernel}, stride {layer.stride}"
-                               f" and padding {layer.padding} on {srcs[0].shape} give "
-                               f"{g.m // batch} output pixels")
-        g.nonzero_act_macs = _nonzero_act_macs(trace, layer, srcs, g)
-        gemms.append(g)
-    if not gemms:
+        if layer.kind == "elementwise":
+            layers.append(VectorOp("elementwise", batch * layer.n_neurons, op=layer.op,
+                                   sources=len(srcs), name=layer.name))
+            continue
+        layers.append(_layer_gemm(trace, layer, srcs, batch))
+    if not any(isinstance(g, Gemm) for g in layers):
         raise MappingError(f"{trace.path}: no dense or conv2d layer to run on the matrix unit")
-    return gemms
+    return layers
+
+
+def _layer_gemm(trace, layer, srcs, batch):
+    """The GEMM of a dense or conv2d layer of the trace."""
+    zero = _zero_fraction(trace, srcs)
+    if layer.kind == "dense":
+        k = sum(s.n_neurons for s in srcs)
+        g = dense_gemm(batch, k, layer.n_neurons, name=layer.name, zero_fraction=zero)
+        g.nonzero_act_macs = _nonzero_act_macs(trace, layer, srcs, g)
+        return g
+    if len(srcs) != 1 or len(srcs[0].shape) != 3 or len(layer.shape) != 3:
+        raise MappingError(f"{trace.path}: conv2d layer {layer.name!r} needs one source and "
+                           f"(channels, rows, cols) shapes, got {layer.shape} from "
+                           f"{[s.shape for s in srcs]}")
+    c_in, h, w = srcs[0].shape
+    g = conv_gemm(batch, (h, w), c_in, layer.shape[0], layer.kernel, layer.stride,
+                  layer.padding, name=layer.name, zero_fraction=zero)
+    if g.m != batch * layer.shape[1] * layer.shape[2]:
+        raise MappingError(f"{trace.path}: conv2d layer {layer.name!r} has shape "
+                           f"{layer.shape}, but kernel {layer.kernel}, stride {layer.stride}"
+                           f" and padding {layer.padding} on {srcs[0].shape} give "
+                           f"{g.m // batch} output pixels")
+    g.nonzero_act_macs = _nonzero_act_macs(trace, layer, srcs, g)
+    return g
 
 
 #: largest im2col block (bytes) built at once when counting non-zero MACs of a convolution

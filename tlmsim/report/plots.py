@@ -64,6 +64,11 @@ def step_latency(report, ax=None):
 def mesh_heatmap(report, value="synaptic_ops", ax=None):
     """A value per core laid out over the mesh (cores sharing a router are summed)."""
     rows = report.tables.get("per_core") or []
+    if not rows or "x" not in rows[0] or value not in rows[0]:
+        from tlmsim.errors import ParameterError
+        raise ParameterError(f"{report.platform} report has no per-core mesh table with "
+                             f"{value!r}: the heat map does not apply (see the report's tables: "
+                             f"{', '.join(sorted(report.tables)) or 'none'})")
     fig, ax = _axes(ax, (6, 4))
     xs = np.array([r["x"] for r in rows], dtype=int)
     ys = np.array([r["y"] for r in rows], dtype=int)
@@ -98,8 +103,10 @@ def gantt(timeline, ax=None, max_tracks=40):
 
 
 def roofline(report, ax=None):
-    """Achieved operations/s per layer against operational intensity, with the roofs."""
-    rows = report.tables.get("per_layer") or []
+    """Achieved operations/s per layer against operational intensity, with the roofs (one
+    point per layer that has an intensity: layers without weights are not on the roofline)."""
+    rows = [r for r in report.tables.get("per_layer") or []
+            if r.get("intensity_ops_per_byte") is not None]
     peak = report.extra.get("peak_ops_per_s")
     bandwidth = report.extra.get("bandwidth_bytes_per_s")
     fig, ax = _axes(ax)
@@ -111,7 +118,9 @@ def roofline(report, ax=None):
         x = np.logspace(np.log10(lo), np.log10(hi), 200)
         ax.plot(x, np.minimum(peak, bandwidth * x), color="k", lw=1.5, label="roof")
         ax.axvline(peak / bandwidth, color="k", ls=":", lw=0.8)
-    ax.scatter(intensity, achieved, s=18, color="C3", zorder=3, label="layers")
+    colors = ["C0" if r.get("bound") == "memory" else "C3" for r in rows]
+    ax.scatter(intensity, achieved, s=18, c=colors, zorder=3,
+               label="layers (blue: memory-bound)" if "C0" in colors else "layers")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("operational intensity (ops / byte)")

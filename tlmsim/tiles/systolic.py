@@ -27,7 +27,9 @@ next block of rows) skips fetch and load. With ``s_f`` the cycle fold f starts s
     E_f = s_f + m_f + k_f + n_f - 2                        last partial sum of fold f written
 
 where A_f is when an accumulator buffer is free (first fold of a group of accumulator rows)
-and I_f when the fold's input rows are in the Unified Buffer. A group (the folds that
+and I_f when the fold's input rows are in the Unified Buffer (for a layer whose input
+streams in from the host, the first fold of each group waits for the transfer that
+completes the group's rows, `rows_ready`). A group (the folds that
 accumulate into the same block of accumulator rows) is handed to the activation unit, which
 reads one accumulator row (256 values) per cycle: it finishes at
 ``X_g = max(E_last(g), X_{g-1} + m_g)``
@@ -67,6 +69,7 @@ class Fold:
     first_in_part: bool
     last_in_part: bool
     layer: int = 0
+    row0: int = 0  # first row of the GEMM's A (over all parts) this fold streams
 
     @property
     def macs(self):
@@ -104,6 +107,7 @@ def gemm_folds(m, k, n, rows, cols, m_block, layer=0, group0=0, part=0, row_part
     nb = ceil_div(n, cols)
     folds = []
     group = group0
+    part_row0 = 0
     for p, m_part in enumerate(row_parts):
         first_fold_of_part = len(folds)
         for j in range(nb):
@@ -113,10 +117,12 @@ def gemm_folds(m, k, n, rows, cols, m_block, layer=0, group0=0, part=0, row_part
                 for i in range(kb):
                     k_t = min(rows, k - i * rows)
                     folds.append(Fold(m_t, k_t, n_t, prefix + (i, j), group, part + p,
-                                      i == 0, i == kb - 1, False, False, layer))
+                                      i == 0, i == kb - 1, False, False, layer,
+                                      part_row0 + mb * m_block))
                 group += 1
         folds[first_fold_of_part] = _replace(folds[first_fold_of_part], first_in_part=True)
         folds[-1] = _replace(folds[-1], last_in_part=True)
+        part_row0 += m_part
     return folds, group
 
 
@@ -162,12 +168,14 @@ class WeightStationaryArray(Module):
 
 
 def schedule(array, folds, weight_ready=None, input_ready=None, acc_buffers=2,
-             values_per_cycle=256):
+             values_per_cycle=256, rows_ready=None):
     """Evaluate the documented recurrence (module docstring) for `folds`, in cycles.
 
     `weight_ready[f]`: cycle the tile of fold f is in the weight FIFO (0 if omitted; only
     read for folds with a new tile). `input_ready[(layer, p)]`: cycle part p of the layer's
-    rows is in the Unified Buffer (0 if omitted). The activation unit reads
+    rows is in the Unified Buffer (0 if omitted). `rows_ready[f]`: for the first fold of a group
+    whose input streams in (a layer read from the host while the array works), the cycle
+    the group's rows are in the Unified Buffer. The activation unit reads
     `values_per_cycle` accumulator values per cycle (a group of m rows by n columns takes
     m * ceil(n / values_per_cycle) cycles). Returns a dict with the per-fold stream starts
     ``s``, drain ends ``E``, the activation end of each group ``X`` and ``end_cycle`` (all
@@ -191,6 +199,8 @@ def schedule(array, folds, weight_ready=None, input_ready=None, acc_buffers=2,
             start = max(start, group_free[group_count % acc_buffers])
         if fold.first_in_part and input_ready is not None:
             start = max(start, input_ready.get((fold.layer, fold.part), 0))
+        if rows_ready is not None and f in rows_ready:
+            start = max(start, rows_ready[f])
         s.append(start)
         E.append(start + array.stream_cycles(fold) + array.drain_cycles(fold))
         if fold.last_in_group:

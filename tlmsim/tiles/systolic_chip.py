@@ -12,8 +12,8 @@ timing is the documented recurrence of `tlmsim.tiles.systolic` (the tile class i
 `chip_report` checks a finished run's invariants and assembles its `Report`.
 
 Parameters are read by duck typing, with the fields of `tlmsim.platforms.tpu.Params`
-(``array``, ``weight_memory``, ``buffers``, ``host``, ``activation``, ``static_power_w``,
-``host_io``).
+(``array``, ``weight_memory``, ``buffers``, ``host``, ``activation``, ``vector``,
+``pooling``, ``static_power_w``, ``host_io``, ``host_overlap``).
 """
 
 from tlmsim import registry
@@ -22,6 +22,7 @@ from tlmsim.components.weight_memory import WeightMemory
 from tlmsim.errors import InvariantError
 from tlmsim.kernel import Clock, EnergyLedger, Module, PS_PER_S
 from tlmsim.params import to_dict
+from tlmsim.replay.gemm import VECTOR_OP_CLASS, VectorOp
 from tlmsim.report import Report
 import tlmsim.tiles.systolic  # noqa: F401  (registers the "systolic_ws" tile)
 from tlmsim.tiles.systolic import ceil_div
@@ -59,6 +60,12 @@ class SystolicChip(Module):
         self.act = CountingUnit(self, "activation", "activation",
                                 {"value": p.activation.energy_pj_per_value})
         self.act_busy_cycles = 0
+        self.vector_busy_cycles = 0
+        v = p.vector
+        self.vector = CountingUnit(self, "vector", "vector", {
+            "add": v.add_energy_pj, "mul": v.mul_energy_pj, "nonlinear": v.nonlinear_energy_pj})
+        self.pool = CountingUnit(self, "pooling", "pooling",
+                                 {"element": p.pooling.energy_pj_per_element})
 
     # time conversion -----------------------------------------------------------------------
     def edge(self, t_ps):
@@ -84,10 +91,13 @@ class SystolicChip(Module):
         self.load_start = [0] * nf
         self.weight_arrival = [0] * nf
         self.input_arrival = {}
+        self.rows_ready = {}  # fold index -> cycle its streamed-in rows were complete
+        self.chunk_arrival = {}  # layer -> arrival cycle of each input chunk
         self.stall_weights = [0] * nf
         self.stall_input = [0] * nf
         self.stall_acc = [0] * nf
         self.layer_end = [0] * len(plans)
+        self.vector_wait = {}  # vector layer -> cycles its unit waited for its input
         self.group_x = {}
         self.fifo = _Queue(env)
         self.fifo_slots = _Tokens(env, self.params.weight_memory.fifo_tiles)
@@ -98,6 +108,7 @@ class SystolicChip(Module):
         # part readiness: key (layer, part) -> event
         self.part_ready = {(lp.index, p): env.event() for lp in plans
                            for p in range(len(lp.row_parts))}
+        self.chunk_ready = {lp.index: [env.event() for _ in lp.chunks] for lp in plans}
         self.layer_activated = [env.event() for _ in plans]
         self.layer_written = [env.event() for _ in plans]
         self.done = env.event()
@@ -137,6 +148,9 @@ class SystolicChip(Module):
                     continue
                 if lp.index > 0:
                     yield self.layer_written[lp.index - 1]  # the host holds it once written
+                if lp.chunks:
+                    yield from self._stream_input(lp)
+                    continue
                 if not lp.fits:  # parts double-buffered in the Unified Buffer
                     yield self.in_buffers.get()
                 done_ps = self.host_in.transfer(nbytes)
@@ -144,6 +158,31 @@ class SystolicChip(Module):
                 yield self.sim.env.timeout(done_ps - self.sim.now)
                 self.input_arrival[(lp.index, p)] = self.edge(done_ps)
                 ev.succeed()
+
+    def _stream_input(self, lp):
+        """Send a fitting layer's input chunk by chunk, back to back over the host link; each
+        chunk's rows are usable as soon as it is in (the array works meanwhile)."""
+        now_cycle = self.edge(self.sim.now)
+        self.input_arrival[(lp.index, 0)] = now_cycle
+        self.part_ready[(lp.index, 0)].succeed()
+        arrivals, done = [], []
+        last_ps = self.sim.now
+        for _, nbytes in lp.chunks:
+            if nbytes:
+                last_ps = self.host_in.transfer(nbytes)
+                self.ub.count("byte", nbytes)
+            done.append(last_ps)
+            arrivals.append(self.edge(last_ps))
+        self.chunk_arrival[lp.index] = arrivals
+        for ev, t_ps in zip(self.chunk_ready[lp.index], done):
+            if t_ps > self.sim.now:
+                yield self.sim.env.timeout(t_ps - self.sim.now)
+            ev.succeed()
+
+    def _rows_chunk(self, lp, fold):
+        """Index of the first input chunk after which the fold's rows are all in."""
+        need = fold.row0 + fold.m
+        return next(c for c, (end, _) in enumerate(lp.chunks) if end >= need)
 
     def matrix_unit(self):
         """MatrixMultiply/Convolve: the recurrence of `tlmsim.tiles.systolic`, fold by fold."""
@@ -166,16 +205,23 @@ class SystolicChip(Module):
                 self.fifo_slots.put()  # the tile leaves the FIFO as it shifts in
                 start = max(start, load_start + array.load_cycles(fold))
             weight_bound = start
+            acc_bound = in_bound = base
             if fold.first_in_group:
                 yield self.acc_free.get()
-                start = max(start, self.edge(self.sim.now))
-            acc_bound = start
+                acc_bound = self.edge(self.sim.now)
             if fold.first_in_part:
                 yield self.part_ready[(fold.layer, fold.part)]
-                start = max(start, self.input_arrival[(fold.layer, fold.part)])
-            self.stall_weights[f] = weight_bound - base
-            self.stall_acc[f] = acc_bound - weight_bound
-            self.stall_input[f] = start - acc_bound
+                in_bound = self.input_arrival[(fold.layer, fold.part)]
+            if fold.first_in_group and lp.chunks:
+                c = self._rows_chunk(lp, fold)
+                yield self.chunk_ready[lp.index][c]
+                self.rows_ready[f] = self.chunk_arrival[lp.index][c]
+                in_bound = max(in_bound, self.rows_ready[f])
+            start = max(weight_bound, acc_bound, in_bound)
+            if prev_fold is not None and prev_fold.layer != fold.layer:
+                # count from the previous layer's end (a vector layer's, when one is between)
+                base = max(base, self.layer_end[fold.layer - 1])
+            self._attribute_stall(f, start - base, weight_bound, acc_bound, in_bound)
             yield self.wait_until(start)
             self.s[f] = start
             if self.sim.timeline is not None:
@@ -197,43 +243,91 @@ class SystolicChip(Module):
             s_prev, prev_tile, prev_fold = start, fold.tile_id, fold
         self.ub.count("byte", ub_row_bytes)
 
+    def _attribute_stall(self, f, stall, weights, acc, inputs):
+        """Charge the cycles fold f waited beyond the previous fold (or the end of the
+        previous layer) to the constraint that was met last: its input rows, an accumulator
+        buffer or its weight tile."""
+        if stall <= 0:
+            return
+        last = max(weights, acc, inputs)
+        if inputs == last:
+            self.stall_input[f] = stall
+        elif acc == last:
+            self.stall_acc[f] = stall
+        else:
+            self.stall_weights[f] = stall
+
     def _release_input(self, cycle):
         yield self.wait_until(cycle)
         self.in_buffers.put()
 
     def activation_unit(self):
-        """Activate: read each finished group of accumulator rows, write outputs."""
-        x_prev = 0
-        remaining = {lp.index: len(lp.groups) for lp in self.plans}
-        for _ in range(sum(remaining.values())):
-            fold, drain_end = yield self.to_activation.get()
-            rows_cycles = fold.m * ceil_div(fold.n, self.params.activation.values_per_cycle)
-            x = max(drain_end, x_prev + rows_cycles)
-            self.act_busy_cycles += rows_cycles
-            yield self.wait_until(x)
-            if self.sim.timeline is not None:
-                self.act.busy(self.clock.cycles(x - rows_cycles), self.clock.cycles(x),
-                              f"group {fold.group}")
-            x_prev = x
-            self.group_x[fold.group] = x
-            self.act.count("value", fold.m * fold.n)
-            self.acc.count("read", fold.m * fold.n)
-            self.acc_free.put()
-            lp = self.plans[fold.layer]
-            nbytes = fold.m * fold.n
-            self.ub.count("byte", nbytes)
-            remaining[fold.layer] -= 1
-            last = remaining[fold.layer] == 0
-            if lp.output_to_host:
-                self.to_host.put((lp.index, nbytes, last))
-            if last:
-                self.layer_activated[lp.index].succeed()
-                if not lp.output_to_host:
-                    self.layer_written[lp.index].succeed()
+        """Activate: read each finished group of accumulator rows, write outputs; run the
+        vector and pooling layers (`VectorOp`) in their turn, in layer order."""
+        self.x_prev = 0
+        for lp in self.plans:
+            if isinstance(lp.gemm, VectorOp):
+                yield from self._vector_layer(lp)
+                continue
+            for i in range(len(lp.groups)):
+                fold, drain_end = yield self.to_activation.get()
+                yield from self._activate_group(lp, fold, drain_end, i == len(lp.groups) - 1)
+
+    def _activate_group(self, lp, fold, drain_end, last):
+        rows_cycles = fold.m * ceil_div(fold.n, self.params.activation.values_per_cycle)
+        x = max(drain_end, self.x_prev + rows_cycles)
+        self.act_busy_cycles += rows_cycles
+        yield self.wait_until(x)
+        if self.sim.timeline is not None:
+            self.act.busy(self.clock.cycles(x - rows_cycles), self.clock.cycles(x),
+                          f"group {fold.group}")
+        self.x_prev = x
+        self.group_x[fold.group] = x
+        self.act.count("value", fold.m * fold.n)
+        self.acc.count("read", fold.m * fold.n)
+        self.acc_free.put()
+        nbytes = fold.m * fold.n
+        self.ub.count("byte", nbytes)
+        if lp.output_to_host:
+            self.to_host.put((lp.index, nbytes, last))
+        if last:
+            self._layer_done(lp)
+
+    def _vector_layer(self, lp):
+        """One elementwise or pooling layer on the vector path, after the layers before it
+        (in the Unified Buffer) or its input from the host."""
+        op = lp.gemm
+        yield self.part_ready[(lp.index, 0)]
+        ready = self.input_arrival[(lp.index, 0)]
+        cycles = vector_cycles(op, self.params)
+        start = max(self.x_prev, ready)
+        self.vector_wait[lp.index] = max(0, ready - self.x_prev)
+        x = start + cycles
+        self.vector_busy_cycles += cycles
+        yield self.wait_until(x)
+        unit = self.pool if op.kind == "pooling" else self.vector
+        if self.sim.timeline is not None:
+            unit.busy(self.clock.cycles(start), self.clock.cycles(x), op.name or op.kind)
+        if op.kind == "pooling":
+            self.pool.count("element", op.operations)
+        else:
+            self.vector.count(VECTOR_OP_CLASS[op.op], op.operations)
+        self.ub.count("byte", op.input_bytes + op.output_bytes)
+        self.x_prev = x
+        self.layer_end[lp.index] = x
+        if lp.output_to_host:
+            self.to_host.put((lp.index, op.output_bytes, True))
+        self._layer_done(lp)
+
+    def _layer_done(self, lp):
+        self.layer_activated[lp.index].succeed()
+        if not lp.output_to_host:
+            self.layer_written[lp.index].succeed()
 
     def host_writer(self):
         """Write_Host_Memory: send outputs bound for the host over PCIe."""
-        n_items = sum(len(lp.groups) for lp in self.plans if lp.output_to_host)
+        n_items = sum(len(lp.groups) if lp.groups else 1 for lp in self.plans
+                      if lp.output_to_host)
         for _ in range(n_items):
             layer, nbytes, last = yield self.to_host.get()
             self.ub.count("byte", nbytes)
@@ -241,6 +335,15 @@ class SystolicChip(Module):
             if last:
                 yield self.sim.env.timeout(done_ps - self.sim.now)
                 self.layer_written[layer].succeed()
+
+
+def vector_cycles(op, params):
+    """Cycles of a `VectorOp` on the vector path: ``ceil(outputs / values_per_cycle)`` row
+    passes per source operand for elementwise (one Unified Buffer row of each operand read per
+    cycle), ``ceil(outputs x window / elements_per_cycle)`` for pooling."""
+    if op.kind == "pooling":
+        return ceil_div(op.operations, params.pooling.elements_per_cycle)
+    return op.sources * ceil_div(op.outputs, params.vector.values_per_cycle)
 
 
 class _Queue:
@@ -278,18 +381,23 @@ class _Tokens:
 def chip_report(chip, plans, end_ps, trace, samples, wall_s, sim, platform="tpu"):
     """The `Report` of a finished run, after checking its invariants.
 
-    Table ``per_layer``, one row per GEMM: shape (m, k, n), ``macs``, ``folds``,
-    ``cycles`` (the matrix unit's timeline cut at each layer's last row streamed in, so the
-    layers' cycles sum to the run's; the last layer also gets the drain, activation and
-    host-write tail), ``mac_utilization`` (MACs / (cycles x rows x cols)),
-    ``achieved_tops``, ``weight_bytes`` fetched and ``macs_per_weight_byte`` (the
-    roofline's operational intensity; ``intensity_ops_per_byte`` and
-    ``achieved_ops_per_s`` count 2 ops per MAC for `tlmsim.report.plots.roofline`), ``stall_weights_cycles``/``_share`` (cycles the array
-    waited for a tile to arrive or shift in beyond the previous fold's streaming),
-    ``stall_input_cycles`` (waiting for input rows: host reads or the previous layer),
-    ``stall_accumulator_cycles`` (waiting for the activation unit to free an accumulator
-    buffer), ``parts``, host bytes in/out and the ``extra_host_bytes`` a Unified Buffer
-    split cost, ``input_zero_fraction`` and ``nonzero_act_macs`` from the trace.
+    Table ``per_layer``, one row per layer (GEMM or `VectorOp`): shape (m, k, n), ``macs``,
+    ``folds``, ``cycles`` (the timeline cut at each GEMM's last row streamed in and each
+    vector layer's end, so the layers' cycles sum to the run's; the last layer also gets the
+    drain, activation and host-write tail), ``mac_utilization`` (MACs / (cycles x rows x
+    cols)), ``achieved_tops``, ``weight_bytes`` fetched. Roofline: ``macs_per_weight_byte``
+    and ``intensity_ops_per_byte`` (operational intensity, 2 ops per MAC), the layer's
+    ``roof_ops_per_s`` (min of peak and weight bandwidth x intensity), ``bound``
+    (``memory`` left of the ridge, ``compute`` right of it, ``vector`` for layers without
+    weights), ``achieved_ops_per_s`` and ``roof_fraction``. Stalls of the array by cause:
+    ``stall_weights_cycles``/``_share`` (a tile arriving or shifting in beyond the previous
+    fold's streaming), ``stall_host_input_cycles`` (input rows not yet in from the host),
+    ``stall_previous_layer_cycles`` (the previous layer's outputs, from the activation or
+    vector unit, not yet written), their sum ``stall_input_cycles``,
+    ``stall_accumulator_cycles`` (the activation unit not yet done with an accumulator
+    buffer); vector layers: ``vector_cycles``, ``vector_ops``, ``op``. Also ``parts``, host
+    bytes in/out and the ``extra_host_bytes`` a Unified Buffer split cost,
+    ``input_zero_fraction`` and ``nonzero_act_macs`` from the trace.
     """
     p = chip.params
     clock = chip.clock
@@ -318,38 +426,15 @@ def chip_report(chip, plans, end_ps, trace, samples, wall_s, sim, platform="tpu"
     rows = []
     prev_end = 0
     required_host = 0
+    roofs = (2 * peak_macs_per_cycle * p.array.clock_hz, chip.weight_memory.bytes_per_s)
     for lp in plans:
         g = lp.gemm
-        idx = [i for i, f in enumerate(chip.folds) if f.layer == lp.index]
         end = chip.layer_end[lp.index] if lp.index < len(plans) - 1 else end_cycle
-        cycles = end - prev_end
-        prev_end = end
-        wbytes = _weight_bytes([chip.folds[i] for i in idx])
-        host_in = sum(lp.part_input_bytes) if lp.input_from_host else 0
-        host_out = g.output_bytes if lp.output_to_host else 0
         req = (g.input_bytes if (lp.index == 0 and p.host_io) else 0) + \
             (g.output_bytes if (lp.index == len(plans) - 1 and p.host_io) else 0)
         required_host += req
-        secs = clock.cycles(cycles) / PS_PER_S if cycles else 0.0
-        rows.append({
-            "layer": lp.index, "name": g.name, "kind": g.kind, "m": g.m, "k": g.k, "n": g.n,
-            "macs": g.macs, "folds": len(idx), "cycles": cycles,
-            "mac_utilization": g.macs / (cycles * peak_macs_per_cycle) if cycles else 0.0,
-            "achieved_tops": 2 * g.macs / secs / 1e12 if secs else 0.0,
-            "weight_bytes": wbytes,
-            "macs_per_weight_byte": g.macs / wbytes if wbytes else 0.0,
-            "intensity_ops_per_byte": 2 * g.macs / wbytes if wbytes else 0.0,
-            "achieved_ops_per_s": 2 * g.macs / secs if secs else 0.0,
-            "stall_weights_cycles": sum(chip.stall_weights[i] for i in idx),
-            "stall_weights_share": (sum(chip.stall_weights[i] for i in idx) / cycles
-                                    if cycles else 0.0),
-            "stall_input_cycles": sum(chip.stall_input[i] for i in idx),
-            "stall_accumulator_cycles": sum(chip.stall_acc[i] for i in idx),
-            "parts": len(lp.row_parts), "host_in_bytes": host_in, "host_out_bytes": host_out,
-            "extra_host_bytes": host_in + host_out - req,
-            "input_zero_fraction": g.input_zero_fraction,
-            "nonzero_act_macs": g.nonzero_act_macs,
-        })
+        rows.append(_layer_row(chip, lp, end - prev_end, req, roofs))
+        prev_end = end
     secs = end_ps / PS_PER_S
     host_bytes = chip.host_in.bytes + chip.host_out.bytes
     stall_w = sum(chip.stall_weights)
@@ -368,7 +453,8 @@ def chip_report(chip, plans, end_ps, trace, samples, wall_s, sim, platform="tpu"
             "dram": chip.weight_memory.utilization(end_ps),
             "pcie": min(1.0, max(chip.host_in.busy_ps, chip.host_out.busy_ps) / end_ps)
             if end_ps else 0.0,
-            "activation": min(1.0, chip.act_busy_cycles / end_cycle) if end_cycle else 0.0,
+            "activation": min(1.0, (chip.act_busy_cycles + chip.vector_busy_cycles) / end_cycle)
+            if end_cycle else 0.0,
         },
         resources={"cores_used": 1, "chips": 1},
         parameters=to_dict(p),
@@ -392,9 +478,82 @@ def chip_report(chip, plans, end_ps, trace, samples, wall_s, sim, platform="tpu"
             "events": _event_count(sim),
             "folds": len(chip.folds),
         },
-        tables={"per_layer": rows},
+        tables={"per_layer": rows, "energy": ledger.rows,
+                "per_step": [{"step": 0, "latency_s": secs, "energy_j": ledger.total_j}]},
     )
+    split = energy_split(report.energy_breakdown_j)
+    report.extra["energy_split_j"] = split
+    report.extra["power_split_w"] = {k: v / secs if secs else 0.0 for k, v in split.items()}
     return report.check()
+
+
+#: the parts of the chip's power the report splits its energy into, by component kind
+SPLIT = (("idle", ("chip",)), ("array", ("mxu",)), ("buffers", ("unified_buffer", "accumulator")),
+         ("vector_units", ("activation", "vector", "pooling")), ("dram", ("dram",)),
+         ("host_link", ("pcie",)))
+
+
+def energy_split(breakdown):
+    """Energy (J) by part of the chip: ``idle`` (the die's static power), ``array``,
+    ``buffers`` (Unified Buffer, accumulators), ``vector_units`` (activation, vector and
+    pooling), ``dram`` (weight memory reads, and the channels' background power in the
+    per-channel model) and ``host_link`` (PCIe)."""
+    out = {name: 0.0 for name, _ in SPLIT}
+    for key, joules in breakdown.items():
+        kind = key.split(".", 1)[0]
+        part = next((name for name, kinds in SPLIT if kind in kinds), None)
+        if part is None:
+            raise InvariantError(f"energy entry {key!r} belongs to no part of the power split")
+        out[part] += joules
+    return out
+
+
+def _layer_row(chip, lp, cycles, required_host, roofs):
+    """The ``per_layer`` row of one layer: its shape, time, roofline and stalls by cause."""
+    g, p = lp.gemm, chip.params
+    peak_ops, bandwidth = roofs
+    idx = [i for i, f in enumerate(chip.folds) if f.layer == lp.index]
+    wbytes = _weight_bytes([chip.folds[i] for i in idx])
+    host_in = sum(lp.part_input_bytes) if lp.input_from_host else 0
+    host_out = g.output_bytes if lp.output_to_host else 0
+    secs = chip.clock.cycles(cycles) / PS_PER_S if cycles else 0.0
+    stall_w = sum(chip.stall_weights[i] for i in idx)
+    stall_in = sum(chip.stall_input[i] for i in idx)
+    row = {
+        "layer": lp.index, "name": g.name, "kind": g.kind, "m": g.m, "k": g.k, "n": g.n,
+        "macs": g.macs, "folds": len(idx), "cycles": cycles,
+        "mac_utilization": g.macs / (cycles * p.array.rows * p.array.cols) if cycles else 0.0,
+        "achieved_tops": 2 * g.macs / secs / 1e12 if secs else 0.0,
+        "weight_bytes": wbytes,
+        "macs_per_weight_byte": g.macs / wbytes if wbytes else None,
+        "intensity_ops_per_byte": 2 * g.macs / wbytes if wbytes else None,
+        "achieved_ops_per_s": 2 * g.macs / secs if secs else 0.0,
+        "roof_ops_per_s": None, "roof_fraction": None, "bound": "vector",
+        "stall_weights_cycles": stall_w,
+        "stall_weights_share": stall_w / cycles if cycles else 0.0,
+        "stall_input_cycles": stall_in,
+        "stall_host_input_cycles": stall_in if lp.input_from_host else 0,
+        "stall_previous_layer_cycles": 0 if lp.input_from_host else stall_in,
+        "stall_accumulator_cycles": sum(chip.stall_acc[i] for i in idx),
+        "vector_cycles": 0,
+        "parts": len(lp.row_parts), "host_in_bytes": host_in, "host_out_bytes": host_out,
+        "extra_host_bytes": host_in + host_out - required_host,
+        "input_zero_fraction": g.input_zero_fraction,
+        "nonzero_act_macs": g.nonzero_act_macs,
+    }
+    if isinstance(g, VectorOp):
+        wait = chip.vector_wait.get(lp.index, 0)
+        row.update(op=g.op, vector_ops=g.operations, vector_cycles=vector_cycles(g, p),
+                   stall_input_cycles=wait,
+                   stall_host_input_cycles=wait if lp.input_from_host else 0,
+                   stall_previous_layer_cycles=0 if lp.input_from_host else wait)
+        return row
+    if wbytes:
+        roof = min(peak_ops, bandwidth * row["intensity_ops_per_byte"])
+        row.update(roof_ops_per_s=roof, roof_fraction=row["achieved_ops_per_s"] / roof,
+                   bound="memory" if bandwidth * row["intensity_ops_per_byte"] < peak_ops
+                   else "compute")
+    return row
 
 
 def _weight_bytes(folds):
