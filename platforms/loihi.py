@@ -55,19 +55,30 @@ import numpy as np
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import ps_from_ns
-from tlmsim.params import nested, param, to_dict
+from tlmsim.params import Preset, nested, param, to_dict
 from tlmsim.registry import get_tile
 from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
 from tlmsim.replay.snn import SnnPlatform, replay_snn
 from tlmsim.replay.workload import open_workload, with_weight_bits
 from tlmsim.tiles.neurocore import NeuroCoreCosts
 
-DESCRIPTION = ("Intel Loihi-like neuromorphic chip: 128 cores, 8x4 tile mesh, barrier steps "
-               "(Davies 2018)")
+DESCRIPTION = ("Intel Loihi-like neuromorphic chip: 128 cores, 8x4 tile mesh, barrier steps; "
+               "costs calibrated on silicon (SANA-FE, Boyle et al. 2025)")
 
 D18 = "Davies 2018 (IEEE Micro), Table 2"
 D18T = "Davies 2018 (IEEE Micro), text"
 D21 = "Davies 2021 (Proc. IEEE)"
+SANA = ("SANA-FE 2.2.9 loihi.yaml (in the sanafe package), the Loihi model its authors "
+        "calibrated against the chip (Boyle et al., IEEE TCAD 44(8), 2025)")
+NENGO = ("NengoLoihi nengo_loihi/block.py, Synapse.set_weights: a dense weight matrix is "
+         "written whole (one synapse per axon and compartment, zeros included); only a "
+         "scipy.sparse matrix is written entry by entry")
+
+#: synapse encodings with their own synaptic-op cost (SANA-FE: dense, sparse, conv)
+ENCODINGS = ("dense", "sparse", "conv")
+#: the encoding the mapper gives a layer of each kind (others: dense)
+ENCODING_OF_KIND = {"dense": "dense", "recurrent": "dense", "sparse": "sparse",
+                    "conv2d": "conv", "pooling": "conv"}
 
 
 @dataclass
@@ -87,17 +98,61 @@ class CoreParams:
                                     "ASSUMPTION", min=0)
     weight_bits: int = param(0, "bit", "weight width; 0 uses each layer's width from the trace",
                              "Davies 2018: 1-9 bits", min=0, max=9)
-    synaptic_op_pj: float = param(23.6, "pJ", "synaptic spike op", D18, min=0)
-    synaptic_op_ns: float = param(3.5, "ns", "synaptic spike op time", D18, min=0)
-    neuron_active_pj: float = param(81.0, "pJ", "compartment update, active", D18, min=0)
-    neuron_active_ns: float = param(8.4, "ns", "compartment update time, active", D18, min=0)
-    neuron_inactive_pj: float = param(52.0, "pJ", "compartment update, inactive", D18, min=0)
-    neuron_inactive_ns: float = param(5.3, "ns", "compartment update time, inactive", D18, min=0)
+    synapse_encoding: str = param(
+        "auto", "", "synapse encoding of every layer; auto: by layer kind (dense/recurrent: "
+        "dense, sparse: sparse, conv2d/pooling: conv)", "SANA-FE's three Loihi synapse units",
+        choices=("auto",) + ENCODINGS)
+    synaptic_op_pj: float = param(35.5, "pJ", "synaptic spike op, dense encoding", SANA, min=0)
+    synaptic_op_ns: float = param(3.8, "ns", "synaptic spike op time, dense encoding", SANA,
+                                  min=0)
+    synaptic_op_sparse_pj: float = param(33.6, "pJ", "synaptic spike op, sparse encoding",
+                                         SANA, min=0)
+    synaptic_op_sparse_ns: float = param(4.7, "ns", "synaptic spike op time, sparse encoding",
+                                         SANA, min=0)
+    synaptic_op_conv_pj: float = param(24.0, "pJ", "synaptic spike op, convolutional encoding",
+                                       SANA, min=0)
+    synaptic_op_conv_ns: float = param(3.1, "ns", "synaptic spike op time, convolutional "
+                                       "encoding", SANA, min=0)
+    neuron_active_pj: float = param(72.8, "pJ", "compartment update, active (access + update)",
+                                    SANA + ": neuron access 51.2 + update 21.6 pJ", min=0)
+    neuron_active_ns: float = param(9.7, "ns", "compartment update time, active",
+                                    SANA + ": access 6.0 + update 3.7 ns", min=0)
+    neuron_inactive_pj: float = param(51.2, "pJ", "compartment update, inactive (access only)",
+                                      SANA + ": neuron access", min=0)
+    neuron_inactive_ns: float = param(6.0, "ns", "compartment update time, inactive",
+                                      SANA + ": neuron access", min=0)
+    spike_out_pj: float = param(69.3, "pJ", "a neuron generates a spike (per spike)", SANA,
+                                min=0)
+    spike_out_ns: float = param(30.0, "ns", "spike generation time (per spike)", SANA, min=0)
+    message_out_pj: float = param(111.0, "pJ", "send one spike message (per spiking neuron "
+                                  "and destination core)", SANA, min=0)
+    message_out_ns: float = param(5.1, "ns", "time to send one spike message", SANA, min=0)
+    message_in_pj: float = param(0.0, "pJ", "receive one spike message", SANA, min=0)
+    message_in_ns: float = param(16.0, "ns", "time to receive one spike message", SANA, min=0)
+    pipelined: bool = param(True, "", "receive side (messages in, synaptic ops) and neuron side "
+                            "(updates, spikes and messages out) run concurrently: a core is "
+                            "busy for the longer of the two (else their sum)",
+                            "SANA-FE's analytical step model, in which its costs were fitted")
     learning: bool = param(False, "", "charge a synaptic (learning) update per synaptic op", "")
-    learning_update_pj: float = param(120.0, "pJ", "synaptic update (learning)", D18, min=0)
-    learning_update_ns: float = param(6.1, "ns", "synaptic update time (learning)", D18, min=0)
+    learning_update_pj: float = param(120.0, "pJ", "synaptic update (learning)",
+                                      D18 + " (pre-silicon; SANA-FE has no learning cost)",
+                                      min=0)
+    learning_update_ns: float = param(6.1, "ns", "synaptic update time (learning)",
+                                      D18 + " (pre-silicon)", min=0)
     static_power_w: float = param(0.0, "W", "static power per core",
-                                  "not modelled: Table 2 gives dynamic energy only", min=0)
+                                  "not modelled: Table 2 and SANA-FE's loihi.yaml give dynamic "
+                                  "energy only", min=0)
+
+
+@dataclass
+class LoihiMeshParams(MeshParams):
+    """Loihi's tile mesh with SANA-FE's calibrated hop costs (the rest as `MeshParams`)."""
+
+    hop_ns_energy_pj: float = param(4.2, "pJ", "energy of one packet crossing one "
+                                    "north-south link", SANA, min=0.0)
+    local_energy_pj: float = param(0.0, "pJ", "energy of a packet delivered within its own "
+                                   "router", SANA + ": no within-tile cost (sending is "
+                                   "charged as core.message_out)", min=0.0)
 
 
 @dataclass
@@ -109,8 +164,17 @@ class ChipParams:
     max_chips: int = param(32, "chips", "most chips a network may use (a 32-chip Nahuku board)",
                            D21 + "; board size not checked in the primary source", min=1)
     chips_x: int = param(4, "chips", "chips per row of the chip mesh", "ASSUMPTION", min=1)
-    barrier_1tile_ns: float = param(113.0, "ns", "barrier time with 1 tile in use", D18T, min=0)
-    barrier_32tiles_ns: float = param(465.0, "ns", "barrier time with 32 tiles in use", D18T, min=0)
+    barrier_model: str = param("table", "", "end-of-step synchronisation: table (a step "
+                               "function of the tiles in use) or linear (between the 1-tile "
+                               "and 32-tile times)", "", choices=("table", "linear"))
+    barrier_table_tiles: tuple = param((1, 2, 4, 29), "tiles", "table: tiles in use from which "
+                                       "each barrier_table_ns entry holds", SANA)
+    barrier_table_ns: tuple = param((600.0, 1000.0, 1400.0, 1800.0), "ns", "table: barrier "
+                                    "time from each barrier_table_tiles entry on", SANA)
+    barrier_1tile_ns: float = param(113.0, "ns", "linear: barrier time with 1 tile in use",
+                                    D18T, min=0)
+    barrier_32tiles_ns: float = param(465.0, "ns", "linear: barrier time with 32 tiles in use",
+                                      D18T, min=0)
 
 
 @dataclass
@@ -125,6 +189,10 @@ class MapperParams:
     max_neurons_per_core: int = param(0, "neurons", "spread layers: place at most this many "
                                       "neurons on a core (0: up to the core's compartments)",
                                       "", min=0)
+    prune_zero_weights: bool = param(
+        False, "", "drop synapses whose stored weight is zero (they then take no synaptic "
+        "memory and cost no synaptic ops); off: every synapse of a layer's connectivity is "
+        "stored and processed, as Loihi's toolchain does for dense weights", NENGO)
 
 
 @dataclass
@@ -144,38 +212,119 @@ class Params:
 
     core: CoreParams = nested(CoreParams)
     chip: ChipParams = nested(ChipParams)
-    noc: MeshParams = nested(MeshParams)
+    noc: LoihiMeshParams = nested(LoihiMeshParams)
     mapper: MapperParams = nested(MapperParams)
     replay: ReplayParams = nested(ReplayParams)
 
 
+#: Davies 2018's pre-silicon costs: tlmsim's Loihi model before issue 14
+DAVIES2018 = {
+    "core.synaptic_op_pj": 23.6, "core.synaptic_op_ns": 3.5,
+    "core.synaptic_op_sparse_pj": 23.6, "core.synaptic_op_sparse_ns": 3.5,
+    "core.synaptic_op_conv_pj": 23.6, "core.synaptic_op_conv_ns": 3.5,
+    "core.neuron_active_pj": 81.0, "core.neuron_active_ns": 8.4,
+    "core.neuron_inactive_pj": 52.0, "core.neuron_inactive_ns": 5.3,
+    "core.spike_out_pj": 0.0, "core.spike_out_ns": 0.0,
+    "core.message_out_pj": 0.0, "core.message_out_ns": 0.0,
+    "core.message_in_pj": 0.0, "core.message_in_ns": 0.0,
+    "core.pipelined": False,
+    "chip.barrier_model": "linear",
+    "noc.hop_ns_energy_pj": 4.0, "noc.local_energy_pj": 1.7,
+    "mapper.prune_zero_weights": True,
+}
+
+PRESETS = {
+    "davies2018": Preset(
+        "Davies 2018 Table 2 pre-silicon per-op costs (one synaptic-op cost, no spike-message "
+        "costs), 113-465 ns linear barrier, zero weights pruned: the model before issue 14",
+        D18 + " (0.75 V, pre-silicon) and text (barrier)", DAVIES2018),
+}
+
+
 def barrier_ps(n_tiles, mesh, p=None):
-    """Barrier time for `n_tiles` tiles in use: linear in tiles between Davies 2018's two
-    end points (113 ns at 1 tile, 465 ns at 32), extrapolated beyond one chip, plus a round
-    trip over the inter-chip links spanning the chips in use."""
+    """Barrier time for `n_tiles` tiles in use, plus a round trip over the inter-chip links
+    spanning the chips in use.
+
+    ``chip.barrier_model=table`` (default): the entry of the largest
+    ``chip.barrier_table_tiles`` not above `n_tiles` (SANA-FE's sync table, a step
+    function); ``linear``: linear in tiles between Davies 2018's two end points (113 ns at
+    1 tile, 465 ns at 32), extrapolated beyond one chip."""
     p = p or Params()
     c = p.chip
-    slope = (c.barrier_32tiles_ns - c.barrier_1tile_ns) / 31.0
-    ns = c.barrier_1tile_ns + slope * (max(1, n_tiles) - 1)
+    n = max(1, n_tiles)
+    if c.barrier_model == "table":
+        tiles, times = list(c.barrier_table_tiles), list(c.barrier_table_ns)
+        if not tiles or len(tiles) != len(times) or tiles != sorted(tiles):
+            raise ParameterError("chip.barrier_table_tiles must be ascending and as long as "
+                                 f"chip.barrier_table_ns (got {tiles} and {times})")
+        below = [t for t, k in zip(times, tiles) if k <= n]
+        ns = below[-1] if below else times[0]
+    else:
+        slope = (c.barrier_32tiles_ns - c.barrier_1tile_ns) / 31.0
+        ns = c.barrier_1tile_ns + slope * (n - 1)
     ps = ps_from_ns(ns)
     if mesh.n_chips > 1:
         ps += 2 * p.noc.chip_link_latency_ps * ((mesh.chips_x - 1) + (mesh.chips_y - 1))
     return ps
 
 
-def build(params=None, dt_s=0.0):
+def encoding_of_layer(layer, params=None):
+    """The synapse encoding of a layer's incoming synapses (``core.synapse_encoding``, or
+    by the layer's kind when it is ``auto``)."""
+    p = params or Params()
+    if p.core.synapse_encoding != "auto":
+        return p.core.synapse_encoding
+    return ENCODING_OF_KIND.get(getattr(layer, "kind", "dense"), "dense")
+
+
+def core_encodings(mapping, workload, params=None):
+    """The synapse encoding of each used core (the encoding of its layer; a core holding
+    several layers, possible only with an explicit placement, counts as dense)."""
+    p = params or Params()
+    by_name = {l.name: encoding_of_layer(l, p) for l in workload.layers}
+    return [by_name.get(name, "dense") for name in mapping.layer]
+
+
+def synaptic_costs(encodings, params=None):
+    """(pJ array, ps array) of a synaptic op on each core, from its encoding."""
+    c = (params or Params()).core
+    table = {"dense": (c.synaptic_op_pj, c.synaptic_op_ns),
+             "sparse": (c.synaptic_op_sparse_pj, c.synaptic_op_sparse_ns),
+             "conv": (c.synaptic_op_conv_pj, c.synaptic_op_conv_ns)}
+    pj = np.array([table[e][0] for e in encodings], dtype=float)
+    ps = np.array([ps_from_ns(table[e][1]) for e in encodings], dtype=np.int64)
+    return pj, ps
+
+
+def core_costs(params=None, mapping=None, workload=None):
+    """The `NeuroCoreCosts` of the cores; with a mapping, each core's synaptic op is
+    charged at its encoding's cost (else at the dense cost)."""
+    p = params or Params()
+    c = p.core
+    if mapping is not None and workload is not None:
+        sop_pj, sop_ps = synaptic_costs(core_encodings(mapping, workload, p), p)
+        ids = tuple(int(x) for x in mapping.cores)
+    else:
+        sop_pj, sop_ps, ids = c.synaptic_op_pj, ps_from_ns(c.synaptic_op_ns), ()
+    return NeuroCoreCosts(
+        sop_pj, sop_ps, c.neuron_active_pj, ps_from_ns(c.neuron_active_ns),
+        c.neuron_inactive_pj, ps_from_ns(c.neuron_inactive_ns),
+        c.learning_update_pj, ps_from_ns(c.learning_update_ns), c.learning, c.static_power_w,
+        spike_out_pj=c.spike_out_pj, spike_out_ps=ps_from_ns(c.spike_out_ns),
+        message_out_pj=c.message_out_pj, message_out_ps=ps_from_ns(c.message_out_ns),
+        message_in_pj=c.message_in_pj, message_in_ps=ps_from_ns(c.message_in_ns),
+        pipelined=c.pipelined, core_ids=ids)
+
+
+def build(params=None, dt_s=0.0, mapping=None, workload=None):
     """The platform description the replay engine drives (cores, mesh, barrier).
 
     `dt_s` is the trace's time step, the real-time period when ``replay.real_time`` is on
-    and ``replay.step_period_s`` is 0."""
+    and ``replay.step_period_s`` is 0. With `mapping` and `workload`, each core's synaptic
+    ops are charged at its synapse encoding's cost."""
     p = params or Params()
     period_s = p.replay.step_period_s or (dt_s if p.replay.real_time else 0.0)
-    c = p.core
-    core = NeuroCoreCosts(c.synaptic_op_pj, ps_from_ns(c.synaptic_op_ns), c.neuron_active_pj,
-                          ps_from_ns(c.neuron_active_ns), c.neuron_inactive_pj, ps_from_ns(c.neuron_inactive_ns),
-                          c.learning_update_pj, ps_from_ns(c.learning_update_ns), c.learning,
-                          c.static_power_w)
-    return SnnPlatform("loihi", get_tile(c.tile), core, p.noc,
+    return SnnPlatform("loihi", get_tile(p.core.tile), core_costs(p, mapping, workload), p.noc,
                        lambda n, mesh: barrier_ps(n, mesh, p),
                        ps_from_ns(period_s * 1e9), p.replay.window_steps)
 
@@ -211,6 +360,16 @@ def map_workload(workload, params=None, placement=None):
                        p.mapper.input_on_cores, p.mapper.spatial_blocks)
 
 
+def ops_counting(params=None):
+    """What ``ops.synaptic_ops`` counts under `params` (the report's ``ops_counting``)."""
+    p = params or Params()
+    if p.mapper.prune_zero_weights:
+        return {"synaptic_ops": "synapses with a non-zero stored weight that a spike reaches "
+                                "(zero weights pruned: mapper.prune_zero_weights=true)"}
+    return {"synaptic_ops": "every stored synapse a spike reaches, zero weights included "
+                            "(mapper.prune_zero_weights=false)"}
+
+
 def replay(trace, params=None, progress=False, **options):
     """Replay an SNN trace (path or `Workload`) on the Loihi model; returns a `Report`.
 
@@ -224,16 +383,21 @@ def replay(trace, params=None, progress=False, **options):
     placement, timeline = options.get("placement"), options.get("timeline", False)
     wall0 = time.perf_counter()
     p = params or Params()
-    workload = open_workload(trace)
+    workload = open_workload(trace, prune_zero_weights=p.mapper.prune_zero_weights)
     try:
         mapping = map_workload(workload, p, placement)
         if progress:
             print(mapping.format_table(), file=sys.stderr)
         name = trace if isinstance(trace, str) else getattr(workload, "name", "")
-        platform = build(p, getattr(workload, "dt_s", 0.0))
-        return replay_snn(workload, mapping, platform, to_dict(p), str(name),
-                          progress=progress, wall0=wall0, timeline=timeline,
-                          detailed=p.replay.detailed)
+        platform = build(p, getattr(workload, "dt_s", 0.0), mapping, workload)
+        report = replay_snn(workload, mapping, platform, to_dict(p), str(name),
+                            progress=progress, wall0=wall0, timeline=timeline,
+                            detailed=p.replay.detailed)
+        report.extra["ops_counting"] = ops_counting(p)
+        report.extra["synapse_encoding"] = {
+            l.name: encoding_of_layer(l, p) for l in workload.layers
+            if l.kind != "input"}
+        return report
     finally:
         if workload is not trace and hasattr(workload, "close"):
             workload.close()
