@@ -59,6 +59,7 @@ setup(
         "notebooks": ["jupyter", "nbclient>=0.7", "ipykernel>=6", "pyvcd>=0.3"],
         "torch": ["torch==2.13.0", "snntorch>=0.7", "nir>=1.0"],
         "dist": ["dask[distributed]>=2023.1", "pyarrow>=12"],
+        "validation": ["sanafe==2.2.9"],
     },
     entry_points={"console_scripts": ["tlmsim=tlmsim.cli:main"]},
     include_package_data=True,
