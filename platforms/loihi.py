@@ -291,9 +291,11 @@ def barrier_ps(n_tiles, mesh, p=None):
     n = max(1, n_tiles)
     if c.barrier_model == "table":
         tiles, times = list(c.barrier_table_tiles), list(c.barrier_table_ns)
-        if not tiles or len(tiles) != len(times) or tiles != sorted(tiles):
+        if (not tiles or len(tiles) != len(times) or tiles != sorted(tiles)
+                or min(times) < 0):
             raise ParameterError("chip.barrier_table_tiles must be ascending and as long as "
-                                 f"chip.barrier_table_ns (got {tiles} and {times})")
+                                 "chip.barrier_table_ns, whose times are not negative (got "
+                                 f"{tiles} and {times})")
         below = [t for t, k in zip(times, tiles) if k <= n]
         ns = below[-1] if below else times[0]
     else:
