@@ -337,3 +337,13 @@ def test_max_neurons_per_core_spreads_layers_without_changing_the_work(tmp_path)
     assert spread.ops["synaptic_ops"] == packed.ops["synaptic_ops"]
     # the hidden layer's synaptic ops now run on four cores in parallel
     assert spread.latency_s < packed.latency_s
+
+
+def test_counting_inputs_on_cores_pay_their_spikes_and_messages():
+    # as relay compartments, inputs spike and send like any neuron (the host sends free)
+    w = chain([1, 10], [[(0, 0)]])
+    r = run(w, placement={"L0": [0], "L1": [4] * 10}, mapper__input_on_cores=True)
+    b = r.energy_breakdown_j
+    assert b["core.spike_out"] == pytest.approx(69.3 * PJ, rel=1e-9)
+    assert b["core.message_out"] == pytest.approx(111 * PJ, rel=1e-9)
+    assert r.to_dict()["spike_messages"] == 1
