@@ -60,6 +60,7 @@ setup(
         "torch": ["torch==2.13.0", "snntorch>=0.7", "nir>=1.0"],
         "dist": ["dask[distributed]>=2023.1", "pyarrow>=12"],
         "bench": ["scalesim==3.0.0"],  # tests/benchmarks/bench_scalesim.py
+        "validation": ["sanafe==2.2.9"],
     },
     entry_points={"console_scripts": ["tlmsim=tlmsim.cli:main"]},
     include_package_data=True,

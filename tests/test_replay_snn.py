@@ -9,6 +9,7 @@ import pytest
 from tlmsim import cli
 from tlmsim.activity import synth, trace_stats, write_trace
 from tlmsim.errors import TraceFormatError
+from tlmsim.params import override
 from tlmsim.platforms import loihi
 
 REPORT_KEYS = ("platform", "trace", "steps", "samples", "latency_s", "latency_per_sample_s",
@@ -33,7 +34,7 @@ def test_synaptic_ops_equal_the_trace_statistics(synth_trace):
     assert r.ops["neuron_updates"] == stats["neuron_updates"]
 
 
-def test_zero_weights_are_pruned_like_effective_ops(tmp_path):
+def test_zero_weights_are_pruned_on_request_like_effective_ops(tmp_path):
     rng = np.random.default_rng(1)
     weights = rng.integers(-3, 4, size=(30, 20)).astype(np.int8)   # some zeros
     weights[:, 0] = 0                                             # input 0 reaches no one
@@ -44,9 +45,15 @@ def test_zero_weights_are_pruned_like_effective_ops(tmp_path):
                                    weights={"in": weights}, weight_bits=3)],
                 spikes={"in": raster}, n_samples=1, n_steps=8, dt_s=1e-3)
     stats = trace_stats(path)["totals"]
-    r = loihi.replay(path)
+    pruned = override(loihi.Params(), {"mapper.prune_zero_weights": "true"})
+    r = loihi.replay(path, pruned)
     assert r.ops["synaptic_ops"] == stats["synaptic_ops"] == int(
         (raster[0].astype(int) @ (weights != 0).T.astype(int)).sum())
+    assert "non-zero" in r.to_dict()["ops_counting"]["synaptic_ops"]
+    # Loihi's default keeps them, as its toolchain stores a dense weight matrix whole
+    kept = loihi.replay(path)
+    assert kept.ops["synaptic_ops"] == int(raster[0].sum()) * 30
+    assert "zero weights included" in kept.to_dict()["ops_counting"]["synaptic_ops"]
 
 
 def test_recurrent_trace_replays(tmp_path):

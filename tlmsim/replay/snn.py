@@ -216,13 +216,17 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
                     nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron, n_nodes)
             tot["expected_sops"] += int(mapping.synapses_per_neuron[nids].sum())
             tot["expected_msgs"] += n_msgs
+            msgs_out = _messages_out(nids, offsets, compact, msgs_per_neuron, u)
             if platform.deliver_next_step:
                 sops, msgs_in, spikes, carry = _deliver_next_step(
                     sops, msgs_in, spikes, carry, w.step_start + s >= workload.n_steps)
+                msgs_out = np.concatenate([msgs_out, np.zeros_like(
+                    msgs_out[:sops.shape[0] - s])])
                 s = sops.shape[0]
             f_bounds = np.searchsorted(f_step, np.arange(s + 1))
 
             actions = cls.actions(costs, {"synaptic_ops": sops, "messages_in": msgs_in,
+                                          "messages_out": msgs_out,
                                           "spikes": spikes, "compartments": comps})
             busy = cls.busy_ps(costs, actions)
             core_pj = cls.energy_pj_of(costs, actions)
@@ -268,8 +272,7 @@ def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=
             for a, v in actions.items():
                 core_actions[a] = core_actions.get(a, 0) + v.sum(axis=0)
             acc["messages_in"] += msgs_in.sum(axis=0)
-            acc["messages_out"] += np.bincount(compact[nids], weights=msgs_per_neuron[nids],
-                                               minlength=u).astype(np.int64)
+            acc["messages_out"] += msgs_out.sum(axis=0)
             acc["synaptic_ops"] += sops.sum(axis=0)
             acc["spikes"] += spikes.sum(axis=0)
             acc["busy_ps"] += busy.sum(axis=0)
@@ -329,6 +332,15 @@ def _detailed_steps(sim, w, busy, f_bounds, f_src, f_dst, f_msgs, noc, barrier_p
 
 def _busy(sim, duration_ps):
     yield sim.wait(duration_ps)
+
+
+def _messages_out(nids, offsets, compact, msgs_per_neuron, n_cores):
+    """Spike messages each core sends per step (one per spike and destination core), int64
+    [steps, cores]."""
+    s = len(offsets) - 1
+    steps = np.repeat(np.arange(s, dtype=np.int64), np.diff(offsets))
+    return np.bincount(steps * n_cores + compact[nids], weights=msgs_per_neuron[nids],
+                       minlength=s * n_cores).reshape(s, n_cores).astype(np.int64)
 
 
 def _check_invariants(tot):

@@ -131,24 +131,30 @@ def with_weight_bits(workload, bits):
     return _WeightBits(workload, int(bits))
 
 
-def open_workload(trace):
-    """A `Workload`-like object from a `Workload` or a trace file path."""
+def open_workload(trace, prune_zero_weights=True):
+    """A `Workload`-like object from a `Workload` or a trace file path.
+
+    `prune_zero_weights` (trace files only): drop synapses whose stored weight is zero."""
     if isinstance(trace, Workload) or hasattr(trace, "windows"):
         return trace
-    return TraceWorkload(trace)
+    return TraceWorkload(trace, prune_zero_weights=prune_zero_weights)
 
 
 class TraceWorkload:
     """A trace file (`tlmsim.activity`) seen as a workload, streamed window by window.
 
-    Synapses with a stored weight of zero are dropped (a compiler prunes them; this is
-    also NeuroBench's *effective* synaptic-operation count that `tlmsim trace stats`
-    reports). Layers of unknown weight width (0) count as `default_weight_bits`.
+    With `prune_zero_weights` (the default), synapses with a stored weight of zero are
+    dropped (a compiler that stores sparse synapse lists prunes them; this is also
+    NeuroBench's *effective* synaptic-operation count that `tlmsim trace stats` reports);
+    without it every connection of the layer's connectivity is a synapse, zero or not (a
+    dense weight matrix stored as it is). Layers of unknown weight width (0) count as
+    `default_weight_bits`.
     """
 
-    def __init__(self, path, default_weight_bits=8):
+    def __init__(self, path, default_weight_bits=8, prune_zero_weights=True):
         from tlmsim.activity import open_trace
 
+        self.prune_zero_weights = bool(prune_zero_weights)
         self.path = str(path)
         self.name = self.path
         self.trace = open_trace(path)
@@ -177,7 +183,7 @@ class TraceWorkload:
         lay = self.net[layer]
         src = self.net[source].name
         indptr, indices = lay.fanout_csr(src)
-        w = lay.fanout_weights(src)
+        w = lay.fanout_weights(src) if self.prune_zero_weights else None
         if w is not None and (w == 0).any():
             keep = w != 0
             kept = np.concatenate([[0], np.cumsum(keep)])

@@ -9,12 +9,36 @@ spikes)``, exact when a step's inputs reach distinct compartments (sparse activi
 upper bound otherwise. With learning on, every synaptic operation also costs a synaptic
 (learning) update.
 
+Spike traffic at the core (all optional, zero by default):
+  - ``spike_out``: a neuron that fired generates its spike (per spike);
+  - ``message_out``: the core sends one spike message per (spiking neuron, destination
+    core) (per message sent);
+  - ``message_in``: the core takes in a spike message before looking up its synapses (per
+    message received).
+
+Timing. By default (``pipelined=False``) a core's busy time in a step is the sum of all
+its actions' times. With ``pipelined=True`` the receive side (messages in, synaptic ops,
+learning updates) and the neuron side (compartment updates, spikes out, messages out)
+run concurrently and the core is busy for the longer of the two (SANA-FE's analytical
+step model: Boyle et al., IEEE TCAD 2025).
+
+The synaptic-op cost may differ per core (a core's synapse encoding, chosen by the
+platform): ``synaptic_op_pj`` and ``synaptic_op_ps`` are then arrays over the engine's
+cores (columns) and broadcast along the step axis. Columns with no compartments are input
+ports (the host): they cost nothing.
+
 The replay engine calls `actions` and `busy_ps` on whole windows of steps for all cores at
-once: `counts` maps ``synaptic_ops``, ``messages_in`` (spike messages received) and
-``spikes`` (neurons that fired) to int64 arrays [steps, cores], and ``compartments`` to
-an array [cores]. A `NeuroCore` module per used core carries the action counts into the
-energy ledger. Another platform's tile (a software core, a crossbar core) plugs in by
-providing the same three static methods and an `energy_pj` table.
+once: `counts` maps ``synaptic_ops``, ``messages_in`` (spike messages received),
+``messages_out`` (spike messages sent) and ``spikes`` (neurons that fired) to int64 arrays
+[steps, cores], and ``compartments`` to an array [cores]. A `NeuroCore` module per used
+core carries the action counts into the energy ledger. Another platform's tile (a software
+core, a crossbar core) plugs in by providing the same three static methods and an
+`energy_pj` table.
+
+Changes (issue 14): the spike-traffic actions, ``pipelined`` and per-core synaptic costs
+are new; all default to the old behaviour, so existing cost tables and subclasses keep
+their results. ``counts`` may now also hold ``messages_out`` (engines that do not provide
+it leave ``message_out`` uncounted).
 """
 
 from dataclasses import dataclass
@@ -24,15 +48,20 @@ import numpy as np
 from tlmsim.kernel import Module
 from tlmsim.registry import tile
 
-ACTIONS = ("synaptic_op", "neuron_update_active", "neuron_update_inactive", "learning_update")
+ACTIONS = ("synaptic_op", "neuron_update_active", "neuron_update_inactive", "learning_update",
+           "spike_out", "message_out", "message_in")
 
 
 @dataclass(frozen=True)
 class NeuroCoreCosts:
-    """Energy (pJ) and time (ps) of each core action; `learning` enables learning updates."""
+    """Energy (pJ) and time (ps) of each core action; `learning` enables learning updates.
 
-    synaptic_op_pj: float
-    synaptic_op_ps: int
+    `synaptic_op_pj`/`synaptic_op_ps` are scalars or arrays over the engine's cores.
+    `core_ids` (optional) lists the core id of each column, so that a core module can find
+    its own synaptic cost."""
+
+    synaptic_op_pj: object
+    synaptic_op_ps: object
     neuron_active_pj: float
     neuron_active_ps: int
     neuron_inactive_pj: float
@@ -41,6 +70,27 @@ class NeuroCoreCosts:
     learning_update_ps: int = 0
     learning: bool = False
     static_power_w: float = 0.0
+    spike_out_pj: float = 0.0
+    spike_out_ps: int = 0
+    message_out_pj: float = 0.0
+    message_out_ps: int = 0
+    message_in_pj: float = 0.0
+    message_in_ps: int = 0
+    pipelined: bool = False
+    core_ids: tuple = ()
+
+    @property
+    def traffic(self):
+        """True when spikes or messages cost anything (the traffic actions are counted)."""
+        return any((self.spike_out_pj, self.spike_out_ps, self.message_out_pj,
+                    self.message_out_ps, self.message_in_pj, self.message_in_ps))
+
+    def synaptic_pj_of(self, name):
+        """Synaptic-op energy of the core module called `name` (``core<id>``)."""
+        if np.ndim(self.synaptic_op_pj) == 0:
+            return float(self.synaptic_op_pj)
+        core_id = int(name.rsplit("core", 1)[-1])
+        return float(np.asarray(self.synaptic_op_pj)[list(self.core_ids).index(core_id)])
 
 
 @tile("neurocore")
@@ -52,10 +102,13 @@ class NeuroCore(Module):
     def __init__(self, parent, name, costs):
         super().__init__(parent, name, params=costs)
         self.energy_pj = {
-            "synaptic_op": costs.synaptic_op_pj,
+            "synaptic_op": costs.synaptic_pj_of(name),
             "neuron_update_active": costs.neuron_active_pj,
             "neuron_update_inactive": costs.neuron_inactive_pj,
             "learning_update": costs.learning_update_pj,
+            "spike_out": costs.spike_out_pj,
+            "message_out": costs.message_out_pj,
+            "message_in": costs.message_in_pj,
         }
         self.static_power_w = costs.static_power_w
 
@@ -73,17 +126,30 @@ class NeuroCore(Module):
                "neuron_update_inactive": comps[None, :] - active}
         if costs.learning:
             out["learning_update"] = sops
+        if getattr(costs, "traffic", False):
+            on_core = (comps > 0)[None, :]          # input ports are the host: no costs
+            out["spike_out"] = counts["spikes"] * on_core
+            if "messages_out" in counts:
+                out["message_out"] = counts["messages_out"] * on_core
+            out["message_in"] = counts["messages_in"] * on_core
         return out
 
     @staticmethod
     def busy_ps(costs, actions):
-        """Busy time per (step, core), integer ps: the sum of its actions' times."""
-        t = (actions["synaptic_op"] * costs.synaptic_op_ps
-             + actions["neuron_update_active"] * costs.neuron_active_ps
-             + actions["neuron_update_inactive"] * costs.neuron_inactive_ps)
+        """Busy time per (step, core), integer ps (see the module doc for `pipelined`)."""
+        receive = actions["synaptic_op"] * np.asarray(costs.synaptic_op_ps)
+        neuron = (actions["neuron_update_active"] * costs.neuron_active_ps
+                  + actions["neuron_update_inactive"] * costs.neuron_inactive_ps)
         if "learning_update" in actions:
-            t = t + actions["learning_update"] * costs.learning_update_ps
-        return t.astype(np.int64)
+            receive = receive + actions["learning_update"] * costs.learning_update_ps
+        if "message_in" in actions:
+            receive = receive + actions["message_in"] * getattr(costs, "message_in_ps", 0)
+        for a, field in (("spike_out", "spike_out_ps"), ("message_out", "message_out_ps")):
+            if a in actions:
+                neuron = neuron + actions[a] * getattr(costs, field, 0)
+        t = np.maximum(receive, neuron) if getattr(costs, "pipelined", False) \
+            else receive + neuron
+        return np.asarray(t).astype(np.int64)
 
     @staticmethod
     def energy_pj_of(costs, actions):
@@ -91,5 +157,9 @@ class NeuroCore(Module):
         table = {"synaptic_op": costs.synaptic_op_pj,
                  "neuron_update_active": costs.neuron_active_pj,
                  "neuron_update_inactive": costs.neuron_inactive_pj,
-                 "learning_update": costs.learning_update_pj}
-        return sum(a.sum(axis=1) * table[k] for k, a in actions.items())
+                 "learning_update": costs.learning_update_pj,
+                 "spike_out": getattr(costs, "spike_out_pj", 0.0),
+                 "message_out": getattr(costs, "message_out_pj", 0.0),
+                 "message_in": getattr(costs, "message_in_pj", 0.0)}
+        return sum((a * np.asarray(table[k], dtype=float)).sum(axis=1)
+                   for k, a in actions.items())
