@@ -12,7 +12,7 @@
 import os
 import tempfile
 
-from tlmsim.errors import ParameterError, TraceFormatError
+from tlmsim.errors import ParameterError, TlmsimError, TraceFormatError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 KINDS = ("hdf5", "csv", "onnx")
@@ -98,4 +98,11 @@ def _replay_onnx(platform, path, params, progress, record, trace_out, **options)
     with tempfile.TemporaryDirectory(prefix="tlmsim_onnx_") as tmp:
         out = os.path.join(tmp, os.path.splitext(os.path.basename(str(path)))[0] + ".h5")
         onnx_to_trace(path, out)
-        return platform.replay(out, params, progress=progress, **options)
+        try:
+            report = platform.replay(out, params, progress=progress, **options)
+        except TlmsimError as e:
+            raise type(e)(str(e).replace(out, str(path)) + "\n  (a trace made from an ONNX "
+                          "model without --record INPUTS.npy has no recorded activity)") \
+                from None
+    report.trace = str(path)
+    return report
