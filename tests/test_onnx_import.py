@@ -351,3 +351,14 @@ def test_cli_unsupported_operator_is_one_clear_line(tmp_path):
     r = run_tlmsim("replay", "--platform", "tpu", path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "node 'probs' (Softmax): operator Softmax is not supported" in r.stderr
+
+
+def test_cli_trace_info_and_convert_on_the_bundled_model(tmp_path):
+    r = run_tlmsim("trace", "info", os.path.abspath(MODEL))
+    assert r.returncode == 0, r.stderr
+    assert "4 layer(s)" in r.stdout and "pool             pooling     8x4x4      max" in r.stdout
+    out = tmp_path / "c.h5"
+    r = run_tlmsim("trace", "convert", os.path.abspath(MODEL), out)
+    assert r.returncode == 0 and "no activity" in r.stdout, r.stderr
+    with open_trace(str(out)) as tr:
+        assert tr.n_samples == 1 and tr.activation_layers == []

@@ -151,3 +151,11 @@ def test_cli_csv_error_is_one_line(tmp_path):
     r = run_tlmsim("replay", "--platform", "tpu", bad)
     assert r.returncode == 2
     assert "line 2: k = 'x' is not an integer" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_trace_info_lists_the_gemms_of_a_csv():
+    r = run_tlmsim("trace", "info", os.path.abspath(os.path.join(EXAMPLES,
+                                                                 "resnet50_conv_scalesim.csv")))
+    assert r.returncode == 0, r.stderr
+    assert "scalesim-conv CSV, 5 GEMM(s)" in r.stdout
+    assert "conv1            conv2d  M=12544    K=147     N=64" in r.stdout
