@@ -362,3 +362,65 @@ def test_cli_trace_info_and_convert_on_the_bundled_model(tmp_path):
     assert r.returncode == 0 and "no activity" in r.stdout, r.stderr
     with open_trace(str(out)) as tr:
         assert tr.n_samples == 1 and tr.activation_layers == []
+
+
+def test_constant_and_shape_subgraphs_are_evaluated_or_skipped():
+    # a torch-style dynamic flatten (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) and
+    # a weight given transposed through a Transpose node
+    nodes = [helper.make_node("Shape", ["x"], ["shp"]),
+             helper.make_node("Gather", ["shp", "zero"], ["n"], axis=0),
+             helper.make_node("Unsqueeze", ["n", "axes"], ["n1"]),
+             helper.make_node("Concat", ["n1", "minus1"], ["target"], axis=0),
+             helper.make_node("Reshape", ["x", "target"], ["flat"]),
+             helper.make_node("Transpose", ["wt"], ["w"], perm=[1, 0]),
+             helper.make_node("MatMul", ["flat", "w"], ["y"], name="fc")]
+    wt = const(3, 12)
+    m = model(nodes, [("x", ["N", 3, 2, 2])], [("y", ["N", 3])], {"wt": wt})
+    m.graph.initializer.extend([numpy_helper.from_array(np.array(0, np.int64), "zero"),
+                                numpy_helper.from_array(np.array([0], np.int64), "axes"),
+                                numpy_helper.from_array(np.array([-1], np.int64), "minus1")])
+    layers = lower(m)
+    assert summary(layers) == [("x", "input", (3, 2, 2), ()), ("fc", "dense", (3,), ("x",))]
+    assert np.allclose(layers[1].weights, wt)
+
+
+def test_residual_block_records_every_layer(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    bn = lambda c, y: helper.make_node(  # noqa: E731
+        "BatchNormalization", [c, "g", "beta", "mu", "var"], [y], name=f"bn_{c}")
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+             bn("c1", "b1"), helper.make_node("Relu", ["b1"], ["r1"], name="relu1"),
+             helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+             bn("c2", "b2"), helper.make_node("Add", ["b2", "x"], ["s"], name="residual"),
+             helper.make_node("Relu", ["s"], ["r2"], name="relu2"),
+             helper.make_node("GlobalAveragePool", ["r2"], ["gap"], name="gap"),
+             helper.make_node("Flatten", ["gap"], ["f"]),
+             helper.make_node("Gemm", ["f", "wd"], ["y"], name="fc", transB=1)]
+    consts = {"w1": const(4, 4, 3, 3), "w2": const(4, 4, 3, 3), "g": const(4), "beta": const(4),
+              "mu": const(4), "var": np.abs(const(4)) + 0.5, "wd": const(3, 4)}
+    m = model(nodes, [("x", ["N", 4, 6, 6])], [("y", ["N", 3])], consts)
+    path, out = str(tmp_path / "res.onnx"), str(tmp_path / "res.h5")
+    onnx.save(m, path)
+    x = const(5, 4, 6, 6)
+    layers = onnx_to_trace(path, out, inputs=x)
+    assert summary(layers) == [
+        ("x", "input", (4, 6, 6), ()), ("conv1", "conv2d", (4, 6, 6), ("x",)),
+        ("conv2", "conv2d", (4, 6, 6), ("conv1",)),
+        ("residual", "elementwise", (4, 6, 6), ("conv2", "x")),
+        ("relu2", "elementwise", (4, 6, 6), ("residual",)), ("gap", "pooling", (4, 1, 1),
+                                                             ("relu2",)),
+        ("fc", "dense", (3,), ("gap",))]
+    assert validate(out)["layers"] == 7
+    tensors = [s.tensor for s in layers]
+    for t in tensors:
+        m.graph.output.append(helper.make_tensor_value_info(t, TensorProto.FLOAT, None))
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    ref = dict(zip(tensors[1:], sess.run(tensors[1:], {"x": x})), x=x)
+    with open_trace(out) as tr:
+        assert tr.version == 2 and tr.network["residual"].attrs["op"] == "add"
+        for s in layers:
+            acts = np.asarray(tr.activations(s.name))
+            scale = tr.activation_scale(s.name)
+            want = ref[s.tensor].reshape(acts.shape)
+            assert np.count_nonzero(acts) == np.count_nonzero(want), s.name
+            assert np.allclose(acts * scale, want, atol=scale), s.name

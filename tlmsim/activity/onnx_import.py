@@ -29,7 +29,9 @@ layer's shape. Lowering, node by node in graph order:
   are the last step's h and c; ``Y`` may only feed another LSTM (per-step layers).
 - Moving no data the TPU cares about, folded away (the consumer reads the producer's
   layer): ``Flatten``, ``Reshape``, ``Squeeze``, ``Unsqueeze``, ``Transpose``,
-  ``Identity``, ``Dropout``, ``Cast``; ``Constant`` nodes are constants.
+  ``Identity``, ``Dropout``, ``Cast``; ``Constant`` nodes are constants, any node of
+  constants only is evaluated (e.g. a weight given transposed), and ``Shape`` and the
+  nodes computing from it (an exporter's Reshape target) are skipped.
 
 Anything else is an `UnsupportedOperator` naming the node, the operator and the list above.
 
@@ -112,7 +114,7 @@ class _Lowering:
         onnx = _need_onnx()
         from onnx import numpy_helper, shape_inference
         try:
-            self.model = shape_inference.infer_shapes(model, strict_mode=True)
+            self.model = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
         except Exception as e:
             raise OnnxImportError(f"ONNX shape inference failed: {e}") from None
         g = self.model.graph
@@ -130,6 +132,7 @@ class _Lowering:
         self.by_name = {}
         self.alias = {}      # tensor -> layer name holding its values
         self.steps = {}      # sequence tensor -> per-step layer names
+        self.shapes = set()   # tensors computed from Shape nodes: reshape targets, skipped
         self.batch_axes = {}  # tensor -> its samples axis when not 0 (LSTM sequences)
         self.checks = []      # (tensor, samples axis, pick, layer): recomputed values to check
 
@@ -142,6 +145,13 @@ class _Lowering:
                                   f"{tensor!r}; give the model's inputs fixed shapes")
         return tuple(d.dim_value if d.HasField("dim_value") else None
                      for d in t.tensor_type.shape.dim)
+
+    def known(self, tensor):
+        """Whether shape inference gave `tensor` a shape (a Reshape to a target computed
+        from a symbolic batch may have none; a dense layer then checks its weights against
+        the source layer alone)."""
+        t = self.types.get(tensor)
+        return t is not None and t.HasField("tensor_type") and t.tensor_type.HasField("shape")
 
     def shape(self, tensor, node=None):
         """The layer shape of `tensor`: its inferred shape without the batch axis."""
@@ -213,6 +223,8 @@ class _Lowering:
 
     def node(self, node):
         op = node.op_type
+        if self.constant_node(node):
+            return
         if node.domain not in ("", "ai.onnx") or op not in SUPPORTED_OPS:
             raise UnsupportedOperator(
                 f"{self.where(node)}: operator {node.domain + '.' if node.domain else ''}{op} "
@@ -237,6 +249,25 @@ class _Lowering:
             lower_lstm(self, node)
         else:
             self.elementwise(node)
+
+    def constant_node(self, node):
+        """Evaluate a node of constants (e.g. a transposed weight) or mark a node of shapes
+        (``Shape`` and what computes a Reshape's target from it) as such; True if done."""
+        ins = [t for t in node.input if t]
+        if node.op_type == "Shape" or (ins and all(t in self.shapes for t in ins)) or (
+                ins and all(t in self.shapes or t in self.consts for t in ins)
+                and any(t in self.shapes for t in ins)):
+            self.shapes.update(node.output)
+            return True
+        if node.op_type == "Constant" or not ins or not all(t in self.consts for t in ins):
+            return False
+        from onnx.reference import ReferenceEvaluator
+        try:
+            out = ReferenceEvaluator(node).run(None, {t: self.consts[t] for t in ins})
+        except Exception as e:
+            self.bad(node, f"cannot evaluate this node of constants ({e})")
+        self.consts.update(zip(node.output, out))
+        return True
 
     def bad(self, node, why):
         raise OnnxImportError(f"{self.where(node)}: {why}")
@@ -296,7 +327,7 @@ class _Lowering:
         if b is None or b.ndim != 2:
             self.bad(node, "needs a constant 2-D weight matrix as its second input (a product "
                      "of two activations is not supported)")
-        if len(self.dims(x, node)) != 2:
+        if self.known(x) and len(self.dims(x, node)) != 2:
             self.bad(node, f"input {x!r} has shape {self.dims(x, node)}; a dense layer takes "
                      "(batch, features) (Flatten first)")
         if a.get("transA", 0):
