@@ -424,3 +424,44 @@ def test_residual_block_records_every_layer(tmp_path):
             want = ref[s.tensor].reshape(acts.shape)
             assert np.count_nonzero(acts) == np.count_nonzero(want), s.name
             assert np.allclose(acts * scale, want, atol=scale), s.name
+
+
+def test_flat_graph_input_reshaped_for_a_conv_and_fixed_batch_recording(tmp_path):
+    pytest.importorskip("onnxruntime")
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["img"]),
+             helper.make_node("Conv", ["img", "w"], ["y"], name="conv")]
+    m = model(nodes, [("x", [1, 16])], [("y", [1, 2, 2, 2])], {"w": const(2, 1, 3, 3)})
+    m.graph.initializer.append(numpy_helper.from_array(np.array([1, 1, 4, 4], np.int64),
+                                                       "shape"))
+    path = str(tmp_path / "flat.onnx")
+    onnx.save(m, path)
+    x = const(3, 16)  # three samples through a model whose batch is fixed at 1
+    layers = onnx_to_trace(path, str(tmp_path / "flat.h5"), inputs=x)
+    assert summary(layers) == [("x", "input", (1, 4, 4), ()),
+                               ("conv", "conv2d", (2, 2, 2), ("x",))]
+    with open_trace(str(tmp_path / "flat.h5")) as tr:
+        assert tr.n_samples == 3
+        assert np.count_nonzero(tr.activations("x")) == np.count_nonzero(x)
+
+
+def test_two_input_model_records_from_npz(tmp_path):
+    pytest.importorskip("onnxruntime")
+    m = model([helper.make_node("Mul", ["a", "b"], ["y"], name="prod")],
+              [("a", ["N", 3]), ("b", ["N", 3])], [("y", ["N", 3])])
+    path = str(tmp_path / "two.onnx")
+    onnx.save(m, path)
+    a, b = const(4, 3), const(4, 3)
+    b[0] = 0
+    np.savez(tmp_path / "in.npz", a=a, b=b)
+    onnx_to_trace(path, str(tmp_path / "two.h5"), inputs=str(tmp_path / "in.npz"))
+    with open_trace(str(tmp_path / "two.h5")) as tr:
+        assert np.count_nonzero(tr.activations("prod")) == np.count_nonzero(a * b) == 9
+    with pytest.raises(OnnxImportError, match="the model has 2 inputs"):
+        onnx_to_trace(path, str(tmp_path / "x.h5"), inputs=a)
+
+
+def test_softmax_error_hints_at_the_logits():
+    m = model([helper.make_node("Softmax", ["x"], ["y"], name="probs")], [("x", ["N", 4])],
+              [("y", ["N", 4])])
+    with pytest.raises(UnsupportedOperator, match="export the logits"):
+        lower(m)

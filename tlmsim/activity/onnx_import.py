@@ -66,6 +66,8 @@ FOLDED_OPS = ("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Identi
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 UNARY = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Exp": "exp", "Neg": "neg"}
 BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Max": "max"}
+HINTS = {"Softmax": "; a final Softmax does not change the argmax: export the logits",
+         "LogSoftmax": "; a final LogSoftmax does not change the argmax: export the logits"}
 
 
 def _need_onnx():
@@ -229,7 +231,7 @@ class _Lowering:
             raise UnsupportedOperator(
                 f"{self.where(node)}: operator {node.domain + '.' if node.domain else ''}{op} "
                 f"is not supported; tlmsim lowers {', '.join(SUPPORTED_OPS)} (README: ANN "
-                "inputs)")
+                "inputs)" + HINTS.get(op, ""))
         if op == "Constant":
             from onnx import numpy_helper
             self.consts[node.output[0]] = numpy_helper.to_array(self.attrs(node)["value"]) \
@@ -292,7 +294,7 @@ class _Lowering:
                      "supported (the trace format's conv2d has groups 1)")
         if any(d != 1 for d in a.get("dilations", [1, 1])):
             self.bad(node, "dilated convolution is not supported")
-        src = self.source(x, node)
+        src = self.reshaped_input(self.source(x, node), x, node)
         out = self.shape(node.output[0], node)
         if len(src.shape) != 3 or src.shape != self.shape(x, node):
             self.bad(node, f"input {x!r} must be a (channels, rows, cols) map, got "
@@ -304,6 +306,16 @@ class _Lowering:
         self.add(Spec(self.layer_name(node, "conv"), "conv2d", out, [src.name],
                       tensor=node.output[0], weights=w.astype(np.float64), bias=bias,
                       kernel=kernel, stride=stride, padding=pad), node.output[0])
+
+    def reshaped_input(self, src, x, node):
+        """A graph input reshaped (e.g. 64 pixels to 1x8x8) before its first layer takes the
+        shape it is used with; other layers keep theirs (a mismatch is reported)."""
+        used = any(src.name in s.sources for s in self.layers)
+        if src.kind == "input" and src.tensor != x and not used and self.known(x):
+            shape = self.shape(x, node)
+            if int(np.prod(shape)) == src.n_neurons:
+                src.shape = shape
+        return src
 
     def padding(self, node, a, size, out, kernel, stride):
         """(rows, cols) symmetric zero padding of a window op (from pads or auto_pad)."""
@@ -348,7 +360,7 @@ class _Lowering:
 
     def pool(self, node):
         a = self.attrs(node)
-        src = self.source(node.input[0], node)
+        src = self.reshaped_input(self.source(node.input[0], node), node.input[0], node)
         out = self.shape(node.output[0], node)
         if len(src.shape) != 3:
             self.bad(node, f"input must be a (channels, rows, cols) map, got {src.shape}")
