@@ -465,3 +465,29 @@ def test_softmax_error_hints_at_the_logits():
               [("y", ["N", 4])])
     with pytest.raises(UnsupportedOperator, match="export the logits"):
         lower(m)
+
+
+def _tpu_has_vector_unit():
+    from tlmsim.replay import gemm
+    return hasattr(gemm, "VectorOp")
+
+
+@pytest.mark.skipif(not _tpu_has_vector_unit(),
+                    reason="the TPU maps elementwise layers once its vector unit lands")
+def test_lstm_model_replays_on_the_tpu(tmp_path):
+    from tlmsim.activity.inputs import replay_file
+    t_steps, hidden, feats = 3, 4, 5
+    m = model([helper.make_node("LSTM", ["x", "W", "R"], ["", "y_h"], name="lstm",
+                                hidden_size=hidden),
+               helper.make_node("Squeeze", ["y_h", "ax"], ["h"]),
+               helper.make_node("Gemm", ["h", "wo"], ["y"], name="out", transB=1)],
+              [("x", [t_steps, "N", feats])], [("y", ["N", 2])],
+              {"W": const(1, 4 * hidden, feats), "R": const(1, 4 * hidden, hidden),
+               "wo": const(2, hidden)})
+    m.graph.initializer.append(numpy_helper.from_array(np.array([0], np.int64), "ax"))
+    path = str(tmp_path / "lstm.onnx")
+    onnx.save(m, path)
+    report = replay_file("tpu", path)
+    # per step four gates of W (x_t) and, after the first step, R (h_{t-1}); then "out"
+    want = t_steps * 4 * hidden * feats + (t_steps - 1) * 4 * hidden * hidden + hidden * 2
+    assert report.ops["macs"] == want
