@@ -491,3 +491,18 @@ def test_lstm_model_replays_on_the_tpu(tmp_path):
     # per step four gates of W (x_t) and, after the first step, R (h_{t-1}); then "out"
     want = t_steps * 4 * hidden * feats + (t_steps - 1) * 4 * hidden * hidden + hidden * 2
     assert report.ops["macs"] == want
+
+
+def test_recording_in_chunks_writes_the_same_trace(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from tlmsim.activity import onnx_import
+    whole, parts = str(tmp_path / "whole.h5"), str(tmp_path / "parts.h5")
+    onnx_to_trace(MODEL, whole, inputs=INPUTS)
+    # 4 layers of 64 + 512 + 128 + 10 float64 values: 5,712 bytes a sample; 50 per chunk
+    monkeypatch.setattr(onnx_import, "RECORD_CHUNK_BYTES", 50 * 8 * (64 + 512 + 128 + 10))
+    onnx_to_trace(MODEL, parts, inputs=INPUTS)
+    with open_trace(whole) as a, open_trace(parts) as b:
+        for layer in ("image", "conv", "pool", "fc"):
+            assert a.activation_scale(layer) == b.activation_scale(layer)
+            assert np.array_equal(np.asarray(a.activations(layer)),
+                                  np.asarray(b.activations(layer)))

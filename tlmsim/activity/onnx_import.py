@@ -497,45 +497,77 @@ def load_model(path):
             from None
 
 
+#: float64 bytes of layer values held at once while recording (samples are run in chunks)
+RECORD_CHUNK_BYTES = 256 << 20
+
+
+class Recorder:
+    """Runs `model` with onnxruntime on `inputs` (an array for the single graph input, or a
+    dict input name -> array; a path of an .npy/.npz; samples on the batch axis) and gives
+    every lowered layer's float values, a chunk of samples at a time."""
+
+    def __init__(self, model, lowered, inputs):
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise OnnxImportError("--record runs the model with onnxruntime: pip install "
+                                  "'tlmsim[onnx]'") from None
+        self.lowered = lowered
+        self.feeds = _feeds(model, lowered, inputs)
+        axes = lowered.batch_axes
+        self.n = next(x.shape[axes.get(k, 0)] for k, x in self.feeds.items())
+        self.wanted = sorted({s.tensor for s in lowered.layers if s.tensor is not None
+                              and s.tensor not in self.feeds} | {c[0] for c in lowered.checks})
+        self.session = ort.InferenceSession(
+            _with_outputs(model, self.wanted).SerializeToString(),
+            providers=["CPUExecutionProvider"])
+        self.fixed = any(_batch_dim(v, axes.get(v.name, 0)) == 1 for v in model.graph.input
+                         if v.name in self.feeds)
+        per_sample = 8 * sum(s.n_neurons for s in lowered.layers)
+        self.chunk = max(1, RECORD_CHUNK_BYTES // max(1, per_sample))
+        self.last = None  # the values of the last chunk run
+
+    def chunks(self):
+        """(first sample, {layer name: float64 [k, *shape]}) for consecutive chunks."""
+        for s0 in range(0, self.n, self.chunk):
+            yield s0, self.values(s0, min(self.n, s0 + self.chunk))
+
+    def values(self, s0, s1):
+        """{layer name: float64 [s1 - s0, *shape]} of samples s0..s1-1."""
+        axes = self.lowered.batch_axes
+        step = 1 if self.fixed else s1 - s0
+        parts = []
+        for a in range(s0, s1, step):
+            feed = {k: np.take(x, range(a, min(s1, a + step)), axis=axes.get(k, 0))
+                    for k, x in self.feeds.items()}
+            parts.append(self.session.run(self.wanted, feed) if self.wanted else [])
+        tensors = {k: np.moveaxis(np.take(x, range(s0, s1), axis=axes.get(k, 0)),
+                                  axes.get(k, 0), 0) for k, x in self.feeds.items()}
+        for i, name in enumerate(self.wanted):
+            ax = axes.get(name, 0)
+            tensors[name] = np.moveaxis(np.concatenate([p[i] for p in parts], axis=ax), ax, 0)
+        values = {}
+        for s in self.lowered.layers:
+            v = tensors[s.tensor] if s.tensor is not None else s.compute(values, tensors)
+            values[s.name] = np.asarray(v, dtype=np.float64).reshape((s1 - s0,) + s.shape)
+        self.check(values, tensors)
+        return values
+
+    def check(self, values, tensors):
+        """Values recomputed in numpy (LSTM gates) against onnxruntime's outputs."""
+        for tensor, _, pick, layer in self.lowered.checks:
+            got, want = values[layer], pick(tensors[tensor]).reshape(values[layer].shape)
+            if not np.allclose(got, want, rtol=1e-3, atol=1e-4):
+                raise OnnxImportError(f"layer {layer!r}: the recomputed values differ from "
+                                      f"onnxruntime's {tensor!r} (max difference "
+                                      f"{np.abs(got - want).max():.3g})")
+
+
 def record(model, lowered, inputs):
-    """Run `model` with onnxruntime on `inputs` (an array for the single graph input, or a
-    dict input name -> array; a path of an .npy/.npz) and return ``(n_samples, {layer name:
-    float array [N, *shape]})``."""
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise OnnxImportError("--record runs the model with onnxruntime: pip install "
-                              "'tlmsim[onnx]'") from None
-    feeds = _feeds(model, lowered, inputs)
-    axes = lowered.batch_axes
-    n = next(x.shape[axes.get(k, 0)] for k, x in feeds.items())
-    wanted = sorted({s.tensor for s in lowered.layers if s.tensor is not None
-                     and s.tensor not in feeds} | {c[0] for c in lowered.checks})
-    sess = ort.InferenceSession(_with_outputs(model, wanted).SerializeToString(),
-                                providers=["CPUExecutionProvider"])
-    fixed = any(_batch_dim(v, axes.get(v.name, 0)) == 1 for v in model.graph.input
-                if v.name in feeds)
-    step = 1 if fixed else n
-    parts = []
-    for s0 in range(0, n, step):
-        part = {k: np.take(x, range(s0, min(n, s0 + step)), axis=axes.get(k, 0))
-                for k, x in feeds.items()}
-        parts.append(sess.run(wanted, part) if wanted else [])
-    tensors = {k: np.moveaxis(x, axes.get(k, 0), 0) for k, x in feeds.items()}
-    for i, name in enumerate(wanted):
-        ax = axes.get(name, 0)
-        tensors[name] = np.moveaxis(np.concatenate([p[i] for p in parts], axis=ax), ax, 0)
-    values = {}
-    for s in lowered.layers:
-        v = tensors[s.tensor] if s.tensor is not None else s.compute(values, tensors)
-        values[s.name] = np.asarray(v, dtype=np.float64).reshape((n,) + s.shape)
-    for tensor, _, pick, layer in lowered.checks:
-        got, want = values[layer], pick(tensors[tensor])
-        if not np.allclose(got, want.reshape(got.shape), rtol=1e-3, atol=1e-4):
-            raise OnnxImportError(f"layer {layer!r}: the recomputed values differ from "
-                                  f"onnxruntime's {tensor!r} (max difference "
-                                  f"{np.abs(got - want.reshape(got.shape)).max():.3g})")
-    return n, values
+    """``(n_samples, {layer name: float64 [N, *shape]})``: every layer's values on `inputs`
+    (see `Recorder`), all samples at once."""
+    rec = Recorder(model, lowered, inputs)
+    return rec.n, rec.values(0, rec.n)
 
 
 def _batch_dim(value_info, axis):
@@ -601,12 +633,13 @@ def _with_outputs(model, tensors):
     return m
 
 
-def quantize_activations(a):
-    """(int8 array, scale): symmetric per layer, scale = max |a| / 127; values that are
+def quantize_activations(a, scale=None):
+    """(int8 array, scale): symmetric, scale = max |a| / 127 unless given; values that are
     non-zero stay non-zero (rounded away from zero to at least one step)."""
     a = np.asarray(a, dtype=np.float64)
-    peak = float(np.abs(a).max()) if a.size else 0.0
-    scale = peak / 127.0 if peak > 0 else 1.0
+    if scale is None:
+        peak = float(np.abs(a).max()) if a.size else 0.0
+        scale = peak / 127.0 if peak > 0 else 1.0
     q = np.clip(np.round(a / scale), -127, 127)
     tiny = (q == 0) & (a != 0)
     q[tiny] = np.sign(a[tiny])
@@ -626,22 +659,35 @@ def onnx_to_trace(model_path, out, inputs=None, attrs=None):
     model = load_model(model_path)
     lowered = _Lowering(model)
     layers = lowered.run()
-    n, values = (1, None) if inputs is None else record(lowered.model, lowered, inputs)
+    rec = None if inputs is None else Recorder(lowered.model, lowered, inputs)
     meta = {p.key: p.value for p in model.metadata_props}
     file_attrs = {"source_model": os.path.basename(str(model_path)),
                   "lowering": "tlmsim.activity.onnx_import (README: ANN inputs)"}
     if "accuracy" in meta:
         file_attrs["accuracy"] = float(meta["accuracy"])
     file_attrs.update(attrs or {})
-    with TraceWriter(out, "ann", n, producer=f"tlmsim onnx_import ({model.producer_name or '?'})",
-                     attrs=file_attrs) as w:
+    scales = None if rec is None else _scales(rec)
+    with TraceWriter(out, "ann", 1 if rec is None else rec.n, attrs=file_attrs,
+                     producer=f"tlmsim onnx_import ({model.producer_name or '?'})") as w:
         for s in layers:
             _write_layer(w, s)
-        if values is not None:
-            for s in layers:
-                q, scale = quantize_activations(values[s.name])
-                w.write_activations(s.name, q, scale=scale)
+        if rec is not None:
+            for s0, values in (rec.chunks() if rec.n > rec.chunk else [(0, rec.last)]):
+                for s in layers:
+                    q, _ = quantize_activations(values[s.name], scales[s.name])
+                    w.write_activations(s.name, q, scale=scales[s.name], sample0=s0)
     return layers
+
+
+def _scales(rec):
+    """Each layer's activation scale (max |value| / 127 over all samples). With more samples
+    than one chunk, the model runs twice: once for the scales, once to write."""
+    peaks = {s.name: 0.0 for s in rec.lowered.layers}
+    for _, values in rec.chunks():
+        for name, v in values.items():
+            peaks[name] = max(peaks[name], float(np.abs(v).max()) if v.size else 0.0)
+        rec.last = values
+    return {name: p / 127.0 if p > 0 else 1.0 for name, p in peaks.items()}
 
 
 def _write_layer(w, s):
