@@ -14,8 +14,8 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from cli_helpers import run_tlmsim  # noqa: E402
 from tlmsim.activity import open_trace, validate  # noqa: E402
 from tlmsim.activity.onnx_import import (  # noqa: E402
-    OnnxImportError, UnsupportedOperator, _Lowering, lower, onnx_to_trace, quantize_activations,
-    record)
+    OnnxImportError, UnsupportedOperator, _Lowering, lower, onnx_to_trace)
+from tlmsim.activity.onnx_record import quantize_activations, record  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(HERE, "..", "traces", "examples")
@@ -495,11 +495,11 @@ def test_lstm_model_replays_on_the_tpu(tmp_path):
 
 def test_recording_in_chunks_writes_the_same_trace(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    from tlmsim.activity import onnx_import
+    from tlmsim.activity import onnx_record
     whole, parts = str(tmp_path / "whole.h5"), str(tmp_path / "parts.h5")
     onnx_to_trace(MODEL, whole, inputs=INPUTS)
     # 4 layers of 64 + 512 + 128 + 10 float64 values: 5,712 bytes a sample; 50 per chunk
-    monkeypatch.setattr(onnx_import, "RECORD_CHUNK_BYTES", 50 * 8 * (64 + 512 + 128 + 10))
+    monkeypatch.setattr(onnx_record, "RECORD_CHUNK_BYTES", 50 * 8 * (64 + 512 + 128 + 10))
     onnx_to_trace(MODEL, parts, inputs=INPUTS)
     with open_trace(whole) as a, open_trace(parts) as b:
         for layer in ("image", "conv", "pool", "fc"):
