@@ -506,3 +506,19 @@ def test_recording_in_chunks_writes_the_same_trace(tmp_path, monkeypatch):
             assert a.activation_scale(layer) == b.activation_scale(layer)
             assert np.array_equal(np.asarray(a.activations(layer)),
                                   np.asarray(b.activations(layer)))
+
+
+def test_constant_node_cast_and_unfolded_batchnorm():
+    w = const(4, 4)
+    nodes = [helper.make_node("Constant", [], ["w"], value=numpy_helper.from_array(w)),
+             helper.make_node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT),
+             helper.make_node("MatMul", ["xf", "w"], ["m"], name="fc"),
+             helper.make_node("Relu", ["m"], ["r"], name="act"),
+             helper.make_node("BatchNormalization", ["r", "g", "beta", "mu", "var"], ["y"],
+                              name="bn")]
+    consts = {"g": const(4), "beta": const(4), "mu": const(4), "var": np.abs(const(4)) + 1}
+    layers = lower(model(nodes, [("x", ["N", 4])], [("y", ["N", 4])], consts))
+    assert summary(layers) == [("x", "input", (4,), ()), ("fc", "dense", (4,), ("x",)),
+                               ("bn", "elementwise", (4,), ("fc",))]
+    assert np.allclose(layers[1].weights, w.T) and layers[1].neuron_model == "relu"
+    assert layers[2].op == "scale"  # after the activation: a per-channel affine, not folded
