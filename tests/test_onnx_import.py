@@ -522,3 +522,14 @@ def test_constant_node_cast_and_unfolded_batchnorm():
                                ("bn", "elementwise", (4,), ("fc",))]
     assert np.allclose(layers[1].weights, w.T) and layers[1].neuron_model == "relu"
     assert layers[2].op == "scale"  # after the activation: a per-channel affine, not folded
+
+
+def test_exporter_node_names_become_valid_layer_names(tmp_path):
+    nodes = [helper.make_node("Gemm", ["input.1", "w"], ["y"], name="/layer1/fc/Gemm"),
+             helper.make_node("Relu", ["y"], ["z"], name="/layer1/act/Relu")]
+    m = model(nodes, [("input.1", ["N", 3])], [("z", ["N", 2])], {"w": const(3, 2)})
+    path = str(tmp_path / "names.onnx")
+    onnx.save(m, path)
+    layers = onnx_to_trace(path, str(tmp_path / "names.h5"))
+    assert [s.name for s in layers] == ["input.1", "layer1_fc_Gemm"]
+    validate(str(tmp_path / "names.h5"))

@@ -44,6 +44,7 @@ the LSTM's weights and checked against onnxruntime's ``Y``/``Y_h``.
 """
 
 import os
+import re
 
 import numpy as np
 
@@ -189,7 +190,7 @@ class _Lowering:
         return spec
 
     def layer_name(self, node, default):
-        return node.name or f"{default}{len(self.layers)}"
+        return _safe(node.name) or f"{default}{len(self.layers)}"
 
     def attrs(self, node):
         return {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
@@ -215,7 +216,8 @@ class _Lowering:
             if v.name in lstm_inputs:
                 self.sequence_input(v.name)
             else:
-                self.add(Spec(_safe(v.name), "input", self.shape(v.name), tensor=v.name),
+                self.add(Spec(_safe(v.name) or "input", "input", self.shape(v.name),
+                              tensor=v.name),
                          v.name)
         for node in g.node:
             self.node(node)
@@ -478,8 +480,9 @@ def _bn_affine(lw, node):
 
 
 def _safe(name):
-    """A layer name usable as an HDF5 group name."""
-    return name.replace("/", "_").replace(".", "_") or "input"
+    """`name` as a trace layer name: letters, digits, '_', '.', '-' (an exporter's
+    ``/layer1/conv/Conv`` becomes ``layer1_conv_Conv``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.-")[:100]
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def lower_lstm(lw, node):
     b = lw.const(node.input[3]) if len(node.input) > 3 and node.input[3] else None
     b = np.zeros(8 * hidden) if b is None else b[0].astype(np.float64)
     bias = b[:4 * hidden] + b[4 * hidden:]
-    base = node.name or f"lstm{len(lw.layers)}"
+    base = lw.layer_name(node, "lstm")
     h_prev = c_prev = None
     hs, cs = [], []
     for t, x_t in enumerate(lw.steps[x]):
