@@ -533,3 +533,15 @@ def test_exporter_node_names_become_valid_layer_names(tmp_path):
     layers = onnx_to_trace(path, str(tmp_path / "names.h5"))
     assert [s.name for s in layers] == ["input.1", "layer1_fc_Gemm"]
     validate(str(tmp_path / "names.h5"))
+
+
+def test_other_platforms_given_an_onnx_model_say_what_they_take():
+    from tlmsim.activity.inputs import replay_file
+    from tlmsim.errors import TlmsimError
+    with pytest.raises(TlmsimError, match=r"digits_cnn.onnx: an ANN trace has no spikes.*"
+                       r"ANN traces replay on tpu or generic") as e:
+        replay_file("loihi", MODEL)
+    assert "--record" not in str(e.value)
+    with pytest.raises(TlmsimError, match=r"(?s)digits_cnn.onnx: .*no recorded activations.*"
+                       r"without --record INPUTS.npy"):
+        replay_file("generic", MODEL)

@@ -101,8 +101,10 @@ def _replay_onnx(platform, path, params, progress, record, trace_out, **options)
         try:
             report = platform.replay(out, params, progress=progress, **options)
         except TlmsimError as e:
-            raise type(e)(str(e).replace(out, str(path)) + "\n  (a trace made from an ONNX "
-                          "model without --record INPUTS.npy has no recorded activity)") \
-                from None
+            text = str(e).replace(out, str(path))
+            if "activ" in text:  # the platform needs recorded activity
+                text += ("\n  (a trace made from an ONNX model without --record INPUTS.npy "
+                         "has no recorded activity)")
+            raise type(e)(text) from None
     report.trace = str(path)
     return report
