@@ -35,7 +35,8 @@ def add_parser(sub):
     p.set_defaults(func=_cmd_params)
 
     p = sub.add_parser("replay", help="replay an activity trace on a platform model")
-    p.add_argument("trace", help="HDF5 activity trace (see traces/FORMAT.md)")
+    p.add_argument("trace", help="HDF5 activity trace (see traces/FORMAT.md), GEMM/SCALE-Sim "
+                   "topology CSV or ONNX model (README: ANN inputs)")
     p.add_argument("--platform", "-p", required=True, help="platform name (tlmsim platforms)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter, e.g. --set noc.hop_energy_pj=2.0")
@@ -47,6 +48,10 @@ def add_parser(sub):
                    help="record every component's busy intervals; --out writes them as "
                         "timeline.json (Perfetto) and timeline.vcd (GTKWave)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.add_argument("--record", metavar="INPUTS.npy", help="ONNX model: run it on these inputs "
+                   "(onnxruntime) and record every layer's activations in the trace")
+    p.add_argument("--record-out", metavar="TRACE.h5", help="ONNX model: keep the trace made "
+                   "from it here (default with --record: MODEL.h5 next to the model)")
     p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("validate", help="compare each platform's model with published figures")
@@ -92,8 +97,10 @@ def _cmd_replay(args):
     platform = registry.get_platform(args.platform)
     values = P.override(P.with_preset(platform, args.preset), args.set)
     options = {"timeline": True} if args.timeline else {}
-    report = platform.replay(args.trace, values, progress=not args.quiet and not args.json,
-                             **options)
+    from tlmsim.activity.inputs import replay_file
+    report = replay_file(args.platform, args.trace, values,
+                         progress=not args.quiet and not args.json, record=args.record,
+                         trace_out=args.record_out, **options)
     if args.out:
         report.save(args.out)
     if args.json:

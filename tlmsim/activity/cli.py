@@ -6,12 +6,20 @@ from tlmsim.errors import ParameterError
 
 
 def add_parser(sub):
-    p = sub.add_parser("trace", help="activity traces: info, validate, stats, synth")
+    p = sub.add_parser("trace", help="activity traces: info, validate, stats, synth, convert")
     tsub = p.add_subparsers(dest="trace_command", metavar="ACTION", required=True)
 
-    q = tsub.add_parser("info", help="print a trace's header and layers")
+    q = tsub.add_parser("info", help="print a trace's header and layers (also: the GEMMs of a "
+                        "topology CSV, the lowered layers of an ONNX model)")
     q.add_argument("file")
     q.set_defaults(func=_info)
+
+    q = tsub.add_parser("convert", help="write the trace of an ONNX model (README: ANN inputs)")
+    q.add_argument("model", help="ONNX model (.onnx)")
+    q.add_argument("out", help="output .h5 trace")
+    q.add_argument("--record", metavar="INPUTS.npy", help="run the model on these inputs "
+                   "(onnxruntime) and record every layer's activations")
+    q.set_defaults(func=_convert)
 
     q = tsub.add_parser("validate", help="check every value of a trace against FORMAT.md")
     q.add_argument("file")
@@ -44,6 +52,10 @@ def add_parser(sub):
 
 def _info(args):
     from tlmsim.activity import open_trace
+    from tlmsim.activity.inputs import detect
+    kind = detect(args.file)
+    if kind != "hdf5":
+        return _info_csv(args.file) if kind == "csv" else _info_onnx(args.file)
     with open_trace(args.file) as tr:
         attrs = tr.attrs
         print(f"{args.file}: {tr.kind} trace, format version {tr.version}, "
@@ -65,6 +77,36 @@ def _info(args):
             mode = f" [{layer.mode}]" if tr.kind == "hybrid" else ""
             print(f"  {layer.name:<12} {layer.kind:<9} {'x'.join(map(str, layer.shape)):<12}"
                   f" {layer.n_neurons:>9} neurons{src}{op}{mode}{w}; {act}")
+    return 0
+
+
+def _info_csv(path):
+    from tlmsim.activity.topology import read_topology
+    topo = read_topology(path)
+    print(f"{path}: {topo.format} CSV, {len(topo.gemms)} GEMM(s) (A is M x K, W is K x N)")
+    for g in topo.gemms:
+        print(f"  {g.name:<16} {g.kind:<7} M={g.m:<8} K={g.k:<7} N={g.n:<7} {g.macs:>14,} MACs")
+    print(f"  total {sum(g.macs for g in topo.gemms):,} MACs")
+    return 0
+
+
+def _info_onnx(path):
+    from tlmsim.activity.onnx_import import lower_file
+    layers = lower_file(path)
+    print(f"{path}: ONNX model, {len(layers)} layer(s) once lowered (shapes without the batch)")
+    for s in layers:
+        what = s.op or s.window.get("pool") or (s.neuron_model if s.kind in ("dense", "conv2d")
+                                                 else "")
+        src = f" <- {','.join(s.sources)}" if s.sources else ""
+        print(f"  {s.name:<16} {s.kind:<11} {'x'.join(map(str, s.shape)):<10} {what}{src}")
+    return 0
+
+
+def _convert(args):
+    from tlmsim.activity.onnx_import import onnx_to_trace
+    layers = onnx_to_trace(args.model, args.out, inputs=args.record)
+    print(f"wrote {args.out}: {len(layers)} layers"
+          + (", activations recorded" if args.record else ", no activity"))
     return 0
 
 
