@@ -467,13 +467,6 @@ def test_softmax_error_hints_at_the_logits():
         lower(m)
 
 
-def _tpu_has_vector_unit():
-    from tlmsim.replay import gemm
-    return hasattr(gemm, "VectorOp")
-
-
-@pytest.mark.skipif(not _tpu_has_vector_unit(),
-                    reason="the TPU maps elementwise layers once its vector unit lands")
 def test_lstm_model_replays_on_the_tpu(tmp_path):
     from tlmsim.activity.inputs import replay_file
     t_steps, hidden, feats = 3, 4, 5
