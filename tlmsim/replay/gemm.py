@@ -195,8 +195,8 @@ def gemms_from_trace(trace):
     the first activations. Each GEMM carries the share of zeros in its input activations.
     """
     if trace.kind != "ann":
-        raise MappingError(f"{trace.path}: the TPU replays ANN traces; this trace is of kind "
-                           f"{trace.kind!r} (use an SNN platform such as loihi)")
+        from tlmsim.replay.hybrid import require_kind
+        require_kind(trace.path, trace.kind, "TPU (systolic)", ("ann",))
     batch = trace.n_samples
     gemms = []
     for layer in trace.network:
