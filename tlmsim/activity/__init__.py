@@ -7,6 +7,7 @@ Reading (what platforms use)::
         tr.kind, tr.dt_s, tr.n_steps, tr.n_samples, tr.attrs
         for layer in tr.network:               # Layer objects, topological order
             layer.name, layer.kind, layer.shape, layer.n_neurons, layer.sources
+            layer.mode, layer.op                # v2: ann/snn; elementwise/encoder/decoder op
             layer.weight_bits, layer.neuron_model, layer.neuron_params
             layer.weights                      # array, or None (not stored / many sources)
             indptr, indices = layer.fanout_csr(src)   # pre (in src) -> post (in layer)

@@ -48,7 +48,7 @@ def _info(args):
         attrs = tr.attrs
         print(f"{args.file}: {tr.kind} trace, format version {tr.version}, "
               f"{tr.n_samples} samples x {tr.n_steps} steps"
-              + (f" of {tr.dt_s:g} s" if tr.kind == "snn" else ""))
+              + (f" of {tr.dt_s:g} s" if tr.kind in ("snn", "hybrid") else ""))
         print(f"producer: {tr.producer}")
         if "accuracy" in attrs:
             print(f"accuracy: {attrs['accuracy']}")
@@ -61,8 +61,10 @@ def _info(args):
                 act = "no activity"
             w = " weights" if any(s.weights is not None for s in layer.synapses.values()) else ""
             src = f" <- {','.join(layer.sources)}" if layer.sources else ""
+            op = f" ({layer.op})" if layer.op else ""
+            mode = f" [{layer.mode}]" if tr.kind == "hybrid" else ""
             print(f"  {layer.name:<12} {layer.kind:<9} {'x'.join(map(str, layer.shape)):<12}"
-                  f" {layer.n_neurons:>9} neurons{src}{w}; {act}")
+                  f" {layer.n_neurons:>9} neurons{src}{op}{mode}{w}; {act}")
     return 0
 
 
@@ -85,14 +87,17 @@ def _stats(args):
           f"{'syn_ops':>13} type")
     for name, row in st["layers"].items():
         rate = row.get("firing_rate_hz")
-        ops = row.get("synaptic_ops")
+        ops = row.get("synaptic_ops", row.get("vector_ops"))
         print(f"  {name:<12} {row['n_neurons']:>9} {row.get('nonzero', '-'):>11} "
               f"{_f(row.get('sparsity'), '.4f'):>8} {_f(rate, '.2f'):>9} "
-              f"{'-' if ops is None else ops:>13} {row.get('ops_type') or ''}")
+              f"{'-' if ops is None else ops:>13} "
+              f"{row.get('ops_type') or ('vector' if 'vector_ops' in row else '')}")
     t = st["totals"]
     print(f"  total synaptic ops {t['synaptic_ops']} ({t['effective_acs']} AC, "
           f"{t['effective_macs']} MAC), {t['synaptic_ops_per_sample']:.6g} per sample; "
           f"activation sparsity {_f(t['activation_sparsity'], '.4f')}")
+    if "vector_ops" in t:
+        print(f"  vector ops (elementwise, encoders, decoders) {t['vector_ops']}")
     return 0
 
 

@@ -27,6 +27,12 @@ def dense(n_pre, n_post):
     return indptr, indices, wpos
 
 
+def one_to_one(n):
+    """Neuron ``i`` of the source reaches neuron ``i`` of the layer (elementwise, encoder
+    and decoder layers: version 2 of the format); no weights."""
+    return (np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int32), None)
+
+
 def _spatial_pairs(in_hw, out_hw, kernel, stride, padding):
     """Valid (input pixel, output pixel, kernel tap) triples of a sliding window,
     sorted by input pixel then output pixel."""

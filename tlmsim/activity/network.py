@@ -33,11 +33,16 @@ class Synapses:
 class Layer:
     """One layer: what it is (``kind``, ``shape``), who feeds it (``sources``), its neuron
     model and parameters, its weight width in bits (0 if unknown) and, for conv2d and
-    pooling, the window (``kernel``, ``stride``, ``padding`` as (rows, cols); ``pool``)."""
+    pooling, the window (``kernel``, ``stride``, ``padding`` as (rows, cols); ``pool``).
+
+    Version 2 of the format adds ``mode`` (``ann``: activations per sample, ``snn``: spike
+    events per step; when not given, the trace's kind) and the one-to-one kinds
+    ``elementwise`` (attribute ``op``), ``encoder`` (``encoding``) and ``decoder``
+    (``decoding``), whose parameters live in ``attrs``."""
 
     def __init__(self, name, kind, shape, sources=(), neuron_model="", neuron_params=None,
                  weight_bits=0, kernel=None, stride=None, padding=None, pool=None,
-                 synapses=None, attrs=None):
+                 synapses=None, attrs=None, mode=None):
         self.name = str(name)
         self.kind = str(kind)
         self.shape = tuple(int(s) for s in shape)
@@ -51,6 +56,7 @@ class Layer:
         self.pool = pool
         self.synapses = dict(synapses or {})
         self.attrs = dict(attrs or {})
+        self.declared_mode = None if mode is None else str(mode)
         self.bias = None  # array (or dataset): one value per neuron or per channel
         self.network = None
         self.check_csr = None  # set by the reader: checks a stored table's values
@@ -58,6 +64,21 @@ class Layer:
 
     def __repr__(self):
         return f"Layer({self.name!r}, {self.kind!r}, shape={self.shape}, sources={self.sources})"
+
+    @property
+    def mode(self):
+        """``ann`` or ``snn``: the declared mode, else the kind of the trace the layer is
+        in (None for a layer of a hybrid network that declares none)."""
+        if self.declared_mode is not None:
+            return self.declared_mode
+        kind = getattr(self.network, "kind", None)
+        return kind if kind in ("ann", "snn") else None
+
+    @property
+    def op(self):
+        """The operation of an elementwise, encoder or decoder layer (None otherwise)."""
+        key = {"elementwise": "op", "encoder": "encoding", "decoder": "decoding"}.get(self.kind)
+        return None if key is None else self.attrs.get(key)
 
     @property
     def n_neurons(self):
@@ -115,6 +136,8 @@ class Layer:
             table = C.conv2d(src.shape, self.shape, self.kernel, self.stride, self.padding)
         elif self.kind == "pooling":
             table = C.pooling(src.shape, self.shape, self.kernel, self.stride, self.padding)
+        elif self.kind in ("elementwise", "encoder", "decoder"):
+            table = C.one_to_one(self.n_neurons)
         elif self.kind == "sparse":
             syn = self.synapses[source]
             if syn.hash_fanout is not None:
@@ -161,6 +184,8 @@ class Layer:
         if not (effective and stored):  # uniform fan-outs need no table
             if self.kind in ("dense", "recurrent"):
                 return np.full(n_pre, self.n_neurons, dtype=np.int64)
+            if self.kind in ("elementwise", "encoder", "decoder"):
+                return np.ones(n_pre, dtype=np.int64)
             if self.kind == "sparse" and syn.hash_fanout is not None:
                 return np.full(n_pre, syn.hash_fanout, dtype=np.int64)
         indptr, indices, _ = self._table(source)
@@ -177,9 +202,12 @@ class Layer:
 
 
 class Network:
-    """Layers in topological order, looked up by name or position."""
+    """Layers in topological order, looked up by name or position. ``kind`` is the trace
+    kind (``ann``, ``snn`` or ``hybrid``; None when unknown): the mode of layers that
+    declare none."""
 
-    def __init__(self, layers=()):
+    def __init__(self, layers=(), kind=None):
+        self.kind = kind
         self.layers = []
         self._by_name = {}
         for layer in layers:

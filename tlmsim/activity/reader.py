@@ -24,7 +24,7 @@ from tlmsim.errors import TraceFormatError
 #: Offsets read at a time while streaming a whole layer.
 OFFSET_BLOCK = 1 << 16
 _LAYER_KEYS = ("name", "kind", "shape", "sources", "neuron_model", "neuron_params",
-               "weight_bits", "kernel", "stride", "padding", "pool")
+               "weight_bits", "kernel", "stride", "padding", "pool", "mode")
 _FIX_CORRUPT = "the file is damaged or truncated; write it again"
 _H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError, AttributeError,
               IndexError, UnicodeDecodeError, OverflowError)
@@ -130,8 +130,12 @@ class Trace:
         self.producer = self._attr(f, "/", "producer", str)
         if self.n_steps < 1 or self.n_samples < 1:
             raise S.format_error(self.path, "/", "n_steps and n_samples must be >= 1")
-        if self.kind == "snn" and not self.dt_s > 0:
-            raise S.format_error(self.path, "/", f"an snn trace needs dt_s > 0, got {self.dt_s}")
+        if self.kind in ("snn", "hybrid") and not self.dt_s > 0:
+            raise S.format_error(self.path, "/", f"an {self.kind} trace needs dt_s > 0, "
+                                 f"got {self.dt_s}")
+        if self.kind in S.V2_KINDS and self.version < 2:
+            raise S.format_error(self.path, "/", f"kind {self.kind!r} needs format version 2, "
+                                 f"the file says {self.version}", "set the version to 2")
         if self.kind == "ann" and self.n_steps != 1:
             raise S.format_error(self.path, "/", "an ann trace has n_steps = 1")
 
@@ -166,7 +170,7 @@ class Trace:
             raise S.format_error(self.path, S.LAYERS_GROUP, "missing group",
                                  "a trace describes its network; see traces/FORMAT.md")
         group = self._f[S.LAYERS_GROUP]
-        net = Network()
+        net = Network(kind=self.kind)
         names = sorted(group.keys())
         if not names:
             raise S.format_error(self.path, S.LAYERS_GROUP, "no layers")
@@ -184,6 +188,11 @@ class Trace:
             if layer.name != parsed[1]:
                 raise S.format_error(self.path, where, f"name attribute {layer.name!r} "
                                      f"differs from the group name {parsed[1]!r}")
+            if self.version < 2 and (layer.kind in S.V2_LAYER_KINDS or
+                                     layer.declared_mode is not None):
+                raise S.format_error(self.path, where, f"layer kind {layer.kind!r} and the "
+                                     "mode attribute need format version 2, the file says "
+                                     f"{self.version}", "set the version to 2")
             check_layer(self.path, layer, net, where)
             net.add(layer)
         return net
@@ -205,7 +214,8 @@ class Trace:
                       stride=a("stride", "ints") if window else None,
                       padding=a("padding", "ints") if window else None,
                       pool=a("pool", str) if kind == "pooling" else None,
-                      attrs=self._decoded(g, where, skip=_LAYER_KEYS))
+                      attrs=self._decoded(g, where, skip=_LAYER_KEYS),
+                      mode=a("mode", str) if "mode" in g.attrs else None)
         if "bias" in g:
             layer.bias = self._dataset(g, where + "/bias")
             if layer.bias.dtype.kind not in "iuf" or layer.bias.ndim != 1 or \
@@ -272,9 +282,12 @@ class Trace:
                 self._nzpc[name] = ds
             if name in self._spikes and (name in self._acts or name in self._nzpc):
                 raise S.format_error(self.path, where, "has both spikes and activations")
-            if self.kind == "ann" and name in self._spikes:
-                raise S.format_error(self.path, where, "an ann trace stores activations, "
+            if layer.mode == "ann" and name in self._spikes:
+                raise S.format_error(self.path, where, "an ann layer stores activations, "
                                      "not spike events")
+            if self.kind == "hybrid" and layer.mode == "snn" and name not in self._spikes:
+                raise S.format_error(self.path, where, "an snn layer of a hybrid trace "
+                                     "stores spike events (neuron, offsets)")
             if name not in self._spikes and name not in self._acts and name not in self._nzpc:
                 raise S.format_error(self.path, where, "no neuron/offsets, activations or "
                                      "nonzero_per_channel dataset")

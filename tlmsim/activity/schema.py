@@ -8,18 +8,38 @@ import numpy as np
 
 #: Value of the file attribute ``format``.
 FORMAT_NAME = "tlmsim-activity"
-#: The format version this code writes; it reads the versions in `READABLE_VERSIONS`.
-VERSION = 1
-READABLE_VERSIONS = (1,)
+#: The newest format version this code writes; it reads the versions in
+#: `READABLE_VERSIONS`. A file is written as version 1 unless it uses a version-2 feature
+#: (`V2_KINDS`, `V2_LAYER_KINDS` or a layer ``mode`` attribute), so version-1 readers keep
+#: reading every file they could read before.
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
-#: Trace kinds: spiking (events per step) or conventional (activations per sample).
-KINDS = ("snn", "ann")
+#: Trace kinds: spiking (events per step), conventional (activations per sample), or
+#: hybrid (version 2: layers of both modes, each naming its own).
+KINDS = ("snn", "ann", "hybrid")
+#: What a layer's activity is: activations per sample or spike events per step.
+MODES = ("ann", "snn")
 
 #: Layer kinds and what connects a layer to each of its sources.
-LAYER_KINDS = ("input", "dense", "conv2d", "pooling", "recurrent", "sparse")
+LAYER_KINDS = ("input", "dense", "conv2d", "pooling", "recurrent", "sparse",
+               "elementwise", "encoder", "decoder")
 #: Layer kinds that may list themselves among their sources.
 SELF_SOURCE_KINDS = ("recurrent", "sparse")
 POOL_OPS = ("avg", "max", "sum")
+
+#: Version-2 layer kinds: element by element, no synapses (neuron i from neuron i of each
+#: source). ``elementwise`` applies ``op``; ``encoder`` turns activations into spikes over
+#: the steps (``encoding``); ``decoder`` turns spikes back into activations (``decoding``).
+ONE_TO_ONE_KINDS = ("elementwise", "encoder", "decoder")
+#: Elementwise operations on two or more sources, and on exactly one.
+ELEMENTWISE_NARY = ("add", "sub", "mul", "max")
+ELEMENTWISE_UNARY = ("relu", "sigmoid", "tanh", "exp", "neg", "identity", "scale")
+ENCODINGS = ("rate", "direct")
+DECODINGS = ("count", "last")
+#: What needs version 2.
+V2_KINDS = ("hybrid",)
+V2_LAYER_KINDS = ONE_TO_ONE_KINDS
 
 #: Dtypes of the activity datasets.
 NEURON_DTYPE = np.dtype("<u4")

@@ -9,6 +9,13 @@
 - Activation sparsity: 1 - (non-zero outputs) / (neuron outputs), over all non-input
   layers with recorded activity (for SNNs every neuron and step is an output).
 - Firing rate: spikes per neuron per second (spikes / (neurons * steps * samples * dt_s)).
+- Vector operations (format version 2): elementwise, encoder and decoder layers have no
+  synapses; each output element they compute counts one operation per sample (ann mode)
+  or per step (snn mode), once per source after the first for n-ary elementwise ops
+  (an add of three sources is two adds per element). A decoder also adds one
+  accumulate per spike it receives.
+- In hybrid traces, an ann layer has one output per neuron and sample, an snn layer one
+  per neuron, step and sample.
 
 Everything streams: each layer's spikes are read once, block by block, into a per-neuron
 count (memory: one int64 per neuron).
@@ -17,7 +24,7 @@ count (memory: one int64 per neuron).
 import numpy as np
 
 from tlmsim.activity.reader import Trace, open_trace
-from tlmsim.activity.schema import format_error
+from tlmsim.activity.schema import ONE_TO_ONE_KINDS, format_error
 
 
 def _per_neuron_counts(tr, name, max_events):
@@ -58,16 +65,30 @@ def trace_stats(trace, max_events=1 << 22):
                            "billions of neurons") from None
 
 
+def _vector_ops(layer, slots, counts):
+    """Operations of an elementwise, encoder or decoder layer over the whole trace."""
+    per_output = max(1, len(layer.sources) - 1) if layer.kind == "elementwise" else 1
+    ops = layer.n_neurons * slots * per_output
+    if layer.kind == "decoder" and layer.sources[0] in counts:
+        ops += int(counts[layer.sources[0]].sum())
+    return ops
+
+
 def _stats(tr, max_events):
-    slots = tr.n_samples * tr.n_steps
     counts, exact = {}, {}
     for name in tr.spiking_layers + tr.activation_layers:
         counts[name], exact[name] = _per_neuron_counts(tr, name, max_events)
     layers = {}
     tot = dict(synaptic_ops=0, effective_acs=0, effective_macs=0, dense_ops=0,
-               spikes=0, neuron_updates=0, nonzero=0, outputs=0)
+               spikes=0, neuron_updates=0, nonzero=0, outputs=0, vector_ops=0)
     for layer in tr.network:
+        slots = tr.n_samples * (tr.n_steps if layer.mode == "snn" else 1)
         row = {"kind": layer.kind, "n_neurons": layer.n_neurons}
+        if tr.kind == "hybrid":
+            row["mode"] = layer.mode
+        if layer.kind in ONE_TO_ONE_KINDS:
+            row["vector_ops"] = _vector_ops(layer, slots, counts)
+            tot["vector_ops"] += row["vector_ops"]
         if layer.name in counts:
             nz = int(counts[layer.name].sum())
             row["nonzero"] = nz
@@ -78,10 +99,10 @@ def _stats(tr, max_events):
             if layer.kind != "input":
                 tot["nonzero"] += nz
                 tot["outputs"] += layer.n_neurons * slots
-        if layer.kind != "input":
+        if layer.kind != "input" and layer.kind not in ONE_TO_ONE_KINDS:
             tot["neuron_updates"] += layer.n_neurons * slots
         ops, types, dense, ok = 0, set(), 0, True
-        for src in layer.sources:
+        for src in layer.sources if layer.kind not in ONE_TO_ONE_KINDS else ():
             dense += layer.n_synapses(src) * slots
             if src not in counts:
                 ok = False
@@ -99,7 +120,7 @@ def _stats(tr, max_events):
             types.add("AC" if spiking else "MAC")
             tot["effective_acs" if spiking else "effective_macs"] += n
             ops += n
-        if layer.sources:
+        if layer.sources and layer.kind not in ONE_TO_ONE_KINDS:
             row["synaptic_ops"] = ops if ok else None
             row["ops_type"] = "+".join(sorted(types)) or None
             row["dense_ops"] = dense
@@ -108,6 +129,8 @@ def _stats(tr, max_events):
         layers[layer.name] = row
     totals = {k: tot[k] for k in ("synaptic_ops", "effective_acs", "effective_macs",
                                   "dense_ops", "spikes", "neuron_updates")}
+    if tr.version >= 2:
+        totals["vector_ops"] = tot["vector_ops"]
     totals["synaptic_ops_per_sample"] = tot["synaptic_ops"] / tr.n_samples
     totals["activation_sparsity"] = (1.0 - tot["nonzero"] / tot["outputs"]
                                      if tot["outputs"] else None)

@@ -40,6 +40,7 @@ def check_layer(path, layer, earlier, where=None):
         raise err(f"{layer.n_neurons} neurons do not fit uint32 neuron ids")
     if not 0 <= layer.weight_bits <= 64:
         raise err(f"weight_bits {layer.weight_bits} outside 0..64")
+    _check_mode(layer, earlier, err)
     if layer.kind == "input":
         if layer.sources:
             raise err("an input layer has no sources")
@@ -56,6 +57,9 @@ def check_layer(path, layer, earlier, where=None):
         elif src not in earlier:
             raise err(f"source {src!r} is not an earlier layer",
                       "list layers in topological order")
+    if layer.kind in S.ONE_TO_ONE_KINDS:
+        _check_one_to_one(layer, earlier, err)
+        return
     window = layer.kind in ("conv2d", "pooling")
     if window:
         if len(layer.shape) != 3:
@@ -118,6 +122,76 @@ def check_layer(path, layer, earlier, where=None):
             if w is not None and tuple(w.shape) != (nnz,):
                 raise S.format_error(path, swhere + "/weights",
                                      f"shape {tuple(w.shape)}, expected ({nnz},)")
+
+
+def _a(kind):
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
+def _check_mode(layer, earlier, err):
+    """A layer's mode against the trace kind (version 2: hybrid networks)."""
+    kind, mode = getattr(earlier, "kind", None), layer.declared_mode
+    if mode is not None and mode not in S.MODES:
+        raise err(f"mode {mode!r} unknown", f"use one of {S.MODES}")
+    if kind == "hybrid" and mode is None:
+        raise err("every layer of a hybrid trace declares its mode",
+                  "set the layer attribute mode to 'ann' or 'snn'")
+    if kind in ("ann", "snn") and mode not in (None, kind):
+        raise err(f"a {kind} trace holds only {kind} layers, not a {mode} one",
+                  "write the trace with kind 'hybrid' to mix modes")
+    if kind in ("ann", "snn") and layer.kind in ("encoder", "decoder"):
+        raise err(f"{_a(layer.kind)} converts between modes: it needs a hybrid trace",
+                  "write the trace with kind 'hybrid'")
+    if kind != "hybrid" or layer.kind in ("encoder", "decoder"):
+        return
+    for src in layer.sources:
+        pre = layer if src == layer.name else earlier[src] if src in earlier else None
+        if pre is not None and pre.mode != mode:
+            raise err(f"source {src!r} is {pre.mode} and this layer is {mode}",
+                      "put an encoder (ann -> snn) or decoder (snn -> ann) layer between")
+
+
+def _check_one_to_one(layer, earlier, err):
+    """Elementwise, encoder and decoder layers: sources of the layer's size, no weights."""
+    op = layer.op
+    if layer.kind == "elementwise":
+        nary = op in S.ELEMENTWISE_NARY
+        if not nary and op not in S.ELEMENTWISE_UNARY:
+            raise err(f"elementwise op {op!r} unknown",
+                      f"set attribute op to one of {S.ELEMENTWISE_NARY + S.ELEMENTWISE_UNARY}")
+        if nary and len(layer.sources) < 2:
+            raise err(f"elementwise {op} needs two sources or more")
+        if not nary and len(layer.sources) != 1:
+            raise err(f"elementwise {op} takes one source, not {len(layer.sources)}")
+    else:
+        key, allowed = (("encoding", S.ENCODINGS) if layer.kind == "encoder"
+                        else ("decoding", S.DECODINGS))
+        if op not in allowed:
+            raise err(f"{layer.kind} {key} {op!r} unknown",
+                      f"set attribute {key} to one of {allowed}")
+        if len(layer.sources) != 1:
+            raise err(f"{_a(layer.kind)} has one source, not {len(layer.sources)}")
+        src_mode, mode = ("ann", "snn") if layer.kind == "encoder" else ("snn", "ann")
+        pre = earlier[layer.sources[0]]
+        if pre.mode != src_mode or layer.mode != mode:
+            raise err(f"{_a(layer.kind)} turns {src_mode} activity into {mode}; here "
+                      f"source {pre.name!r} is {pre.mode} and the layer {layer.mode}")
+    for src in layer.sources:
+        pre = earlier[src]
+        if pre.n_neurons != layer.n_neurons:
+            raise err(f"source {src!r} has {pre.n_neurons} neurons and this {layer.kind} "
+                      f"layer {layer.n_neurons}: one-to-one layers keep the size")
+        syn = layer.synapses.get(src)
+        if syn is not None and (syn.weights is not None or syn.indptr is not None
+                                or syn.hash_fanout is not None):
+            raise err(f"a {layer.kind} layer stores no synapses (it works neuron by neuron)",
+                      f"remove its synapses/{src} group")
+
+
+def uses_v2(kind, network):
+    """Whether a trace of `kind` with `network` needs format version 2."""
+    return kind in S.V2_KINDS or any(layer.kind in S.V2_LAYER_KINDS or
+                                     layer.declared_mode is not None for layer in network)
 
 
 def check_csr(path, where, indptr, indices, n_post):

@@ -85,10 +85,11 @@ class _SpikeStream:
 
 
 class TraceWriter:
-    """Writes one trace file. ``kind`` is "snn" (spike events per time step) or "ann"
-    (activations per sample); ``dt_s`` is the SNN time step; ``attrs`` adds file
-    attributes such as ``accuracy`` or ``provenance`` (dicts and lists are stored as
-    JSON text)."""
+    """Writes one trace file. ``kind`` is "snn" (spike events per time step), "ann"
+    (activations per sample) or "hybrid" (each layer names its ``mode``); ``dt_s`` is the
+    SNN time step; ``attrs`` adds file attributes such as ``accuracy`` or ``provenance``
+    (dicts and lists are stored as JSON text). The file says version 1 unless it uses a
+    version-2 feature (hybrid kind, a layer ``mode``, elementwise/encoder/decoder layers)."""
 
     def __init__(self, path, kind, n_samples, n_steps=1, dt_s=0.0, producer="tlmsim",
                  attrs=None, chunk_events=S.CHUNK_EVENTS, compression="gzip"):
@@ -98,18 +99,21 @@ class TraceWriter:
             raise S.format_error(path, "", "n_samples and n_steps must be at least 1")
         if kind == "ann" and int(n_steps) != 1:
             raise S.format_error(path, "", "an ann trace has n_steps = 1")
+        if kind in ("snn", "hybrid") and not float(dt_s) > 0:
+            raise S.format_error(path, "", f"an {kind} trace needs dt_s > 0 (the time step "
+                                 "in seconds)")
         self.path = str(path)
         self.kind = kind
         self.n_samples = int(n_samples)
         self.n_steps = int(n_steps)
         self.chunk_events = int(chunk_events)
         self.compression = compression
-        self.network = Network()
+        self.network = Network(kind=kind)
         self._streams = {}
         self._f = h5py.File(path, "w")
         a = self._f.attrs
         _put(a, "format", S.FORMAT_NAME)
-        a["version"] = S.VERSION
+        a["version"] = 2 if kind in S.V2_KINDS else 1
         _put(a, "kind", kind)
         a["dt_s"] = float(dt_s)
         a["n_steps"] = self.n_steps
@@ -127,7 +131,8 @@ class TraceWriter:
     # -- structure ------------------------------------------------------------------
     def add_layer(self, name, kind, shape, sources=(), weights=None, neuron_model="",
                   neuron_params=None, weight_bits=0, kernel=None, stride=None, padding=None,
-                  pool=None, csr=None, hash_fanout=None, hash_seed=0, bias=None, attrs=None):
+                  pool=None, csr=None, hash_fanout=None, hash_seed=0, bias=None, attrs=None,
+                  mode=None, op=None):
         """Add a layer after the ones already added (topological order).
 
         `weights` is one array (single source) or a dict source -> array, in the layout of
@@ -135,7 +140,9 @@ class TraceWriter:
         their single source (or a dict source -> (indptr, indices)), or `hash_fanout`
         and `hash_seed` for hashed random fan-out. Conv2d and pooling layers take
         `kernel`, `stride` (default 1) and `padding` (default 0) as ints or (rows, cols).
-        `bias` (optional) is one value per neuron or per output channel."""
+        `bias` (optional) is one value per neuron or per output channel. `mode` ("ann" or
+        "snn") is required in hybrid traces; `op` is the operation of an elementwise
+        layer, the encoding of an encoder or the decoding of a decoder."""
         sources = [sources] if isinstance(sources, str) else list(sources)
         pair = (lambda v, d: None if v is None and d is None else
                 tuple(int(x) for x in (np.broadcast_to(np.asarray(d if v is None else v), (2,)))))
@@ -144,7 +151,14 @@ class TraceWriter:
                       kernel=pair(kernel, None) if window else None,
                       stride=pair(stride, 1) if window else None,
                       padding=pair(padding, 0) if window else None,
-                      pool=(pool or "avg") if kind == "pooling" else None, attrs=attrs)
+                      pool=(pool or "avg") if kind == "pooling" else None, attrs=attrs,
+                      mode=mode)
+        key = {"elementwise": "op", "encoder": "encoding", "decoder": "decoding"}.get(kind)
+        if op is not None and key is None:
+            raise S.format_error(self.path, f"{S.LAYERS_GROUP}/{name}", f"a {kind} layer "
+                                 "takes no op", "op is for elementwise, encoder and decoder")
+        if key is not None and op is not None:
+            layer.attrs[key] = str(op)
         if not isinstance(weights, dict):
             weights = {sources[0]: weights} if (weights is not None and sources) else {}
         if csr is not None and not isinstance(csr, dict):
@@ -169,6 +183,8 @@ class TraceWriter:
         check_layer(self.path, layer, self.network)
         self.network.add(layer)
         self._write_layer(len(self.network) - 1, layer)
+        if kind in S.V2_LAYER_KINDS or mode is not None:
+            self._f.attrs["version"] = 2
         return layer
 
     def write_labels(self, labels=None, predictions=None):
@@ -197,6 +213,8 @@ class TraceWriter:
                 a[key] = np.asarray(getattr(layer, key), dtype=np.int64)
         if layer.pool is not None:
             _put(a, "pool", layer.pool)
+        if layer.declared_mode is not None:
+            _put(a, "mode", layer.declared_mode)
         for key, value in layer.attrs.items():
             _put(a, key, value, self.path)
         if layer.bias is not None:
@@ -224,9 +242,10 @@ class TraceWriter:
 
     # -- spikes ---------------------------------------------------------------------
     def _stream(self, name):
-        if self.kind != "snn":
-            raise S.format_error(self.path, f"activity/{name}", "spikes need an snn trace")
         layer = self._layer(name)
+        if layer.mode != "snn":
+            raise S.format_error(self.path, f"activity/{name}", "spikes need an snn layer "
+                                 f"(this one is {layer.mode or self.kind})")
         if name not in self._streams:
             g = self._f[S.ACTIVITY_GROUP].require_group(name)
             if "activations" in g:
@@ -306,6 +325,9 @@ class TraceWriter:
         layer = self._layer(name)
         acts = np.asarray(activations)
         where = f"activity/{name}/activations"
+        if self.kind == "hybrid" and layer.mode != "ann":
+            raise S.format_error(self.path, where, "activations need an ann layer; an snn "
+                                 "layer of a hybrid trace records spike events")
         if acts.dtype != S.ACTIVATION_DTYPE:
             raise S.format_error(self.path, where, f"activations must be int8, not {acts.dtype}")
         acts = acts.reshape((acts.shape[0],) + layer.shape) if acts.ndim >= 1 and \
@@ -329,6 +351,9 @@ class TraceWriter:
         """Write the number of non-zero activations per channel, int64 [n_samples,
         n_channels], for layers whose activations are not stored."""
         layer = self._layer(name)
+        if self.kind == "hybrid" and layer.mode != "ann":
+            raise S.format_error(self.path, f"activity/{name}/nonzero_per_channel",
+                                 "non-zero counts need an ann layer")
         counts = np.asarray(counts, dtype=np.int64)
         if counts.shape != (self.n_samples, layer.n_channels):
             raise S.format_error(self.path, f"activity/{name}/nonzero_per_channel",
