@@ -103,16 +103,15 @@ def write(path, x_te, y_te, pred, acc, float_acc, x_scale, conv_scale, cw_q, cw_
                     kernel=KERNEL, stride=STRIDE, padding=PAD, neuron_model="relu",
                     bias=p["cb"].astype(np.float32), mode="ann",
                     attrs={"weight_scale": cw_scale})
-        w.add_layer("encoder", "encoder", (CHANNELS, 4, 4), ["conv"], mode="snn",
-                    attrs={"encoding": "rate"})
+        w.add_layer("encoder", "encoder", (CHANNELS, 4, 4), ["conv"], mode="snn", op="rate")
         for name, src, (w_q, w_s, theta), bias in (("fc1", "encoder", fc1, p["b1"]),
                                                    ("fc2", "fc1", fc2, p["b2"])):
             w.add_layer(name, "dense", (w_q.shape[0],), [src], weights=w_q, weight_bits=8,
                         neuron_model="if", bias=bias.astype(np.float32), mode="snn",
                         neuron_params=dict(if_model, threshold=theta),
                         attrs={"weight_scale": w_s})
-        w.add_layer("decoder", "decoder", (10,), ["fc2"], mode="ann",
-                    attrs={"decoding": "count", "scale": fc2[2]})
+        w.add_layer("decoder", "decoder", (10,), ["fc2"], mode="ann", op="count",
+                    attrs={"scale": fc2[2]})
         w.write_activations("input", np.round(x_te * 16).astype(np.int8).reshape(n, 1, 8, 8),
                             scale=x_scale)
         w.write_activations("conv", conv_q, scale=conv_scale)

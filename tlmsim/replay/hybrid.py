@@ -22,7 +22,7 @@ CONVERSION_KINDS = ("encoder", "decoder")
 
 def layer_mode(layer, file_kind):
     """``ann`` or ``snn``: the layer's recorded mode (v2), else the file's kind (v1)."""
-    mode = getattr(layer, "mode", None) or layer.attrs.get("mode")
+    mode = getattr(layer, "mode", None)
     if isinstance(mode, bytes):
         mode = mode.decode()
     if mode in ("ann", "snn"):
@@ -39,7 +39,7 @@ def conversion_of(layer):
     if layer.kind not in CONVERSION_KINDS:
         return ""
     key = "encoding" if layer.kind == "encoder" else "decoding"
-    value = layer.attrs.get(key, getattr(layer, key, None))
+    value = layer.attrs.get(key)
     if isinstance(value, bytes):
         value = value.decode()
     allowed = ("rate", "direct") if layer.kind == "encoder" else ("count", "last")
