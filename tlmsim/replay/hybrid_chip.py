@@ -301,7 +301,7 @@ def _systolic_rows(rep, net, modes):
     share = cycles / cycles.sum() if cycles.sum() else np.full(len(table), 1 / max(1, len(table)))
     rows = []
     for r, s in zip(table, share):
-        name = r.get("layer", r.get("name"))
+        name = r["name"]
         rows.append({"layer": name, "kind": net[name].kind, "mode": "ann",
                      "placed_on": "ann_engine", "group": "ann",
                      "energy_j": rep.energy_j * s, "latency_s": rep.latency_s * s,
