@@ -38,6 +38,7 @@ class InvariantError(TlmsimError):
     exit_code = 3
 
 
-class UnsupportedKindError(MappingError):
+class UnsupportedKindError(MappingError, TraceFormatError):
     """A platform was given a trace kind (ann, snn, hybrid) it has no hardware for; the
-    message names the platforms that run it."""
+    message names the platforms that run it. (Also a `TraceFormatError`, which spiking
+    platforms raised for ANN traces before hybrid traces existed.)"""

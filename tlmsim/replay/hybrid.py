@@ -224,30 +224,8 @@ def require_kind(path, kind, platform, kinds):
     if kind in kinds:
         return
     able = ", ".join(platforms_for_kind(kind)) or "none found"
+    article = "an" if kind[:1] in "aeiou" else "a"
     raise UnsupportedKindError(
-        f"{path}: the {platform} platform runs {' and '.join(kinds)} traces; this trace is of "
-        f"kind {kind!r}. Platforms that run {kind} traces: {able} "
-        f"(tlmsim replay --platform NAME)")
-
-
-# -- breakdown by kind ------------------------------------------------------------------
-
-#: the groups a hybrid report breaks energy and latency into
-GROUPS = ("ann", "snn", "conversion", "transfer")
-
-
-def group_of(layer, mode):
-    """``conversion`` for encoder and decoder layers, else the layer's mode."""
-    return "conversion" if layer.kind in CONVERSION_KINDS else mode
-
-
-def per_kind(rows):
-    """{group: {"energy_j", "latency_s", "layers"}} summed over per-layer rows that carry
-    ``group``, ``energy_j`` and ``latency_s``."""
-    out = {}
-    for row in rows:
-        g = out.setdefault(row["group"], {"energy_j": 0.0, "latency_s": 0.0, "layers": []})
-        g["energy_j"] += float(row["energy_j"])
-        g["latency_s"] += float(row.get("latency_s", 0.0))
-        g["layers"].append(row["layer"])
-    return out
+        f"{path}: {article} {kind.upper()} trace, but the {platform} platform runs "
+        f"{' and '.join(k.upper() for k in kinds)} traces only. Platforms that run {kind} "
+        f"traces: {able} (tlmsim replay --platform NAME)")
