@@ -80,6 +80,34 @@ class MemoryTrace:
             self._spikes[name] = (offsets, neuron.astype(np.uint32))
         self._acts = {name: np.asarray(a) for name, a in (activations or {}).items()}
 
+    @classmethod
+    def from_trace(cls, path, n_samples=None):
+        """The first `n_samples` samples (default all) of a trace file, weights included,
+        held in memory (a quick look at a large trace)."""
+        from tlmsim.activity import open_trace
+        with open_trace(path) as tr:
+            n = tr.n_samples if n_samples is None else min(int(n_samples), tr.n_samples)
+            spikes, acts = {}, {}
+            for layer in tr.network:
+                for syn in layer.synapses.values():
+                    for key in ("weights", "indptr", "indices"):
+                        if getattr(syn, key) is not None:
+                            setattr(syn, key, np.asarray(getattr(syn, key)[()]))
+                if layer.bias is not None:
+                    layer.bias = np.asarray(layer.bias[()])
+                layer.check_csr = None
+                if tr.has_spikes(layer.name):
+                    raster = np.zeros((n, tr.n_steps, layer.n_neurons), dtype=bool)
+                    for sample in range(n):
+                        offs, ids = tr.window(layer.name, sample, 0, tr.n_steps)
+                        step = np.repeat(np.arange(tr.n_steps), np.diff(offs))
+                        raster[sample, step, np.asarray(ids, dtype=np.int64)] = True
+                    spikes[layer.name] = raster
+                elif tr.has_activations(layer.name):
+                    acts[layer.name] = np.asarray(tr.activations(layer.name, slice(0, n)))
+            return cls(tr.network, tr.kind, n, tr.n_steps, spikes, acts, tr.dt_s,
+                       f"{path} (first {n} samples)")
+
     @property
     def activation_layers(self):
         return list(self._acts)
@@ -229,3 +257,26 @@ def require_kind(path, kind, platform, kinds):
         f"{path}: {article} {kind.upper()} trace, but the {platform} platform runs "
         f"{' and '.join(k.upper() for k in kinds)} traces only. Platforms that run {kind} "
         f"traces: {able} (tlmsim replay --platform NAME)")
+
+
+# -- breakdown by kind ------------------------------------------------------------------
+
+#: the groups a hybrid report breaks energy and latency into
+GROUPS = ("ann", "snn", "conversion", "transfer")
+
+
+def group_of(layer, mode):
+    """``conversion`` for encoder and decoder layers, else the layer's mode."""
+    return "conversion" if layer.kind in CONVERSION_KINDS else mode
+
+
+def per_kind(rows):
+    """{group: {"energy_j", "latency_s", "layers"}} summed over per-layer rows that carry
+    ``group``, ``energy_j`` and ``latency_s``."""
+    out = {}
+    for row in rows:
+        g = out.setdefault(row["group"], {"energy_j": 0.0, "latency_s": 0.0, "layers": []})
+        g["energy_j"] += float(row["energy_j"])
+        g["latency_s"] += float(row.get("latency_s", 0.0))
+        g["layers"].append(row["layer"])
+    return out
