@@ -221,3 +221,20 @@ def test_cli_replays_the_hybrid_trace_end_to_end():
     out = run_tlmsim("replay", "--platform", "loihi", HYBRID)
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "hybrid" in out.stderr and "generic" in out.stderr
+
+
+def test_numpy_converters_follow_the_format_v2_encodings():
+    import numpy as np
+    from tlmsim.activity.convert import count_decode, direct_encode, rate_encode
+    acts = np.array([[0, 127, 64, -5]], np.int8)
+    spikes = rate_encode(acts, 1000, np.random.default_rng(0))
+    assert spikes.shape == (1, 1000, 4)
+    rates = spikes.mean(1)[0]
+    assert rates[0] == 0 and rates[3] == 0 and rates[1] == 1.0
+    assert abs(rates[2] - 64 / 127) < 0.05
+    # direct: integrate-and-fire on the constant activation, threshold 127: 64 fires at
+    # steps 1, 3, 5, ... (64, 128 -> fire, 65, 129 -> fire, ...)
+    d = direct_encode(acts, 4)
+    assert d[0, :, 1].tolist() == [True] * 4
+    assert d[0, :, 2].tolist() == [False, True, False, True]
+    assert count_decode(d).tolist() == [[0, 4, 2, 0]]
