@@ -104,3 +104,23 @@ def integrate_and_fire(current, threshold):
         out[t] = v >= threshold
         v -= threshold * out[t]
     return out, v
+
+
+def train_dense(p, x, y, epochs, rng, lr=1e-3, batch=64):
+    """Fine-tune only the two dense layers (``w1``, ``b1``, ``w2``, ``b2``) on inputs
+    `x` [n, features] (the features a converted front-end actually delivers)."""
+    dense = {k: p[k] for k in ("w1", "b1", "w2", "b2")}
+    opt = Adam(dense, lr)
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for i in range(0, len(order), batch):
+            idx = order[i:i + batch]
+            z1 = x[idx] @ p["w1"].T + p["b1"]
+            a1 = np.maximum(z1, 0)
+            z2 = a1 @ p["w2"].T + p["b2"]
+            prob = np.exp(z2 - z2.max(1, keepdims=True))
+            prob /= prob.sum(1, keepdims=True)
+            prob[np.arange(len(idx)), y[idx]] -= 1
+            d2 = prob / len(idx)
+            d1 = (d2 @ p["w2"]) * (z1 > 0)
+            opt.step({"w2": d2.T @ a1, "b2": d2.sum(0), "w1": d1.T @ x[idx], "b1": d1.sum(0)})

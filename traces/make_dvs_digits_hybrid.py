@@ -12,7 +12,8 @@ event-count frames (spikes per pixel and polarity over the 30 steps), then run a
 trace records it: the convolution as integrate-and-fire neurons (no leak, reset by
 subtraction, int8 weights, threshold a tenth of the float activations' 99.9th
 percentile) driven by the events step by step, their spike counts the decoder's int8
-activations, the two dense layers in integer arithmetic on them (int8 weights and
+activations, the two dense layers (fine-tuned on the training set's counts, since the
+counts are a coarse copy of the float activations) in integer arithmetic on them (int8 weights and
 activations, as traces/make_ann_digits.py). Needs no torch.
 Run: python traces/make_dvs_digits_hybrid.py [OUT.h5]
 """
@@ -24,12 +25,13 @@ import numpy as np
 
 from digits_common import SEED, digits_split, provenance, quantize_int8
 from dvs_sensor import DT_US, N_STEPS, SIZE, rasters, sensor_thresholds
-from hybrid_common import conv_forward, forward, init_params, integrate_and_fire, train
+from hybrid_common import (conv_forward, forward, init_params, integrate_and_fire, train,
+                           train_dense)
 from tlmsim.activity import TraceWriter
 from tlmsim.activity.convert import count_decode
 
 CHANNELS, HIDDEN, EPOCHS, KERNEL, STRIDE, PAD = 8, 64, 30, 3, 2, 1
-MAX_COUNT = 10
+MAX_COUNT, FINE_TUNE_EPOCHS = 10, 30
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = sys.argv[1] if len(sys.argv) > 1 else \
     os.path.join(HERE, "examples", "dvs_digits_hybrid.h5")
@@ -52,6 +54,23 @@ def check_same_events(raster):
     return True
 
 
+def snn_conv_spikes(raster, weights, bias, theta):
+    """Spikes [n, steps, neurons] of the integrate-and-fire convolution driven by the
+    events `raster` [n, steps, 2, 20, 20], the bias spread over the steps."""
+    steps = raster.transpose(1, 0, 2, 3, 4).astype(np.float64)
+    current = np.stack([conv_forward(s, weights, bias / N_STEPS, STRIDE, PAD)[0]
+                        for s in steps])
+    spikes, _ = integrate_and_fire(current.reshape(N_STEPS, len(raster), -1), theta)
+    return spikes.transpose(1, 0, 2)
+
+
+def snn_conv_counts(raster, weights, bias, theta, block=256):
+    """The convolution's spike counts, int8 [n, neurons], a block of samples at a time."""
+    return np.concatenate([count_decode(snn_conv_spikes(raster[i:i + block], weights, bias,
+                                                        theta))
+                           for i in range(0, len(raster), block)])
+
+
 def main():
     rng = np.random.default_rng(SEED)
     x_tr, x_te, y_tr, y_te = digits_split()
@@ -71,11 +90,11 @@ def main():
     # as the events arrive in bursts along the saccades).
     theta = float(np.percentile(ftr["a0"], 99.9)) / MAX_COUNT
     cw_q, cw_s = quantize_int8(p["cw"])
-    steps = r_te.transpose(1, 0, 2, 3, 4).astype(np.float64)     # [steps, n, 2, 20, 20]
-    current = np.stack([conv_forward(s, cw_q * cw_s, p["cb"] / N_STEPS, STRIDE, PAD)[0]
-                        for s in steps])
-    s_conv, _ = integrate_and_fire(current.reshape(N_STEPS, len(x_te), -1), theta)
-    counts = count_decode(s_conv.transpose(1, 0, 2))           # int8 [n, 800]
+    counts_tr = snn_conv_counts(r_tr, cw_q * cw_s, p["cb"], theta)
+    counts = snn_conv_counts(r_te, cw_q * cw_s, p["cb"], theta)   # int8 [n, 800]
+    # The dense layers, fine-tuned on what the SNN convolution delivers (counts x theta).
+    train_dense(p, counts_tr * theta, y_tr, FINE_TUNE_EPOCHS, rng)
+    ftr = {"a1": np.maximum(counts_tr * theta @ p["w1"].T + p["b1"], 0)}
     # ANN back-end in integers on the counts (a count stands for theta).
     h_scale = float(np.percentile(ftr["a1"], 99.9)) / 127.0
     w1_q, w1_s = quantize_int8(p["w1"])
@@ -112,8 +131,9 @@ def main():
                     neuron_model="linear", bias=p["b2"].astype(np.float32), mode="ann",
                     attrs={"weight_scale": w2_s})
         w.write_raster("dvs", r_te)
-        w.write_raster("conv", s_conv.transpose(1, 0, 2).reshape(
-            len(x_te), N_STEPS, CHANNELS, out_hw, out_hw))
+        s_conv = snn_conv_spikes(r_te, cw_q * cw_s, p["cb"], theta)
+        assert np.array_equal(count_decode(s_conv), counts)
+        w.write_raster("conv", s_conv.reshape(len(x_te), N_STEPS, CHANNELS, out_hw, out_hw))
         w.write_activations("decoder", counts.reshape(len(x_te), CHANNELS, out_hw, out_hw),
                             scale=theta)
         w.write_activations("fc1", h_q, scale=h_scale)
