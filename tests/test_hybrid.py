@@ -238,3 +238,38 @@ def test_numpy_converters_follow_the_format_v2_encodings():
     assert d[0, :, 1].tolist() == [True] * 4
     assert d[0, :, 2].tolist() == [False, True, False, True]
     assert count_decode(d).tolist() == [[0, 4, 2, 0]]
+
+
+@pytest.mark.parametrize("name", ["hybrid_digits.h5", "dvs_digits_hybrid.h5"])
+def test_hybrid_examples_are_valid_v2_with_their_accuracy(name):
+    import numpy as np
+    from tlmsim.activity import open_trace, validate
+    path = str(EXAMPLES / name)
+    assert validate(path)
+    with open_trace(path) as tr:
+        assert (tr.kind, tr.version) == ("hybrid", 2)
+        assert tr.attrs["provenance"]["script"].startswith("traces/make_")
+        labels, pred = tr.labels()
+        assert abs(float((labels == pred).mean()) - tr.attrs["accuracy"]) < 1e-9
+        # the count decoder's activations are its source's spike counts
+        dec = next(l for l in tr.network if l.kind == "decoder")
+        src = dec.sources[0]
+        for sample in range(0, tr.n_samples, 37):
+            offs, ids = tr.window(src, sample, 0, tr.n_steps)
+            counts = np.bincount(np.asarray(ids, dtype=np.int64), minlength=dec.n_neurons)
+            assert np.array_equal(np.asarray(tr.activations(dec.name, sample)).ravel(),
+                                  np.minimum(counts, 127))
+
+
+def test_event_camera_task_has_one_event_stream():
+    """dvs_digits_hybrid.h5 sees exactly dvs_digits.h5's input events."""
+    import numpy as np
+    from tlmsim.activity import open_trace
+    with open_trace(str(EXAMPLES / "dvs_digits.h5")) as snn, \
+            open_trace(str(EXAMPLES / "dvs_digits_hybrid.h5")) as hyb:
+        assert (snn.n_samples, snn.n_steps) == (hyb.n_samples, hyb.n_steps)
+        assert hyb.network["dvs"].mode == "snn" and not hyb.network["dvs"].sources
+        for sample in range(snn.n_samples):
+            a, b = snn.window("dvs", sample, 0, snn.n_steps), hyb.window("dvs", sample, 0,
+                                                                         hyb.n_steps)
+            assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
