@@ -26,10 +26,10 @@ import time
 from dataclasses import dataclass
 
 from tlmsim.components.noc import MeshParams
-from tlmsim.params import nested, param, validate
+from tlmsim.params import nested, param, to_dict, validate
 from tlmsim.platforms import generic, loihi
 from tlmsim.platforms import tpu as tpu_platform
-from tlmsim.replay.hybrid_chip import replay_hybrid
+from tlmsim.replay.hybrid_chip import replay_hybrid, run_cores, run_datapath, run_systolic
 from tlmsim.tiles.converter import ConverterParams
 from tlmsim.tiles.datapath import (DatapathParams, DramParams, OpEnergyParams,
                                    RegisterFileParams, SramParams)
@@ -104,18 +104,23 @@ class Params:
     link: LinkParams = nested(LinkParams)
 
 
-def engine_params(p):
-    """The ANN engine's parameters: the generic platform's or the TPU's."""
+def engine(p):
+    """`run_engine(tr, names, modes)`: the generic datapath or the TPU's systolic chip."""
     if p.engine.kind == "systolic":
-        return p.tpu
-    return generic.Params(op=p.op, datapath=p.datapath, rf=p.rf, sram=p.sram, dram=p.dram)
+        return lambda tr, names, modes: run_systolic(tr, names, modes, p.tpu,
+                                                     tpu_platform.replay_gemms)
+    gp = generic.Params(op=p.op, datapath=p.datapath, rf=p.rf, sram=p.sram, dram=p.dram)
+    return lambda tr, names, modes: run_datapath(tr, names, modes, gp, generic._trace_spec)
 
 
-def loihi_params(p):
-    """The cores' parameters as the loihi platform takes them."""
+def cores(p):
+    """`run_cores(tr, placement, progress)`: Loihi's mapper, cores and mesh."""
     fields = {k: getattr(p.mapper, k) for k in loihi.MapperParams.__dataclass_fields__}
-    return loihi.Params(core=p.core, chip=p.chip, noc=p.noc,
-                        mapper=loihi.MapperParams(**fields), replay=p.replay)
+    lp = loihi.Params(core=p.core, chip=p.chip, noc=p.noc,
+                      mapper=loihi.MapperParams(**fields), replay=p.replay)
+    return lambda tr, placement, progress: run_cores(
+        tr, placement, lambda wl: loihi.map_workload(wl, lp),
+        lambda wl: loihi.build(lp, wl.dt_s), to_dict(lp), progress)
 
 
 def replay(trace, params=None, progress=False, timeline=False):
@@ -134,11 +139,9 @@ def replay(trace, params=None, progress=False, timeline=False):
     t0 = time.perf_counter()
     if isinstance(trace, str) or hasattr(trace, "__fspath__"):
         with open_trace(trace) as tr:
-            report = replay_hybrid(tr, p, engine_params(p), loihi_params(p), p.op, str(trace),
-                                   progress)
+            report = replay_hybrid(tr, p, engine(p), cores(p), p.op, str(trace), progress)
     else:
-        report = replay_hybrid(trace, p, engine_params(p), loihi_params(p), p.op,
-                               str(trace.path), progress)
+        report = replay_hybrid(trace, p, engine(p), cores(p), p.op, str(trace.path), progress)
     report.wall_s = time.perf_counter() - t0
     return report
 

@@ -144,11 +144,13 @@ class MemoryTrace:
 
 # -- what a datapath does with each layer ------------------------------------------------
 
-def _nonzero(tr, name, sample):
+def nonzero_count(tr, name, sample):
+    """Non-zero activations of layer `name` in `sample`."""
     return int(np.count_nonzero(np.asarray(tr.activations(name, sample))))
 
 
-def _spike_total(tr, name, sample):
+def spike_total(tr, name, sample):
+    """Spikes of layer `name` over all steps of `sample`."""
     offs, _ = tr.window(name, sample, 0, tr.n_steps)
     return int(offs[-1] - offs[0])
 
@@ -218,10 +220,10 @@ def datapath_items(tr, specs, modes):
             if spec.conversion:
                 src = layer.sources[0]
                 if layer.kind == "encoder":
-                    yield (spec, "encoder", 0, _nonzero(tr, src, sample),
-                           _spike_total(tr, name, sample) if tr.has_spikes(name) else 0)
+                    yield (spec, "encoder", 0, nonzero_count(tr, src, sample),
+                           spike_total(tr, name, sample) if tr.has_spikes(name) else 0)
                 else:
-                    yield spec, "decoder", 0, _spike_total(tr, src, sample), 0
+                    yield spec, "decoder", 0, spike_total(tr, src, sample), 0
             elif modes[name] == "ann":
                 yield spec, "ann", 0, ann_active(tr, layer, spec, sample, cache), 0
             else:

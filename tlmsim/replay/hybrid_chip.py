@@ -268,13 +268,13 @@ def link_jobs(tr, placement, p):
                 spec = H.conversion_spec(layer, tr.n_steps)
                 src = layer.sources[0]
                 if layer.kind == "encoder":
-                    nz = int(np.count_nonzero(np.asarray(tr.activations(src, sample))))
-                    out = H._spike_total(tr, layer.name, sample) if tr.has_spikes(layer.name) else 0
+                    nz = H.nonzero_count(tr, src, sample)
+                    out = H.spike_total(tr, layer.name, sample) if tr.has_spikes(layer.name) else 0
                     counts = conversion_counts(spec.conversion, layer.n_neurons, tr.n_steps,
                                                nonzero=nz, spikes_out=out)
                 else:
                     counts = conversion_counts(spec.conversion, layer.n_neurons, tr.n_steps,
-                                               spikes_in=H._spike_total(tr, src, sample))
+                                               spikes_in=H.spike_total(tr, src, sample))
                 yield ("convert", layer.name, counts)
 
 
@@ -335,23 +335,26 @@ def _core_rows(rep, net, modes):
     return list(rows.values())   # latency: the replay's, per kind (layers overlap in a step)
 
 
-def run_engine(tr, names, modes, p, engine_params):
-    """The ANN engine on the layers `names`: (Report, per-layer rows)."""
+def run_datapath(tr, names, modes, params, layer_spec):
+    """The generic datapath (`GenericDatapath(params)`) as the ANN engine, on the layers
+    `names` (`layer_spec(layer, network)` gives each one's `LayerSpec`): (Report, rows)."""
+    from tlmsim.tiles.datapath import GenericDatapath
     net = tr.network
-    if p.engine.kind == "generic":
-        from tlmsim.platforms.generic import _trace_spec
-        from tlmsim.tiles.datapath import GenericDatapath
-        acc = GenericDatapath(engine_params)
-        specs = {n: _trace_spec(net[n], net) for n in names}
-        for mode in ("ann", "snn"):
-            acc.check_fit([s for n, s in specs.items() if modes[n] == mode], mode)
-        acc.run(H.datapath_items(tr, specs, modes))
-        rep = acc.report("hybrid.ann_engine", str(tr.path), tr.n_steps, tr.n_samples, "hybrid")
-        return rep, _engine_rows(rep, net, modes, "ann")
-    from tlmsim.platforms import tpu
-    gemms = engine_gemms(tr, names)
-    rep = tpu.replay_gemms(gemms, engine_params, trace=str(tr.path), samples=tr.n_samples)
-    return rep, _systolic_rows(rep, net, modes)
+    acc = GenericDatapath(params)
+    specs = {n: layer_spec(net[n], net) for n in names}
+    for mode in ("ann", "snn"):
+        acc.check_fit([s for n, s in specs.items() if modes[n] == mode], mode)
+    acc.run(H.datapath_items(tr, specs, modes))
+    rep = acc.report("hybrid.ann_engine", str(tr.path), tr.n_steps, tr.n_samples, "hybrid")
+    return rep, _engine_rows(rep, net, modes, "ann")
+
+
+def run_systolic(tr, names, modes, params, replay_gemms):
+    """A systolic chip as the ANN engine: the layers `names` as GEMMs at a batch of all
+    samples, `replay_gemms(gemms, params, trace=, samples=)` (the TPU's): (Report, rows)."""
+    rep = replay_gemms(engine_gemms(tr, names), params, trace=str(tr.path),
+                       samples=tr.n_samples)
+    return rep, _systolic_rows(rep, tr.network, modes)
 
 
 def engine_gemms(tr, names):
@@ -378,24 +381,26 @@ def engine_gemms(tr, names):
     return gemms
 
 
-def run_cores(tr, placement, loihi_params, progress=False):
-    """The neuro-cores on the layers placed there: (Report, per-layer rows) or (None, [])."""
-    from tlmsim.params import to_dict
-    from tlmsim.platforms import loihi
+def run_cores(tr, placement, map_workload, build_platform, parameters, progress=False):
+    """The neuro-cores on the layers placed there: `map_workload(workload)` places them
+    (a `Mapping`), `build_platform(workload)` gives the `SnnPlatform`, the SNN replay
+    engine runs them. (Report, per-layer rows), or (None, []) when no layer is on cores."""
     from tlmsim.replay.snn import replay_snn
     wl = core_workload(tr, placement)
     if wl is None:
         return None, []
-    mapping = loihi.map_workload(wl, loihi_params)
-    platform = loihi.build(loihi_params, wl.dt_s)
-    rep = replay_snn(wl, mapping, platform, to_dict(loihi_params), str(tr.path),
+    rep = replay_snn(wl, map_workload(wl), build_platform(wl), parameters, str(tr.path),
                      progress=progress)
     modes = {l.name: "snn" for l in tr.network}
     return rep, _core_rows(rep, tr.network, modes)
 
 
-def replay_hybrid(tr, p, engine_params, loihi_params, ops, trace_name, progress=False):
-    """Replay an open trace (any kind) on the hybrid chip; returns the merged `Report`."""
+def replay_hybrid(tr, p, run_engine, run_cores, ops, trace_name, progress=False):
+    """Replay an open trace (any kind) on the hybrid chip; returns the merged `Report`.
+
+    The platform supplies the engines: `run_engine(tr, names, modes)` and
+    `run_cores(tr, placement, progress)`, each returning (Report or None, per-layer rows);
+    `ops` is the `OpEnergyParams` of the converter's arithmetic."""
     wall0 = time.perf_counter()
     net = tr.network
     modes = {l.name: H.layer_mode(l, tr.kind) for l in net}
@@ -403,9 +408,9 @@ def replay_hybrid(tr, p, engine_params, loihi_params, ops, trace_name, progress=
     engine_names = [n for n in net.names if placement[n] == "ann_engine"]
     parts, rows = {}, []
     if engine_names:
-        parts["ann_engine"], r = run_engine(tr, engine_names, modes, p, engine_params)
+        parts["ann_engine"], r = run_engine(tr, engine_names, modes)
         rows += r
-    parts["cores"], r = run_cores(tr, placement, loihi_params, progress)
+    parts["cores"], r = run_cores(tr, placement, progress)
     rows += r
     link = Link(p, ops)
     link_ps = link.run(link_jobs(tr, placement, p))
