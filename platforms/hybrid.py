@@ -127,7 +127,6 @@ def replay(trace, params=None, progress=False, timeline=False):
     """Replay a trace (path, or an open trace object such as
     `tlmsim.replay.hybrid.MemoryTrace`) on the hybrid chip; returns a `Report`."""
     from tlmsim.activity import open_trace
-
     from tlmsim.errors import ParameterError
 
     if timeline:
