@@ -24,9 +24,12 @@ latency is their sum, an upper bound on a pipelined chip):
     cores' side, one DMA descriptor from one buffer to the other over the bus (an ANN
     source moves one activation per neuron, an SNN source one address event per spike),
     then the converter's work for the sample (`tlmsim.tiles.converter`).
-Not charged: the host input and output of the first and last layers, and the spikes of
-the last SNN layer reaching a decoder (the replay engine sends messages only along
-synapses; the decoder's counters are charged per spike in the converter).
+Not charged: the host input and output of the first and last layers (except by the
+systolic engine, whose TPU model reads and writes the host unless ``tpu.host_io=false``),
+and the spikes of the last SNN layer reaching a decoder (the replay engine sends messages
+only along synapses; the decoder's counters are charged per spike in the converter).
+The platform hands in the engines (`run_datapath`, `run_systolic`, `run_cores` with its
+mapper and cores), so this module depends on no platform.
 """
 
 import math
@@ -282,7 +285,7 @@ def _prefixed(breakdown, prefix):
     return {f"{prefix}.{k}": v for k, v in breakdown.items()}
 
 
-def _engine_rows(rep, net, modes, group_name):
+def _engine_rows(rep, net, modes):
     rows = []
     for r in rep.tables.get("per_layer", []):
         name = r["layer"]
@@ -346,7 +349,7 @@ def run_datapath(tr, names, modes, params, layer_spec):
         acc.check_fit([s for n, s in specs.items() if modes[n] == mode], mode)
     acc.run(H.datapath_items(tr, specs, modes))
     rep = acc.report("hybrid.ann_engine", str(tr.path), tr.n_steps, tr.n_samples, "hybrid")
-    return rep, _engine_rows(rep, net, modes, "ann")
+    return rep, _engine_rows(rep, net, modes)
 
 
 def run_systolic(tr, names, modes, params, replay_gemms):
