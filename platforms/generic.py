@@ -12,7 +12,9 @@ either way so both are charged by the same rules.
     snn.energy_j / ann.energy_j
 
 `replay(trace, params)` runs a recorded ANN trace (non-zero activations) or SNN trace
-(spikes per layer and step) through the same model.
+(spikes per layer and step) through the same model, and a hybrid trace layer by layer,
+each by its mode, with its encoder and decoder layers charged on the same units and
+memories (`tlmsim.tiles.converter`).
 """
 
 import time
@@ -29,6 +31,8 @@ from tlmsim.tiles.datapath import (MODES, DatapathParams, DramParams, GenericDat
 
 DESCRIPTION = "generic digital datapath, Horowitz 45 nm energies: one layer as ANN or SNN"
 NAME = "generic"
+#: trace kinds this platform runs
+KINDS = ("ann", "snn", "hybrid")
 
 
 @dataclass
@@ -324,6 +328,8 @@ def replay(trace_path, params=None, progress=False, timeline=False):
         acc.sim.record_timeline()
     t0 = time.perf_counter()
     with open_trace(trace_path) as tr:
+        if tr.kind == "hybrid":
+            return _replay_hybrid(acc, tr, str(trace_path), progress, t0)
         mode = tr.kind
         specs = {layer.name: _trace_spec(layer, tr.network)
                  for layer in tr.network if layer.sources}
@@ -379,4 +385,49 @@ def validation_checks():
     ]
 
 
-__all__ = ["DESCRIPTION", "Params", "build", "replay", "run_layer", "validation_checks"]
+def _replay_hybrid(acc, tr, trace_name, progress, t0):
+    """A hybrid trace (or any trace object, e.g. `tlmsim.replay.hybrid.MemoryTrace`):
+    every layer with sources by its mode, conversions included; the report adds the
+    layer kind and mode to each per-layer row and a ``per_kind`` breakdown."""
+    from tlmsim.replay import hybrid as H
+
+    modes = {layer.name: H.layer_mode(layer, tr.kind) for layer in tr.network}
+    specs = {}
+    for layer in tr.network:
+        if layer.sources:
+            specs[layer.name] = (H.conversion_spec(layer, tr.n_steps)
+                                 if layer.kind in H.CONVERSION_KINDS
+                                 else _trace_spec(layer, tr.network))
+    if not specs:
+        raise MappingError(f"{trace_name}: the network has no layer with inputs to run")
+    for mode in ("ann", "snn"):
+        acc.check_fit([s for n, s in specs.items() if not s.conversion and modes[n] == mode],
+                      mode)
+    total = tr.n_samples * sum(tr.n_steps if modes[n] == "snn" and not s.conversion else 1
+                               for n, s in specs.items())
+    with progress_bar(total, "generic", unit="txn", enabled=progress) as bar:
+        def counted(it):
+            for i, item in enumerate(it):
+                if i % 256 == 0 and i:
+                    bar.update(256)
+                yield item
+        acc.run(counted(H.datapath_items(tr, specs, modes)))
+    report = acc.report(NAME, trace_name, tr.n_steps, tr.n_samples, tr.kind,
+                        time.perf_counter() - t0)
+    for row in report.tables["per_layer"]:
+        layer = tr.network[row["layer"]]
+        row["kind"], row["mode"] = layer.kind, modes[layer.name]
+        row["group"] = H.group_of(layer, modes[layer.name])
+    report.extra["per_kind"] = H.per_kind(report.tables["per_layer"])
+    return report
+
+
+def replay_memory(trace, params=None, progress=False):
+    """Replay a trace object held in memory (`tlmsim.replay.hybrid.MemoryTrace`, any
+    kind) on the generic datapath; returns a `Report`."""
+    acc = build(params)
+    return _replay_hybrid(acc, trace, trace.path, progress, time.perf_counter())
+
+
+__all__ = ["DESCRIPTION", "KINDS", "Params", "build", "replay", "replay_memory", "run_layer",
+           "validation_checks"]

@@ -99,6 +99,8 @@ from tlmsim.replay.snn import SnnPlatform, replay_snn
 from tlmsim.replay.workload import open_workload, with_weight_bits
 from tlmsim.tiles.neurocore import NeuroCoreCosts
 
+#: trace kinds this platform runs (`tlmsim.replay.hybrid.require_kind`)
+KINDS = ("snn",)
 DESCRIPTION = ("Intel Loihi-like neuromorphic chip: 128 cores, 8x4 tile mesh, barrier steps; "
                "costs calibrated on silicon (SANA-FE, Boyle et al. 2025)")
 

@@ -115,6 +115,8 @@ from tlmsim.report.table import ColumnTable
 from tlmsim.tiles.armcore import SoftwareCore, SoftwareCoreCosts
 from tlmsim.validation import Check
 
+#: trace kinds this platform runs (`tlmsim.replay.hybrid.require_kind`)
+KINDS = ("snn",)
 DESCRIPTION = ("SpiNNaker-like board: 16 ARM cores per chip, software neurons, rows by DMA "
                "from SDRAM, multicast routers (Furber 2013, Stromatias 2013)")
 

@@ -38,6 +38,8 @@ from tlmsim.replay.gemm import (
     gemms_from_trace, im2col, layers_from_trace, plan)
 from tlmsim.tiles.systolic_chip import SystolicChip, chip_report
 
+#: trace kinds this platform runs (`tlmsim.replay.hybrid.require_kind`)
+KINDS = ("ann",)
 DESCRIPTION = ("TPU v1-like: 256x256 weight-stationary int8 systolic array, DDR3 weights "
                "(Jouppi 2017)")
 

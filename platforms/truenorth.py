@@ -96,6 +96,8 @@ from tlmsim.replay.workload import LayerInfo, Workload, open_workload
 from tlmsim.registry import get_tile
 from tlmsim.tiles.crossbar import CrossbarCore, CrossbarCoreCosts  # noqa: F401 (registers the tile)
 
+#: trace kinds this platform runs (`tlmsim.replay.hybrid.require_kind`)
+KINDS = ("snn",)
 DESCRIPTION = ("IBM TrueNorth-like chip: 4,096 crossbar cores (256x256), 64x64 mesh, "
                "1 ms ticks (Merolla 2014)")
 

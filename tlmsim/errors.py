@@ -36,3 +36,9 @@ class InvariantError(TlmsimError):
     """A replay broke one of its end-of-run invariants: this is a model bug."""
 
     exit_code = 3
+
+
+class UnsupportedKindError(MappingError, TraceFormatError):
+    """A platform was given a trace kind (ann, snn, hybrid) it has no hardware for; the
+    message names the platforms that run it. (Also a `TraceFormatError`, which spiking
+    platforms raised for ANN traces before hybrid traces existed.)"""

@@ -6,6 +6,8 @@
   input layer of shape (polarities, height, width).
 - snnTorch: `SpikeRecorder` records the spikes of ``snn.Leaky`` (or any spiking) modules
   with forward hooks while the model runs step by step.
+- numpy, hybrid networks: `rate_encode` and `direct_encode` (activations -> the spikes
+  of an encoder layer), `count_decode` (spikes -> the activations of a count decoder).
 - NIR: `layers_from_nir` turns a NIR graph (``nir.NIRGraph``) into `TraceWriter.add_layer`
   arguments: a synapse node (Affine, Linear, Conv2d, SumPool2d, AvgPool2d) and the neuron
   node it feeds (LIF, CubaLIF, IF, LI...) make one layer; Flatten, Scale and Delay pass
@@ -209,3 +211,40 @@ def layers_from_nir(graph, weight_bits=32):
         if "weights" in spec and not spec["weights"]:
             del spec["weights"]
     return layers
+
+
+# -- hybrid networks: activations <-> spikes (plain numpy) -----------------------------
+
+def rate_encode(activations, n_steps, rng, full_scale=127):
+    """A `rate` encoder layer's spikes: each activation becomes Bernoulli spikes over
+    `n_steps` steps with probability ``activation / full_scale`` per step (clipped to
+    [0, 1]; zero and negative activations never spike). `activations` [n_samples,
+    *shape]; returns a bool raster [n_samples, n_steps, *shape] for
+    `TraceWriter.write_raster`. `rng` is a numpy Generator (seeded by the caller)."""
+    a = np.asarray(activations, dtype=np.float64)
+    p = np.clip(a / float(full_scale), 0.0, 1.0)
+    draws = rng.random((a.shape[0], int(n_steps)) + a.shape[1:])
+    return draws < p[:, None]
+
+
+def direct_encode(activations, n_steps, threshold=127.0):
+    """A `direct` encoder's spikes over `n_steps` steps: each activation is the constant
+    input current of an integrate-and-fire neuron (no leak, reset by subtracting
+    `threshold`). Returns a bool raster [n_samples, n_steps, *shape]."""
+    a = np.asarray(activations, dtype=np.float64)
+    v = np.zeros(a.shape)
+    out = np.zeros((a.shape[0], int(n_steps)) + a.shape[1:], dtype=bool)
+    for t in range(int(n_steps)):
+        v += a
+        fired = v >= threshold
+        out[:, t] = fired
+        v -= threshold * fired
+    return out
+
+
+def count_decode(raster):
+    """A `count` decoder layer's activations from its source's spikes: spikes per neuron
+    over the steps, as int8 [n_samples, *shape] (saturating at 127; the real value is the
+    count times the decoder's ``scale``)."""
+    counts = np.asarray(raster).sum(axis=1)
+    return np.minimum(counts, 127).astype(np.int8)

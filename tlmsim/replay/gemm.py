@@ -325,8 +325,8 @@ def layers_from_trace(trace):
     without activity replays with every MAC done, which the TPU does anyway).
     """
     if trace.kind != "ann":
-        raise MappingError(f"{trace.path}: the TPU replays ANN traces; this trace is of kind "
-                           f"{trace.kind!r} (use an SNN platform such as loihi)")
+        from tlmsim.replay.hybrid import require_kind
+        require_kind(trace.path, trace.kind, "TPU (systolic)", ("ann",))
     batch = trace.n_samples
     layers = []
     for layer in trace.network:

@@ -159,10 +159,10 @@ class TraceWorkload:
         self.name = self.path
         self.trace = open_trace(path)
         if self.trace.kind != "snn":
+            from tlmsim.replay.hybrid import require_kind
             kind = self.trace.kind
             self.trace.close()
-            raise TraceFormatError(f"{path}: an {kind.upper()} trace has no spikes to replay on a "
-                                   "neuromorphic platform; give an SNN trace (ANN traces replay on tpu or generic)")
+            require_kind(path, kind, "spiking (neuromorphic)", ("snn",))
         self.net = self.trace.network
         self.layers = [LayerInfo(l.name, l.n_neurons, tuple(l.sources),
                                  l.weight_bits or default_weight_bits, l.kind, tuple(l.shape))

@@ -74,6 +74,7 @@ from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import Clock, EnergyLedger, Module, Simulator, seconds
 from tlmsim.params import param
 from tlmsim.report import Report
+from tlmsim.tiles.converter import conversion_counts, op_energies_pj
 
 HOROWITZ = "Horowitz, ISSCC 2014, 45 nm"
 ASSUMED = "assumed (illustrative; no published chip)"
@@ -229,6 +230,10 @@ class LayerSpec:
     fanout: np.ndarray
     #: for each output neuron (C-order), how many synapses reach it (None if unknown)
     fanin: Optional[np.ndarray] = None
+    #: hybrid networks: the encoding or decoding of a conversion layer ("" otherwise)
+    conversion: str = ""
+    #: hybrid networks: time steps per sample a conversion layer spans
+    steps: int = 1
 
     @property
     def n_inputs(self):
@@ -358,6 +363,9 @@ class ArithmeticUnits(Module):
             "threshold": acc_add,                          # SNN: v >= theta
             "reset": acc_add,                              # SNN: v -= theta on a spike
         }
+        # hybrid networks: encoder and decoder layers (tlmsim.tiles.converter)
+        for action, pj in op_energies_pj(ops, dp.acc_bits, dp.activation_bits).items():
+            self.energy_pj.setdefault(action, pj)
 
 
 class MemoryLevel(Module):
@@ -473,6 +481,8 @@ class GenericDatapath:
         non-zero outputs (ANN, ``fetch_zero_inputs=false``) or the neurons that received
         input or spiked (SNN, ``update_silent_neurons=false``)."""
         dp = self.params.datapath
+        if spec.conversion:
+            return self.conversion_work(spec, active_synapses, output_spikes)
         syn = spec.n_synapses
         if not 0 <= active_synapses <= syn:
             raise ParameterError(f"layer {spec.name!r}: {active_synapses} active synapses, "
@@ -573,6 +583,25 @@ class GenericDatapath:
                 "activations": dp.activations_in, "spikes": dp.activations_in}
         return [{"stream": k, "bytes": math.ceil(b / 8), "home": home[k]}
                 for k, b in bits.items()]
+    def conversion_work(self, spec, active, output_spikes):
+        """The `Work` of one sample of an encoder (`active`: non-zero input activations,
+        `output_spikes`: its spikes) or a decoder (`active`: its input spikes) of a hybrid
+        network, all `spec.steps` steps at once (`tlmsim.tiles.converter`): arithmetic on
+        the units, activations and spikes at their home level, counters and membranes at
+        the state's."""
+        dp = self.params.datapath
+        encoder = spec.conversion in ("rate", "direct")
+        counts = conversion_counts(spec.conversion, spec.n_outputs, spec.steps,
+                                   nonzero=active if encoder else 0,
+                                   spikes_in=0 if encoder else active,
+                                   spikes_out=output_spikes if encoder else 0)
+        w = Work()
+        for action, n in counts["ops"].items():
+            w.add("datapath", action, n)
+        for action, n in counts["mem"].items():
+            w.add(dp.state_in if action.startswith("state") else dp.activations_in, action, n)
+        w.compute_ops = math.ceil(sum(counts["ops"].values()) / dp.parallel_units)
+        return w
 
     def _modules(self):
         return {"datapath": self.units, **self.levels}
@@ -616,8 +645,10 @@ class GenericDatapath:
         self._tally(self.per_step, step, duration, energy, synapses, moved, limit)
         if mode == "ann":
             self.ops["macs"] += synapses
-        else:
+        elif mode == "snn":
             self.ops["synaptic_ops"] += synapses
+            self.ops["spikes"] += spikes_out
+        elif mode == "encoder":  # hybrid: the encoder's spikes are spike events too
             self.ops["spikes"] += spikes_out
         self.transactions += 1
         yield self.sim.wait(duration)
