@@ -228,6 +228,9 @@ def replay(trace_path, params=None, progress=False, timeline=False):
             acc.run(counted(items))
         report = acc.report(NAME, str(trace_path), tr.n_steps, tr.n_samples, mode,
                             time.perf_counter() - t0)
+        # `spikes` counts every layer's spike events, the input's too (README, "The report")
+        report.ops["spikes"] += sum(tr.n_events(layer.name) for layer in tr.network
+                                    if not layer.sources and tr.has_spikes(layer.name))
     return report
 
 

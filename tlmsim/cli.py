@@ -8,10 +8,11 @@ User errors (`TlmsimError`) print as one or two lines and exit non-zero.
 import argparse
 import importlib
 import json
+import os
 import sys
 
 import tlmsim
-from tlmsim.errors import TlmsimError
+from tlmsim.errors import OutputError, TlmsimError
 
 #: Modules that contribute sub-commands, each with an ``add_parser(subparsers)``.
 COMMANDS = [
@@ -73,18 +74,42 @@ def _cmd_replay(args):
     from tlmsim import registry
     platform = registry.get_platform(args.platform)
     values = P.override(platform.Params(), args.set)
+    if args.out:
+        prepare_out_dir(args.out)
     options = {"timeline": True} if args.timeline else {}
     report = platform.replay(args.trace, values, progress=not args.quiet and not args.json,
                              **options)
+    failed = None
     if args.out:
-        report.save(args.out)
+        try:
+            report.save(args.out)
+        except OSError as e:
+            failed = OutputError(f"cannot write the report to {args.out}: {e.strerror or e}")
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=False))
     else:
         print(report.summary())
-        if args.out:
+        if args.out and not failed:
             print(f"report written to {args.out}")
+            from tlmsim.report.plots import skipped
+            for name, reason in skipped(report).items():
+                print(f"  no {name}: {reason}")
+    if failed:
+        raise failed
     return 0
+
+
+def prepare_out_dir(path):
+    """Make the output folder `path` (or check it is one we can write) before a long run."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise OutputError(f"--out {path}: a file of that name exists; give a folder name")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"--out {path}: cannot make this folder ({e.strerror or e}); "
+                          "give a folder you can write to") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"--out {path}: this folder is not writable; give another")
 
 
 def build_parser():

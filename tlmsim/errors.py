@@ -36,3 +36,11 @@ class InvariantError(TlmsimError):
     """A replay broke one of its end-of-run invariants: this is a model bug."""
 
     exit_code = 3
+
+
+class OutputError(TlmsimError):
+    """A result cannot be written where it was asked to go (``--out``)."""
+
+
+class NotApplicableError(TlmsimError):
+    """A plot or table does not apply to this report (the data it draws is not there)."""

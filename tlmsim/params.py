@@ -112,6 +112,23 @@ def validate(params, prefix=""):
         if m.get("max") is not None and value is not None and value > m["max"]:
             raise ParameterError(f"parameter {name}={value!r} is above its maximum {m['max']}"
                                  f"{' ' + m['unit'] if m.get('unit') else ''}")
+        _check_duration(name, value, m.get("unit", ""))
+
+
+#: picoseconds per unit of the duration parameters
+_PS_PER = {"ps": 1, "ns": 10**3, "us": 10**6, "ms": 10**9, "s": 10**12}
+#: the kernel counts time in signed 64-bit picoseconds (numpy int64 arrays, SimPy's heap)
+_MAX_PS = 2**63 - 1
+
+
+def _check_duration(name, value, unit):
+    """A duration the kernel's 64-bit picoseconds cannot hold is refused before a run."""
+    if unit not in _PS_PER or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    if abs(value) * _PS_PER[unit] > _MAX_PS:
+        raise ParameterError(
+            f"parameter {name}={value!r} {unit} is longer than the simulator can count: "
+            f"time is kept in 64-bit picoseconds, at most {_MAX_PS / _PS_PER[unit]:.3g} {unit}")
 
 
 def _deep_copy(params):
