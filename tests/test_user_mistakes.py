@@ -115,3 +115,20 @@ def test_synth_ann_dense_and_conv_traces_replay(tmp_path, capsys):
     with pytest.raises(ParameterError, match="outside 0..1"):
         synth_ann(tmp_path / "x.h5", [4, 4], sparsity=1.5)
     assert not os.path.exists(tmp_path / "x.h5")
+
+
+def test_sweep_workers_start_deaf_to_ctrl_c():
+    """Ctrl-C reaches the whole process group; Dask's workers must leave it to the sweep
+    (which closes the cluster), else each prints a traceback."""
+    import signal
+    import subprocess
+    import sys
+
+    from tlmsim.sweep.runner import _workers_ignore_ctrl_c
+    probe = [sys.executable, "-c", "import signal; "
+             "print(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))"]
+    with _workers_ignore_ctrl_c():
+        inside = subprocess.run(probe, capture_output=True, text=True).stdout.strip()
+    after = subprocess.run(probe, capture_output=True, text=True).stdout.strip()
+    assert (inside, after) == ("True", "False")
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
