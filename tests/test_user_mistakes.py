@@ -132,3 +132,17 @@ def test_sweep_workers_start_deaf_to_ctrl_c():
     after = subprocess.run(probe, capture_output=True, text=True).stdout.strip()
     assert (inside, after) == ("True", "False")
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+@pytest.mark.parametrize("assignment, says", [
+    ("noc.freq_hz=200MHz", "type --set noc.freq_hz=200000000"),
+    ("core.synaptic_op_ns=2us", "type --set core.synaptic_op_ns=2000"),
+    ("core.synaptic_op_ns=2pJ", "plain numbers in ns"),
+    ("core.synaptic_op=2ns", "did you mean --set core.synaptic_op_ns=2?"),
+    ("core.synaptc_op_ns=3", "did you mean core.synaptic_op_ns"),
+    ("noc.hop_energy=2", "`tlmsim params --platform loihi` lists them"),
+])
+def test_set_with_a_unit_or_a_near_miss_says_what_to_type(assignment, says, capsys):
+    _, err = one_error(capsys, ["params", "--platform", "loihi", "--set", assignment])
+    assert says in err
+    assert "loihi" in err or "type --set" in err

@@ -61,7 +61,7 @@ def _cmd_params(args):
     from tlmsim import params as P
     from tlmsim import registry
     platform = registry.get_platform(args.platform)
-    values = P.override(platform.Params(), args.set)
+    values = P.override(platform.Params(), args.set, platform=args.platform)
     for row in P.describe(values):
         unit = f" {row['unit']}" if row["unit"] else ""
         src = f"  [{row['source']}]" if row["source"] else ""
@@ -73,7 +73,7 @@ def _cmd_replay(args):
     from tlmsim import params as P
     from tlmsim import registry
     platform = registry.get_platform(args.platform)
-    values = P.override(platform.Params(), args.set)
+    values = P.override(platform.Params(), args.set, platform=args.platform)
     if args.out:
         prepare_out_dir(args.out)
     options = {"timeline": True} if args.timeline else {}
