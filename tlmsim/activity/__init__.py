@@ -31,9 +31,10 @@ from tlmsim.activity.network import Layer, Network, Synapses
 from tlmsim.activity.reader import Trace, open_trace
 from tlmsim.activity.schema import FORMAT_NAME, VERSION
 from tlmsim.activity.stats import trace_stats
+from tlmsim.activity.subset import first_samples
 from tlmsim.activity.synthetic import synth, synth_ann
 from tlmsim.activity.validate import validate
 from tlmsim.activity.writer import TraceWriter, write_trace
 
 __all__ = ["FORMAT_NAME", "VERSION", "Layer", "Network", "Synapses", "Trace", "TraceWriter",
-           "open_trace", "synth", "synth_ann", "trace_stats", "validate", "write_trace"]
+           "first_samples", "open_trace", "synth", "synth_ann", "trace_stats", "validate", "write_trace"]
