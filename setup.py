@@ -55,7 +55,8 @@ setup(
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6.80", "pytest-benchmark>=4", "nbclient>=0.7",
                  "nbformat>=5.7", "ipykernel>=6", "pyvcd>=0.3", "scikit-learn>=1.2",
-                 "dask[distributed]>=2023.1", "pyarrow>=12"],
+                 "dask[distributed]>=2023.1", "pyarrow>=12",
+                 "nir>=1.0"],  # NIR import tests: numpy and h5py only, no torch
         "notebooks": ["jupyter", "nbclient>=0.7", "ipykernel>=6", "pyvcd>=0.3"],
         "torch": ["torch==2.13.0", "snntorch>=0.7", "nir>=1.0"],
         "dist": ["dask[distributed]>=2023.1", "pyarrow>=12"],
