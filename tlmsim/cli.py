@@ -77,8 +77,10 @@ def _cmd_replay(args):
     if args.out:
         prepare_out_dir(args.out)
     options = {"timeline": True} if args.timeline else {}
-    report = platform.replay(args.trace, values, progress=not args.quiet and not args.json,
-                             **options)
+    show = not args.quiet and not args.json
+    from tlmsim.progress import heartbeat
+    with heartbeat(f"{args.platform}: replaying {os.path.basename(args.trace)}", show):
+        report = platform.replay(args.trace, values, progress=show, **options)
     failed = None
     if args.out:
         try:
