@@ -8,6 +8,8 @@ import subprocess
 import sys
 import tempfile
 
+import pytest
+
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "traces" / "examples"
 
 HEAVY = ("pandas", "matplotlib", "dask", "distributed", "pyarrow")
@@ -15,24 +17,27 @@ HEAVY = ("pandas", "matplotlib", "dask", "distributed", "pyarrow")
 CHILD = r"""
 import contextlib, io, json, sys
 from tlmsim.cli import main
-out = io.StringIO()
-try:
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = main(json.loads(sys.argv[1]))
-except SystemExit as e:
-    code = e.code
-heavy = json.loads(sys.argv[2])
-print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]}))
+heavy = json.loads(sys.argv[1])
+for args in json.loads(sys.argv[2]):
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = main(args)
+    except SystemExit as e:
+        code = e.code
+    print(json.dumps({"args": args, "code": code,
+                      "loaded": [m for m in heavy if m in sys.modules]}))
 """
 
 
-def loaded_by(*args):
-    """The heavy modules a fresh process loads to run ``tlmsim ARGS`` (and its exit code)."""
-    argv = [sys.executable, "-c", CHILD, json.dumps([str(a) for a in args]), json.dumps(HEAVY)]
+def loaded_by(*commands):
+    """Run the `commands` (argument lists) one after the other in one fresh process; for
+    each, its exit code and the heavy modules loaded so far (none, while none loads any)."""
+    argv = [sys.executable, "-c", CHILD, json.dumps(HEAVY),
+            json.dumps([[str(a) for a in args] for args in commands])]
     run = subprocess.run(argv, capture_output=True, text=True, timeout=300,
                          cwd=tempfile.gettempdir(), env=dict(os.environ))
     assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    return [json.loads(line) for line in run.stdout.strip().splitlines()]
 
 
 def test_importing_the_cli_loads_no_heavy_module():
@@ -44,23 +49,31 @@ def test_importing_the_cli_loads_no_heavy_module():
 
 def test_light_commands_load_no_heavy_module():
     trace = EXAMPLES / "snn_digits.h5"
-    for args in (["--version"], ["platforms"], ["params", "--platform", "loihi"],
-                 ["trace", "info", trace], ["trace", "validate", trace],
-                 ["trace", "stats", trace]):
-        result = loaded_by(*args)
-        assert result["loaded"] == [], (args, result)
+    results = loaded_by(["--version"], ["platforms"], ["params", "--platform", "loihi"],
+                        ["trace", "info", trace], ["trace", "validate", trace],
+                        ["trace", "stats", trace])
+    assert len(results) == 6
+    for result in results:
+        assert result["loaded"] == [], result
 
 
-def test_replay_json_loads_no_heavy_module():
-    result = loaded_by("replay", "-p", "generic", EXAMPLES / "snn_digits.h5", "--json")
+@pytest.fixture(scope="module")
+def small_trace(tmp_path_factory):
+    from tlmsim.activity import synth
+    path = tmp_path_factory.mktemp("imports") / "small.h5"
+    return synth(path, [16, 32, 8], n_steps=10, n_samples=2, rates_hz=100.0)
+
+
+def test_replay_json_loads_no_heavy_module(small_trace):
+    [result] = loaded_by(["replay", "-p", "generic", small_trace, "--json"])
     assert result["code"] == 0
     assert result["loaded"] == []
 
 
-def test_replay_out_loads_matplotlib_but_not_dask(tmp_path):
+def test_replay_out_loads_matplotlib_but_not_dask(small_trace, tmp_path):
     """--out draws plots, so matplotlib is expected then (and only then)."""
-    result = loaded_by("replay", "-p", "generic", EXAMPLES / "snn_digits.h5", "-q",
-                       "--out", tmp_path / "r")
+    [result] = loaded_by(["replay", "-p", "generic", small_trace, "-q", "--out",
+                          tmp_path / "r"])
     assert result["code"] == 0
     assert "matplotlib" in result["loaded"]
     assert not {"dask", "distributed", "pyarrow"} & set(result["loaded"])
