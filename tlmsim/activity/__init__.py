@@ -21,8 +21,9 @@ Reading (what platforms use)::
         tr.validate()                          # read and check every value
 
 Writing: `TraceWriter` (chunked, bounded memory) and `write_trace` (from arrays).
-Checking: `validate(path)`. Statistics: `trace_stats`.
-Synthetic workloads: `synth` (spikes) and `synth_ann` (activations) (in `tlmsim.activity.synthetic`).
+Checking: `validate(path)`. Statistics: `trace_stats`. The first samples of a trace as a
+trace: `first_samples`. Synthetic workloads (in `tlmsim.activity.synthetic`): `synth`
+(spikes) and `synth_ann` (activations).
 Converters (`tlmsim.activity.convert`): `raster_to_events`, `tonic_events_to_slots`,
 `SpikeRecorder` (snnTorch), `layers_from_nir`.
 """
@@ -37,4 +38,5 @@ from tlmsim.activity.validate import validate
 from tlmsim.activity.writer import TraceWriter, write_trace
 
 __all__ = ["FORMAT_NAME", "VERSION", "Layer", "Network", "Synapses", "Trace", "TraceWriter",
-           "first_samples", "open_trace", "synth", "synth_ann", "trace_stats", "validate", "write_trace"]
+           "first_samples", "open_trace", "synth", "synth_ann", "trace_stats", "validate",
+           "write_trace"]
