@@ -230,12 +230,20 @@ def save_all(report, directory):
     made = []
     for name, value in _plots(report):
         if why_not(report, name, value) is None:
-            fig = gantt(report.timeline) if name == "gantt" else \
-                mesh_heatmap(report, value) if name == "mesh_heatmap" else globals()[name](report)
+            fig = _draw(report, name, value)
             fig.savefig(os.path.join(directory, f"{name}.png"), dpi=110)
             plt.close(fig)
             made.append(f"{name}.png")
     return made
+
+
+def _draw(report, name, value):
+    if name == "gantt":
+        return gantt(report.timeline)
+    if name == "mesh_heatmap":
+        return mesh_heatmap(report, value)
+    return {"energy_breakdown": energy_breakdown, "step_latency": step_latency,
+            "roofline": roofline}[name](report)
 
 
 def skipped(report):
