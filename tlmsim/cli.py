@@ -114,19 +114,36 @@ def prepare_out_dir(path):
         raise OutputError(f"--out {path}: this folder is not writable; give another")
 
 
-def build_parser():
+#: the module of each sub-command: a command line naming one loads that module only
+WHERE = {"platforms": "tlmsim.cli", "params": "tlmsim.cli", "replay": "tlmsim.cli",
+         "trace": "tlmsim.activity.cli", "sweep": "tlmsim.sweep.cli"}
+
+
+def build_parser(argv=None):
+    """The parser of `argv`: with the sub-commands of the module of the command it names,
+    none for a bare ``--version``, else (help, another command) those of every module."""
     parser = argparse.ArgumentParser(
         prog="tlmsim",
         description="Transaction-level simulation of neural-network accelerators.")
     parser.add_argument("--version", action="version", version=f"tlmsim {tlmsim.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in _modules_for(argv):
         importlib.import_module(name).add_parser(sub)
     return parser
 
 
+def _modules_for(argv):
+    if argv is None:
+        return COMMANDS
+    if argv == ["--version"]:
+        return []
+    words = [a for a in argv if not a.startswith("-")]
+    return [WHERE[words[0]]] if words and words[0] in WHERE else COMMANDS
+
+
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -19,7 +19,7 @@ NUMPY = [sys.executable, "-c", "import numpy"]
 HEAVY = ("pandas", "matplotlib", "dask", "distributed", "pyarrow")
 LOADED = ("import sys; from tlmsim.cli import main\n"
           "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
-          f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))")
+          f"print('loaded:', ' '.join(m for m in {HEAVY!r} if m in sys.modules))")
 
 
 def wall(cmd):
@@ -36,9 +36,9 @@ def main():
         tlm.append(wall(TLMSIM))
         npy.append(wall(NUMPY))
     t, n = statistics.median(tlm), statistics.median(npy)
-    heavy = subprocess.run([sys.executable, "-c", LOADED], capture_output=True, text=True,
-                           check=True).stdout.strip().splitlines()[-1:]
-    heavy = heavy[0] if heavy else ''
+    lines = subprocess.run([sys.executable, "-c", LOADED], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    heavy = [line for line in lines if line.startswith("loaded:")][0][len("loaded:"):].strip()
     print(f"tlmsim --version     median {t * 1e3:7.1f} ms over {repeats}")
     print(f"python -c 'import numpy' median {n * 1e3:7.1f} ms over {repeats}")
     print(f"ratio {t / n:.2f} (target <= 2); heavy modules loaded: {heavy or 'none'}")
