@@ -77,3 +77,13 @@ def test_replay_out_loads_matplotlib_but_not_dask(small_trace, tmp_path):
     assert result["code"] == 0
     assert "matplotlib" in result["loaded"]
     assert not {"dask", "distributed", "pyarrow"} & set(result["loaded"])
+
+
+def test_version_loads_no_sub_command_and_not_numpy():
+    code = ("import sys\nfrom tlmsim.cli import main\ntry:\n    main(['--version'])\n"
+            "except SystemExit:\n    pass\n"
+            "print('loaded', [m for m in ('numpy', 'h5py', 'yaml', 'tlmsim.activity', "
+            "'tlmsim.sweep') if m in sys.modules])")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tempfile.gettempdir(), timeout=120)
+    assert run.stdout.strip().splitlines()[-1] == "loaded []", run.stdout + run.stderr
