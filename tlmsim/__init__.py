@@ -7,13 +7,16 @@ from tlmsim.errors import (  # noqa: E402
     DeadlockError,
     InvariantError,
     MappingError,
+    NotApplicableError,
+    OutputError,
     ParameterError,
     TlmsimError,
     TraceFormatError,
 )
 
 __all__ = ["__version__", "BindingError", "DeadlockError", "InvariantError", "MappingError",
-           "ParameterError", "TlmsimError", "TraceFormatError"]
+           "NotApplicableError", "OutputError", "ParameterError", "TlmsimError",
+           "TraceFormatError"]
 
 
 def _check_source_tree():
