@@ -351,6 +351,7 @@ def replay(trace_path, params=None, progress=False, timeline=False):
                    for name in set(specs) | {s for n in specs for s in tr.network[n].sources}}
         report = acc.report(NAME, str(trace_path), tr.n_steps, tr.n_samples, mode,
                             time.perf_counter() - t0, acc.footprint(specs.values(), mode, tensors))
+        report.ops["spikes"] += _input_spikes(tr)
     return report
 
 
@@ -385,6 +386,13 @@ def validation_checks():
     ]
 
 
+def _input_spikes(tr):
+    """Spike events of the network's input layers: `spikes` counts every layer's, the
+    input's too (README, "The report"), and the datapath replays only layers with inputs."""
+    return sum(tr.n_events(layer.name) for layer in tr.network
+               if not layer.sources and tr.has_spikes(layer.name))
+
+
 def _replay_hybrid(acc, tr, trace_name, progress, t0):
     """A hybrid trace (or any trace object, e.g. `tlmsim.replay.hybrid.MemoryTrace`):
     every layer with sources by its mode, conversions included; the report adds the
@@ -414,6 +422,7 @@ def _replay_hybrid(acc, tr, trace_name, progress, t0):
         acc.run(counted(H.datapath_items(tr, specs, modes)))
     report = acc.report(NAME, trace_name, tr.n_steps, tr.n_samples, tr.kind,
                         time.perf_counter() - t0)
+    report.ops["spikes"] += _input_spikes(tr)
     for row in report.tables["per_layer"]:
         layer = tr.network[row["layer"]]
         row["kind"], row["mode"] = layer.kind, modes[layer.name]

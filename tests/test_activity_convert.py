@@ -129,3 +129,32 @@ def test_cli_synth_bad_arguments(tmp_path, capsys):
                  "--rate-hz", "5000"]) != 0
     err = capsys.readouterr().err
     assert "rate x profile x dt_s" in err and "Traceback" not in err
+
+
+def test_nir_file_written_by_the_nir_package_imports(tmp_path):
+    """A graph saved with `nir.write` (what snnTorch, Norse, Lava... export) and read back
+    with `nir.read` gives the same layers as the graph in memory."""
+    nir = pytest.importorskip("nir")
+    rng = np.random.default_rng(1)
+    w1 = rng.normal(size=(8, 5)).astype(np.float32)
+    w2 = rng.normal(size=(3, 8)).astype(np.float32)
+    lif = lambda n: nir.LIF(tau=np.full(n, 0.02), r=np.ones(n), v_leak=np.zeros(n),  # noqa
+                            v_threshold=np.ones(n))
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([5])}),
+        "fc1": nir.Linear(weight=w1), "lif1": lif(8),
+        "fc2": nir.Linear(weight=w2), "lif2": lif(3),
+        "output": nir.Output(output_type={"output": np.array([3])}),
+    }, edges=[("input", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "lif2"),
+              ("lif2", "output")], type_check=False)
+    nir.write(str(tmp_path / "net.nir"), graph)
+    specs = layers_from_nir(nir.read(str(tmp_path / "net.nir")))
+    assert [s["name"] for s in specs] == ["input", "lif1", "lif2"]
+    assert [s["kind"] for s in specs[1:]] == ["dense", "dense"]
+    with TraceWriter(tmp_path / "n.h5", "snn", 1, 3, dt_s=1e-3) as w:
+        for s in specs:
+            w.add_layer(**s)
+        w.write_raster("input", np.ones((1, 3, 5), bool))
+    with open_trace(tmp_path / "n.h5") as tr:
+        np.testing.assert_array_equal(tr.network["lif1"].weights_from("input"), w1)
+        np.testing.assert_array_equal(tr.network["lif2"].weights_from("lif1"), w2)

@@ -68,7 +68,9 @@ def test_snn_replay_counts_spikes_times_fanout(snn_trace):
         spikes = rasters[src].reshape(2, 5, -1)
         expected += int((spikes * fan).sum())
     assert report.ops["synaptic_ops"] == expected
-    assert report.ops["spikes"] == sum(int(rasters[k].sum()) for k in ("conv", "pool", "fc"))
+    # spikes: every layer's, the input's included (README, "The report")
+    assert report.ops["spikes"] == sum(int(rasters[k].sum())
+                                       for k in ("in", "conv", "pool", "fc"))
     assert report.ops["neuron_updates"] == 2 * 5 * (3 * 36 + 27 + 5)
     assert report.extra["transactions"] == 2 * 5 * 3
     assert report.steps == 5 and report.samples == 2

@@ -1,4 +1,5 @@
-"""The notebooks run clean from a fresh install and save their plots."""
+"""The notebooks run clean from a fresh install and save their plots (on small
+configurations: TLMSIM_QUICK=1)."""
 
 import pathlib
 
@@ -14,6 +15,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_and_saves_plots(path, tmp_path, monkeypatch):
     monkeypatch.setenv("TLMSIM_NOTEBOOK_OUT", str(tmp_path))
+    monkeypatch.setenv("TLMSIM_QUICK", "1")  # small configurations: the suite stays short
     monkeypatch.setenv("TLMSIM_TRACES", str(ROOT / "traces" / "examples"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)

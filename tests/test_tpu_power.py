@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from tlmsim.errors import ParameterError
+from tlmsim.errors import NotApplicableError, ParameterError
 from tlmsim.platforms import tpu
 
 
@@ -59,7 +59,7 @@ def test_tpu_report_has_energy_and_per_step_tables_and_writes_them(tmp_path):
                                      "energy_j": pytest.approx(r.energy_j)}]
     r.save(str(tmp_path), plots=False)
     assert (tmp_path / "energy.csv").exists() and (tmp_path / "per_step.csv").exists()
-    with pytest.raises(ParameterError, match="heat map does not apply"):
+    with pytest.raises(NotApplicableError, match="no per-core synaptic_ops on a mesh"):
         r.plot_heatmap()
 
 

@@ -8,10 +8,11 @@ User errors (`TlmsimError`) print as one or two lines and exit non-zero.
 import argparse
 import importlib
 import json
+import os
 import sys
 
 import tlmsim
-from tlmsim.errors import TlmsimError
+from tlmsim.errors import OutputError, TlmsimError
 
 #: Modules that contribute sub-commands, each with an ``add_parser(subparsers)``.
 COMMANDS = [
@@ -83,7 +84,7 @@ def _cmd_params(args):
     platform = registry.get_platform(args.platform)
     if args.presets:
         return _print_presets(args.platform, P.presets_of(platform))
-    values = P.override(P.with_preset(platform, args.preset), args.set)
+    values = P.override(P.with_preset(platform, args.preset), args.set, platform=args.platform)
     for row in P.describe(values):
         unit = f" {row['unit']}" if row["unit"] else ""
         src = f"  [{row['source']}]" if row["source"] else ""
@@ -95,20 +96,33 @@ def _cmd_replay(args):
     from tlmsim import params as P
     from tlmsim import registry
     platform = registry.get_platform(args.platform)
-    values = P.override(P.with_preset(platform, args.preset), args.set)
-    options = {"timeline": True} if args.timeline else {}
-    from tlmsim.activity.inputs import replay_file
-    report = replay_file(args.platform, args.trace, values,
-                         progress=not args.quiet and not args.json, record=args.record,
-                         trace_out=args.record_out, **options)
+    values = P.override(P.with_preset(platform, args.preset), args.set, platform=args.platform)
     if args.out:
-        report.save(args.out)
+        prepare_out_dir(args.out)
+    options = {"timeline": True} if args.timeline else {}
+    show = not args.quiet and not args.json
+    from tlmsim.activity.inputs import replay_file
+    from tlmsim.progress import heartbeat
+    with heartbeat(f"{args.platform}: replaying {os.path.basename(args.trace)}", show):
+        report = replay_file(args.platform, args.trace, values, progress=show,
+                             record=args.record, trace_out=args.record_out, **options)
+    failed = None
+    if args.out:
+        try:
+            report.save(args.out)
+        except OSError as e:
+            failed = OutputError(f"cannot write the report to {args.out}: {e.strerror or e}")
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=False))
     else:
         print(report.summary())
-        if args.out:
+        if args.out and not failed:
             print(f"report written to {args.out}")
+            from tlmsim.report.plots import skipped
+            for name, reason in skipped(report).items():
+                print(f"  no {name}: {reason}")
+    if failed:
+        raise failed
     return 0
 
 
@@ -143,19 +157,49 @@ def _cmd_validate(args):
     return 1 if args.strict and not all(r.ok for r in results) else 0
 
 
-def build_parser():
+def prepare_out_dir(path):
+    """Make the output folder `path` (or check it is one we can write) before a long run."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise OutputError(f"--out {path}: a file of that name exists; give a folder name")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"--out {path}: cannot make this folder ({e.strerror or e}); "
+                          "give a folder you can write to") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"--out {path}: this folder is not writable; give another")
+
+
+#: the module of each sub-command: a command line naming one loads that module only
+WHERE = {"platforms": "tlmsim.cli", "params": "tlmsim.cli", "replay": "tlmsim.cli",
+         "trace": "tlmsim.activity.cli", "sweep": "tlmsim.sweep.cli", "validate": "tlmsim.cli"}
+
+
+def build_parser(argv=None):
+    """The parser of `argv`: with the sub-commands of the module of the command it names,
+    none for a bare ``--version``, else (help, another command) those of every module."""
     parser = argparse.ArgumentParser(
         prog="tlmsim",
         description="Transaction-level simulation of neural-network accelerators.")
     parser.add_argument("--version", action="version", version=f"tlmsim {tlmsim.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in _modules_for(argv):
         importlib.import_module(name).add_parser(sub)
     return parser
 
 
+def _modules_for(argv):
+    if argv is None:
+        return COMMANDS
+    if argv == ["--version"]:
+        return []
+    words = [a for a in argv if not a.startswith("-")]
+    return [WHERE[words[0]]] if words and words[0] in WHERE else COMMANDS
+
+
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -42,3 +42,11 @@ class UnsupportedKindError(MappingError, TraceFormatError):
     """A platform was given a trace kind (ann, snn, hybrid) it has no hardware for; the
     message names the platforms that run it. (Also a `TraceFormatError`, which spiking
     platforms raised for ANN traces before hybrid traces existed.)"""
+
+
+class OutputError(TlmsimError):
+    """A result cannot be written where it was asked to go (``--out``)."""
+
+
+class NotApplicableError(TlmsimError):
+    """A plot or table does not apply to this report (the data it draws is not there)."""

@@ -13,8 +13,10 @@ A platform's parameters nest such dataclasses; `override` sets a field by a dott
 """
 
 import dataclasses
+import difflib
 import typing
 
+from tlmsim import units
 from tlmsim.errors import ParameterError
 
 
@@ -64,17 +66,18 @@ def _jsonable(v):
     return v
 
 
-def override(params, assignments):
+def override(params, assignments, platform=None):
     """Return a copy of `params` with ``{"a.b": value}`` assignments applied.
 
     Values given as text are converted to the field's declared type. Unknown names,
-    values of the wrong type and values out of range raise `ParameterError`.
+    values of the wrong type and values out of range raise `ParameterError` (naming
+    `platform`, when given, in the hint of what to type).
     """
     if isinstance(assignments, (list, tuple)):
         assignments = parse_assignments(assignments)
     result = _deep_copy(params)
     for path, raw in assignments.items():
-        _set(result, path, raw)
+        _set(result, path, raw, platform)
     validate(result)
     return result
 
@@ -112,6 +115,23 @@ def validate(params, prefix=""):
         if m.get("max") is not None and value is not None and value > m["max"]:
             raise ParameterError(f"parameter {name}={value!r} is above its maximum {m['max']}"
                                  f"{' ' + m['unit'] if m.get('unit') else ''}")
+        _check_duration(name, value, m.get("unit", ""))
+
+
+#: picoseconds per unit of the duration parameters
+_PS_PER = {"ps": 1, "ns": 10**3, "us": 10**6, "ms": 10**9, "s": 10**12}
+#: the kernel counts time in signed 64-bit picoseconds (numpy int64 arrays, SimPy's heap)
+_MAX_PS = 2**63 - 1
+
+
+def _check_duration(name, value, unit):
+    """A duration the kernel's 64-bit picoseconds cannot hold is refused before a run."""
+    if unit not in _PS_PER or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    if abs(value) * _PS_PER[unit] > _MAX_PS:
+        raise ParameterError(
+            f"parameter {name}={value!r} {unit} is longer than the simulator can count: "
+            f"time is kept in 64-bit picoseconds, at most {_MAX_PS / _PS_PER[unit]:.3g} {unit}")
 
 
 def _deep_copy(params):
@@ -121,36 +141,56 @@ def _deep_copy(params):
     return dataclasses.replace(params, **changes)
 
 
-def _set(params, path, raw):
+def _set(params, path, raw, platform=None):
     parts = path.split(".")
     target = params
     for i, part in enumerate(parts[:-1]):
         value = getattr(target, part, None) if _has_field(target, part) else None
         if not dataclasses.is_dataclass(value):
-            raise ParameterError(_unknown(params, path))
+            raise ParameterError(_unknown(params, path, raw, platform))
         target = value
     leaf = parts[-1]
     if not _has_field(target, leaf) or dataclasses.is_dataclass(getattr(target, leaf)):
-        raise ParameterError(_unknown(params, path))
+        raise ParameterError(_unknown(params, path, raw, platform))
     hints = typing.get_type_hints(type(target))
     current = getattr(target, leaf)
     typ = hints.get(leaf, type(current))
     if typ in (tuple, list) and current:
         typ = typing.List[type(current[0])] if typ is list else typing.Tuple[type(current[0]), ...]
-    setattr(target, leaf, coerce(raw, typ, path))
+    try:
+        value = coerce(raw, typ, path)
+    except ParameterError:
+        unit = next(f.metadata.get("unit", "") for f in dataclasses.fields(target)
+                    if f.name == leaf)
+        hint = units.hint(path, raw, unit)
+        if hint:
+            raise ParameterError(hint) from None
+        raise
+    setattr(target, leaf, value)
 
 
 def _has_field(obj, name):
     return dataclasses.is_dataclass(obj) and any(f.name == name for f in dataclasses.fields(obj))
 
 
-def _unknown(params, path):
+def _unknown(params, path, raw=None, platform=None):
+    """The message for an unknown name: the names it may be a misspelling of, and a value
+    with a unit folded into a name that ends with it (``synaptic_op=2ns``)."""
     names = [r["name"] for r in describe(params)]
-    close = [n for n in names if n.split(".")[-1] == path.split(".")[-1]] or \
-        [n for n in names if path.split(".")[-1] in n][:5]
-    hint = f" (did you mean {', '.join(close)}?)" if close else \
-        " (`tlmsim params --platform NAME` lists them)"
-    return f"unknown parameter {path!r}{hint}"
+    leaf = path.split(".")[-1]
+    close = [n for n in names if n.split(".")[-1] == leaf] or \
+        difflib.get_close_matches(path, names, n=3, cutoff=0.75) or \
+        [n for n in names if leaf in n.split(".")[-1]][:5]
+    where = f"{platform} has no parameter" if platform else "unknown parameter"
+    lists = f"`tlmsim params --platform {platform or 'NAME'}` lists them"
+    typed = units.split_value(raw)
+    if typed:
+        named = [n for n in close if n.endswith("_" + units.name_suffix(typed[1]))]
+        if len(named) == 1:
+            return f"{where} {path!r}: did you mean --set {named[0]}={typed[0]:g}?"
+    if close:
+        return f"{where} {path!r}: did you mean {' or '.join(close)}? ({lists})"
+    return f"{where} {path!r} ({lists})"
 
 
 _TRUE = {"1", "true", "yes", "on"}

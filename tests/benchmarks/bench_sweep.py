@@ -63,8 +63,12 @@ def pool_seconds(pool, trace, runs, per_step):
 
 
 def main(runs=16, per_step=40_000, repeats=3):
+    import logging
     import multiprocessing
     from dask.distributed import Client
+
+    # Dask logs each worker's start and close at INFO in this process: keep warnings only
+    logging.getLogger("distributed").setLevel(logging.WARNING)
 
     from tlmsim.sweep import load_spec, run_sweep
     from tlmsim.sweep.runner import local_cluster

@@ -22,8 +22,9 @@ Reading (what platforms use)::
         tr.validate()                          # read and check every value
 
 Writing: `TraceWriter` (chunked, bounded memory) and `write_trace` (from arrays).
-Checking: `validate(path)`. Statistics: `trace_stats`.
-Synthetic workloads: `synth` (in `tlmsim.activity.synthetic`).
+Checking: `validate(path)`. Statistics: `trace_stats`. The first samples of a trace as a
+trace: `first_samples`. Synthetic workloads (in `tlmsim.activity.synthetic`): `synth`
+(spikes) and `synth_ann` (activations).
 Converters (`tlmsim.activity.convert`): `raster_to_events`, `tonic_events_to_slots`,
 `SpikeRecorder` (snnTorch), `layers_from_nir`.
 """
@@ -32,9 +33,11 @@ from tlmsim.activity.network import Layer, Network, Synapses
 from tlmsim.activity.reader import Trace, open_trace
 from tlmsim.activity.schema import FORMAT_NAME, VERSION
 from tlmsim.activity.stats import trace_stats
-from tlmsim.activity.synthetic import synth
+from tlmsim.activity.subset import first_samples
+from tlmsim.activity.synthetic import synth, synth_ann
 from tlmsim.activity.validate import validate
 from tlmsim.activity.writer import TraceWriter, write_trace
 
 __all__ = ["FORMAT_NAME", "VERSION", "Layer", "Network", "Synapses", "Trace", "TraceWriter",
-           "open_trace", "synth", "trace_stats", "validate", "write_trace"]
+           "first_samples", "open_trace", "synth", "synth_ann", "trace_stats", "validate",
+           "write_trace"]

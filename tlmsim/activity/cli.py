@@ -1,8 +1,9 @@
 """`tlmsim trace info|validate|stats|synth`: look at, check, summarise and make traces."""
 
 import json
+import os
 
-from tlmsim.errors import ParameterError
+from tlmsim.errors import OutputError, ParameterError
 
 
 def add_parser(sub):
@@ -47,6 +48,11 @@ def add_parser(sub):
     q.add_argument("--recurrent", action="store_true",
                    help="self-connect each non-input layer (one layer: all recurrent)")
     q.add_argument("--weights", action="store_true", help="store random int8 weights")
+    q.add_argument("--kind", choices=["snn", "ann"], default="snn",
+                   help="snn: Poisson spikes (default); ann: int8 activations, one step")
+    q.add_argument("--sparsity", type=float, default=0.5,
+                   help="ann: fraction of zero activations per layer, 0..1 (default 0.5)")
+    q.add_argument("--force", "-f", action="store_true", help="overwrite OUT if it exists")
     q.set_defaults(func=_synth)
 
 
@@ -171,9 +177,32 @@ def _synth(args):
     profile = _numbers(args.rate_profile, float, "--rate-profile") if args.rate_profile else None
     if args.steps < 1 or args.samples < 1:
         raise ParameterError("--steps and --samples must be at least 1")
+    _check_new_file(args.out, args.force)
+    if args.kind == "ann":
+        from tlmsim.activity import synth_ann
+        if args.connectivity == "random":
+            raise ParameterError("--kind ann makes dense or conv layers, not random ones")
+        synth_ann(args.out, layers=layers, connectivity=args.connectivity, kernel=args.kernel,
+                  sparsity=args.sparsity, n_samples=args.samples, seed=args.seed,
+                  with_weights=args.weights)
+        print(f"wrote {args.out}")
+        return 0
     synth(args.out, layers=layers, connectivity=args.connectivity, fanout=args.fanout,
           kernel=args.kernel, rates_hz=rates[0] if len(rates) == 1 else rates,
           rate_profile=profile, dt_s=args.dt_s, n_steps=args.steps, n_samples=args.samples,
           seed=args.seed, recurrent=args.recurrent, with_weights=args.weights)
     print(f"wrote {args.out}")
     return 0
+
+
+def _check_new_file(path, force):
+    """Refuse to replace an existing file without --force, or to write into no folder."""
+    if os.path.isdir(path):
+        raise OutputError(f"{path} is a folder; give a file name such as {path}/trace.h5")
+    if os.path.exists(path) and not force:
+        raise OutputError(f"{path} exists; give another name, or --force to overwrite it")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OutputError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"cannot write {path}: the folder {folder} is not writable")

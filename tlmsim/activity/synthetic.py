@@ -142,9 +142,61 @@ def synth(path, layers, connectivity="dense", fanout=128, kernel=3, rates_hz=20.
     return path
 
 
+def synth_ann(path, layers, connectivity="dense", kernel=3, sparsity=0.5, n_samples=1,
+              seed=0, with_weights=False, producer=None):
+    """Write a synthetic ANN trace (int8 activations, one step) to `path`; return its path.
+
+    `layers`: sizes (ints) or shapes (C, H, W), input first; each layer after the first
+    is "dense" or "conv" (`kernel` x `kernel`, stride 1, 'same' padding, shapes with the
+    input's H x W) on the one before, with ReLU neurons. Every activation is zero with
+    probability `sparsity` (0..1), else uniform in 1..127, independently per sample and
+    neuron (the layers' activity is not computed from the weights). `with_weights` stores
+    random int8 weights (never zero)."""
+    shapes = [_parse_shape(s) for s in layers]
+    if len(shapes) < 2:
+        raise ParameterError("an ANN trace needs an input layer and at least one more")
+    if connectivity not in ("dense", "conv"):
+        raise ParameterError(f"ANN connectivity {connectivity!r} unknown; use dense or conv")
+    if not 0.0 <= float(sparsity) <= 1.0:
+        raise ParameterError(f"sparsity {sparsity!r} is outside 0..1 (the fraction of zeros)")
+    if connectivity == "conv" and any(len(s) != 3 or s[1:] != shapes[0][1:] for s in shapes):
+        raise ParameterError("conv connectivity needs shapes C x H x W with the same H x W")
+    if connectivity == "conv" and kernel < 1:
+        raise ParameterError("--kernel must be at least 1")
+    rng = np.random.default_rng(seed)
+    attrs = {"provenance": {"generator": "tlmsim.activity.synthetic.synth_ann",
+                            "layers": [list(s) for s in shapes], "connectivity": connectivity,
+                            "kernel": kernel, "sparsity": float(sparsity), "seed": seed,
+                            "with_weights": with_weights}}
+    with TraceWriter(path, "ann", n_samples, 1, 0.0,
+                     producer or "tlmsim.activity.synthetic", attrs) as w:
+        for i, shape in enumerate(shapes):
+            name = f"L{i}"
+            if i == 0:
+                w.add_layer(name, "input", shape)
+            elif connectivity == "conv":
+                weights = _weights(rng, (shape[0], shapes[i - 1][0], kernel, kernel)) \
+                    if with_weights else None
+                w.add_layer(name, "conv2d", shape, [f"L{i - 1}"], weights=weights,
+                            weight_bits=8 if with_weights else 0, neuron_model="relu",
+                            kernel=kernel, padding=kernel // 2)
+            else:
+                n, m = int(np.prod(shape)), int(np.prod(shapes[i - 1]))
+                weights = _weights(rng, (n, m)) if with_weights else None
+                w.add_layer(name, "dense", shape, [f"L{i - 1}"], weights=weights,
+                            weight_bits=8 if with_weights else 0, neuron_model="relu")
+            w.write_activations(name, _activations(rng, (n_samples,) + shape, sparsity))
+    return path
+
+
+def _activations(rng, shape, sparsity):
+    values = rng.integers(1, 128, size=shape, dtype=np.int8)
+    return np.where(rng.random(shape) < sparsity, 0, values).astype(np.int8)
+
+
 def _weights(rng, shape):
     w = rng.integers(1, 128, size=shape, dtype=np.int8)
     return np.where(rng.random(shape) < 0.5, -w, w).astype(np.int8)
 
 
-__all__ = ["synth", "bernoulli_events"]
+__all__ = ["synth", "synth_ann", "bernoulli_events"]

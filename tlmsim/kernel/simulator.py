@@ -14,6 +14,16 @@ def ps(seconds_):
     return int(round(seconds_ * PS_PER_S))
 
 
+#: the kernel's time is a signed 64-bit count of picoseconds (numpy int64, SimPy's heap)
+MAX_PS = 2**63 - 1
+
+
+def _too_long(now_ps):
+    return (f"simulated time passed the kernel's limit of 2**63 ps (about 107 days; at "
+            f"t={now_ps} ps): a time parameter is far too large for this trace; check the "
+            "values given with --set (each name ends with its unit)")
+
+
 def ps_from_ns(ns):
     """Nanoseconds (a datasheet figure) to the nearest integer picosecond."""
     return int(round(ns * 1000))
@@ -122,7 +132,12 @@ class Simulator:
             until = _as_ps(until)
             if until <= self.now:
                 raise ParameterError(f"run(until={until}) is not after the current time {self.now} ps")
-        self.env.run(until=until)
+        try:
+            self.env.run(until=until)
+        except OverflowError:
+            raise ParameterError(_too_long(self.now)) from None
+        if self.now > MAX_PS:
+            raise ParameterError(_too_long(self.now))
         if until is None and self._watched:
             raise DeadlockError(self.deadlock_report())
         return self.now

@@ -108,6 +108,11 @@ def map_crossbar(workload, limits, tiles_x, tiles_y, max_chips=1, chips_x=1, pla
     child_of = {}                                              # neuron -> (first child, count)
     top = np.zeros((len(needs), 2), dtype=np.int64)            # per source: (core slot, size)
     depth = 0
+    if len(needs) and limits.neurons < 2:
+        raise MappingError(
+            f"{len(needs)} neuron(s) reach more than one core and need splitter neurons, "
+            f"but a core holds {limits.neurons} neuron(s): a splitter tree needs at least 2 "
+            f"per core; raise core.neurons (e.g. --set core.neurons=256)")
     for j, s in enumerate(needs):
         lo, hi = indptr[s], indptr[s + 1]
         targets = [(int(c), int(m)) for c, m in zip(dest_core[lo:hi], syn[lo:hi])]

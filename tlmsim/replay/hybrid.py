@@ -62,7 +62,7 @@ def conversion_spec(layer, n_steps):
 class MemoryTrace:
     """A recording held in memory with the interface replays read (`tlmsim.activity`'s
     `Trace`): ``network``, ``kind``, ``n_samples``, ``n_steps``, ``dt_s``,
-    ``has_spikes``, ``window``, ``has_activations``, ``activations``,
+    ``has_spikes``, ``n_events``, ``window``, ``has_activations``, ``activations``,
     ``activation_layers``, ``nonzero_per_channel``.
 
     `spikes` maps a layer to a bool raster [n_samples, n_steps, *shape]; `activations`
@@ -117,6 +117,9 @@ class MemoryTrace:
 
     def has_activations(self, layer):
         return layer in self._acts
+
+    def n_events(self, layer):
+        return int(self._spikes[layer][1].size)
 
     def window(self, layer, sample, step0, n_steps):
         offsets, ids = self._spikes[layer]

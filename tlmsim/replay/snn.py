@@ -397,6 +397,7 @@ def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledge
     kept = log.columns()
     per_step = ColumnTable({
         "sample": kept["sample"], "step": kept["step"],
+        "drain": kept["step"] >= workload.n_steps,       # the tick after a sample's last step
         "latency_s": kept["period_ps"] * 1e-12,
         "busy_s": kept["busy_ps"] * 1e-12,
         "network_s": kept["network_ps"] * 1e-12,

@@ -1,4 +1,4 @@
-"""The result of a replay: the report contract of DESIGN.md section 7, tables and plots."""
+"""The result of a replay: the report contract (README.md, "The report"), tables and plots."""
 
 from tlmsim.report.report import OPS_KEYS, Report
 from tlmsim.report.table import ColumnTable

@@ -1,9 +1,10 @@
 """`Report`: what every platform's replay returns.
 
 The JSON form (`to_dict`) is the contract users script against: it has at least the
-keys of DESIGN.md section 7. Energy is kept as a breakdown; `energy_j` is its sum, so
-the two cannot disagree. Larger results (per step, per core, per layer, per module)
-are tables: lists of flat records, available as pandas frames with `to_frame`.
+keys of the README's section "The report", each with the meaning given there. Energy is
+kept as a breakdown; `energy_j` is its sum, so the two cannot disagree. Larger results
+(per step, per core, per layer, per module) are tables: lists of flat records, available
+as pandas frames with `to_frame`.
 """
 
 import csv

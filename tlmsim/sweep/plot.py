@@ -3,7 +3,8 @@
 One PNG per swept parameter, next to the results table, drawn with matplotlib's Agg
 canvas (no display, no global pyplot state). Each platform is one colour: every run is
 a point (runs that differ in other parameters or traces share an x), and a line joins
-the medians at each value.
+the medians at each value. Values equal up to float noise are drawn flat, with no axis
+offset (`tlmsim.report.axes.readable`).
 """
 
 import os
@@ -11,6 +12,8 @@ import re
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from tlmsim.report.axes import readable
 
 #: the report columns plotted, with their axis labels
 METRICS = (("energy_j", "energy (J)"), ("latency_s", "latency (s)"))
@@ -51,6 +54,7 @@ def _plot_one(rows, name, column, directory):
             medians = group.groupby(xs)[metric].median().sort_index()
             ax.plot(medians.index, medians.values, "-", color=colour, label=f"{platform} (median)")
         ax.set_ylabel(label)
+        readable(ax, rows[metric].astype(float))
         ax.grid(True, alpha=0.3)
     if not numeric:
         axes[-1].set_xticks(range(len(labels)))

@@ -8,8 +8,11 @@ moment loses at most the runs still in flight; the next sweep over the same fold
 exactly the tasks whose keys have no row.
 """
 
+import contextlib
 import logging
 import os
+import signal
+import threading
 
 from tlmsim.errors import ParameterError
 from tlmsim.progress import progress
@@ -120,7 +123,23 @@ def local_cluster(workers):
     """
     import dask
     from dask.distributed import LocalCluster
-    with dask.config.set({"distributed.worker.profile.enabled": False}):
+    with dask.config.set({"distributed.worker.profile.enabled": False}), _workers_ignore_ctrl_c():
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                             dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
                             silence_logs=logging.ERROR)
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """Start worker processes with Ctrl-C (SIGINT) blocked: the terminal sends it to the
+    whole process group, and only this process should act on it (by closing the cluster,
+    which stops the workers), not each worker with its own traceback. The children keep
+    the blocked mask; here a Ctrl-C during the start-up waits and is raised after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
