@@ -531,8 +531,8 @@ def test_exporter_node_names_become_valid_layer_names(tmp_path):
 def test_other_platforms_given_an_onnx_model_say_what_they_take():
     from tlmsim.activity.inputs import replay_file
     from tlmsim.errors import TlmsimError
-    with pytest.raises(TlmsimError, match=r"digits_cnn.onnx: an ANN trace has no spikes.*"
-                       r"ANN traces replay on tpu or generic") as e:
+    with pytest.raises(TlmsimError, match=r"digits_cnn.onnx: an ANN trace, but .* runs SNN "
+                       r"traces only.*run ann traces: generic, hybrid, tpu") as e:
         replay_file("loihi", MODEL)
     assert "--record" not in str(e.value)
     with pytest.raises(TlmsimError, match=r"(?s)digits_cnn.onnx: .*no recorded activations.*"
