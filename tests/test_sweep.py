@@ -177,3 +177,18 @@ def test_a_damaged_row_file_is_named(tmp_path, traces, toy_platforms):
         read_results(str(tmp_path / "out"))
     victim.unlink()
     assert run_sweep(spec, serial=True, quiet=True, plots=False).attrs["executed"] == 1
+
+
+def test_a_sweep_takes_gemm_lists_and_onnx_models_as_traces(tmp_path):
+    examples = os.path.join(os.path.dirname(__file__), os.pardir, "traces", "examples")
+    spec = load_spec({"platforms": {"tpu": {"array.rows": [128, 256]}},
+                      "traces": [os.path.join(examples, "bert_gemm.csv"),
+                                 os.path.join(examples, "digits_cnn.onnx")],
+                      "output": "out"}, base_dir=str(tmp_path))
+    frame = run_sweep(spec, serial=True, quiet=True)
+    assert len(frame) == 4 and (frame["status"] == "ok").all(), frame["error"].tolist()
+    csv = frame[frame["trace"].str.endswith(".csv")].set_index("set.array.rows")
+    assert csv.loc[128, "latency_s"] > csv.loc[256, "latency_s"]   # half the array
+    assert csv.loc[128, "ops.macs"] == csv.loc[256, "ops.macs"] > 0        # same GEMMs
+    onnx = frame[frame["trace"].str.endswith(".onnx")]
+    assert (onnx["ops.macs"] > 0).all()

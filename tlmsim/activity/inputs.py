@@ -18,12 +18,12 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 KINDS = ("hdf5", "csv", "onnx")
 
 
-def detect(path):
-    """``"hdf5"``, ``"csv"`` or ``"onnx"`` for the file at `path`; a `TraceFormatError`
-    naming the accepted kinds otherwise."""
+def kind_of(path):
+    """``"hdf5"``, ``"csv"`` or ``"onnx"`` for the file at `path`, None for anything else
+    (a missing file included)."""
     path = str(path)
     if not os.path.isfile(path):
-        raise TraceFormatError(f"{path}: no such file")
+        return None
     with open(path, "rb") as f:
         head = f.read(8)
     if head == HDF5_SIGNATURE:
@@ -35,6 +35,16 @@ def detect(path):
         return "csv"
     if path.lower().endswith((".h5", ".hdf5")):
         return "hdf5"  # let the trace reader say what is wrong with it
+    return None
+
+
+def detect(path):
+    """`kind_of(path)`, or a `TraceFormatError` naming the accepted kinds."""
+    kind = kind_of(path)
+    if kind is not None:
+        return kind
+    if not os.path.isfile(str(path)):
+        raise TraceFormatError(f"{path}: no such file")
     raise TraceFormatError(
         f"{path}: not a file tlmsim replays; it takes an HDF5 activity trace (traces/FORMAT.md)"
         ", a CSV (SCALE-Sim convolution or GEMM topology, or name,M,K,N) or an ONNX model "

@@ -16,6 +16,7 @@ import time
 import traceback
 
 import tlmsim
+from tlmsim.activity.inputs import kind_of, replay_file
 from tlmsim.errors import ParameterError, TlmsimError
 from tlmsim.params import override, with_preset
 from tlmsim.sweep.keys import canonical_json
@@ -33,7 +34,11 @@ def execute(task):
                                  f"planned for {task['version']}; install the same version")
         module = importlib.import_module(task["module"])
         params = override(with_preset(module, task.get("preset")), task["assignments"])
-        report = module.replay(task["trace"], params, progress=False).check().to_dict()
+        if kind_of(task["trace"]) in ("csv", "onnx"):  # GEMM lists, ONNX models
+            report = replay_file(task["platform"], task["trace"], params)
+        else:  # an activity trace, or a plug-in platform's own kind of file
+            report = module.replay(task["trace"], params, progress=False)
+        report = report.check().to_dict()
     except Exception as e:  # a failed run is a result, not the end of the sweep
         return error_row(task, e, time.perf_counter() - t0)
     return ok_row(task, report, time.perf_counter() - t0)
