@@ -360,7 +360,7 @@ def replay(trace_path, params=None, progress=False, timeline=False):
 #: where the reproduced figures come from
 SCRIPT_FIGURES = ("Ottati et al., IEEE JETCAS 2023 (arXiv 2306.15749), companion script "
                   "main.py: one 3x3 conv, 144 x 30 x 30 -> 32 x 28 x 28, Horowitz 45 nm; "
-                  "figures as quoted in tlmsim issue 16")
+                  "totals quoted secondhand (the script itself was not found to rerun)")
 
 
 def validation_checks():
