@@ -27,7 +27,7 @@ from tlmsim.params import nested
 from tlmsim.progress import progress as progress_bar
 from tlmsim.tiles.datapath import (MODES, DatapathParams, DramParams, GenericDatapath,
                                    LayerSpec, OpEnergyParams, RegisterFileParams, SramParams,
-                                   _pair, conv2d_layer, dense_layer, expected_updated_neurons)
+                                   conv2d_layer, dense_layer, expected_updated_neurons)
 
 DESCRIPTION = "generic digital datapath, Horowitz 45 nm energies: one layer as ANN or SNN"
 NAME = "generic"
@@ -136,190 +136,18 @@ def _trace_spec(layer, network):
     return LayerSpec(layer.name, layer.kind, (fanout.size,), layer.shape, n_weights, fanout)
 
 
-def _box_hits(pixmap, kernel, stride, padding, out_hw):
-    """[..., Ho, Wo] bool: which output windows of a (kernel, stride, padding)
-    convolution contain at least one True pixel of `pixmap` [..., H, W]."""
-    (kh, kw), (sh, sw), (ph, pw) = (_pair(v, n) for v, n in
-                                    ((kernel, "kernel"), (stride, "stride"),
-                                     (padding, "padding")))
-    lead = [(0, 0)] * (pixmap.ndim - 2)
-    padded = np.pad(pixmap.astype(np.int64), lead + [(ph + 1, ph + kh), (pw + 1, pw + kw)])
-    integral = padded.cumsum(-2).cumsum(-1)
-    y0 = np.arange(out_hw[0]) * sh
-    x0 = np.arange(out_hw[1]) * sw
-    y1, x1 = y0 + kh, x0 + kw
-    box = (integral[..., y1[:, None], x1[None, :]] - integral[..., y0[:, None], x1[None, :]]
-           - integral[..., y1[:, None], x0[None, :]] + integral[..., y0[:, None], x0[None, :]])
-    return box > 0
-
-
-def _reached(layer, src_layer, src, ids):
-    """bool [layer.n_neurons]: the neurons of `layer` that the spikes `ids` of source
-    `src` reach."""
-    mask = np.zeros(layer.n_neurons, dtype=bool)
-    if ids.size == 0:
-        return mask
-    if layer.kind == "dense":
-        mask[:] = True
-    elif layer.kind in ("conv2d", "pooling"):
-        c, h, w = src_layer.shape
-        pix = np.zeros((c, h * w), dtype=bool)
-        pix[ids // (h * w), ids % (h * w)] = True
-        pix = pix.reshape(c, h, w)
-        if layer.kind == "conv2d":
-            hit = _box_hits(pix.any(0), layer.kernel, layer.stride, layer.padding,
-                            layer.shape[1:])
-            mask[:] = np.broadcast_to(hit, layer.shape).ravel()
-        else:
-            mask[:] = _box_hits(pix, layer.kernel, layer.stride, layer.padding,
-                                layer.shape[1:]).ravel()
-    else:
-        indptr, indices = layer.fanout_csr(src)
-        starts, ends = indptr[ids], indptr[ids + 1]
-        lengths = ends - starts
-        pos = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) \
-            + np.arange(int(lengths.sum()))
-        mask[indices[pos]] = True
-    return mask
-
-
-def _updated(tr, name, spikes, k, previous):
-    """Neurons of layer `name` updated at window step `k`: those its sources' spikes
-    reach (its own spikes of the step before, `previous`, for a recurrent layer) and
-    those that spike."""
-    layer = tr.network[name]
-    mask = np.zeros(layer.n_neurons, dtype=bool)
-    for src in layer.sources:
-        if src == name:
-            ids = previous if k == 0 else spikes[name][1][slice(*spikes[name][0][k - 1:k + 1])]
-        elif src in spikes:
-            offs, all_ids = spikes[src]
-            ids = all_ids[offs[k]:offs[k + 1]]
-        else:
-            continue
-        mask |= _reached(layer, tr.network[src], src, np.asarray(ids, dtype=np.int64))
-    if name in spikes:
-        offs, all_ids = spikes[name]
-        mask[all_ids[offs[k]:offs[k + 1]]] = True
-    return int(mask.sum())
-
-
-def _snn_items(tr, specs, window_steps=256, count_updates=False):
-    """Transactions of an SNN trace: per sample, step and layer, the synapses its
-    sources' spikes drive (a layer's own spikes drive it one step later), the layer's
-    own spikes (its resets), the input spikes and, with `count_updates`, the neurons
-    those spikes reach or that spike (`_updated`). Reads one window of steps at a
-    time."""
-    names = list(specs)
-    needed = {src for name in names for src in tr.network[name].sources}
-    for src in needed:
-        if not tr.has_spikes(src):
-            raise MappingError(f"{tr.path}: layer {src!r} feeds a layer but has no recorded "
-                               "spikes, so its synaptic operations cannot be counted")
-    recorded = [n for n in needed | set(names) if tr.has_spikes(n)]
-    for sample in range(tr.n_samples):
-        last_step = {}  # synapses a recurrent layer's last spikes drive at the next step
-        last_in = {}    # and the spikes themselves
-        last_ids = {}
-        for step0 in range(0, tr.n_steps, window_steps):
-            n = min(window_steps, tr.n_steps - step0)
-            spikes = {}
-            for name in recorded:
-                offs, ids = tr.window(name, sample, step0, n)
-                spikes[name] = (np.asarray(offs, dtype=np.int64), ids.astype(np.int64))
-            active, fired, inputs = {}, {}, {}
-            for name in names:
-                layer, spec = tr.network[name], specs[name]
-                active[name] = np.zeros(n, dtype=np.int64)
-                inputs[name] = np.zeros(n, dtype=np.int64)
-                base = 0
-                for src in layer.sources:
-                    size = tr.network[src].n_neurons
-                    fan, base = spec.fanout[base:base + size], base + size
-                    if src not in spikes:
-                        continue
-                    offs, ids = spikes[src]
-                    driven = np.concatenate(([0], np.cumsum(fan[ids])))
-                    per_step = driven[offs[1:]] - driven[offs[:-1]]
-                    count = np.diff(offs)
-                    if src == name:
-                        previous = last_step.get(name, 0)
-                        last_step[name] = int(per_step[-1])
-                        per_step = np.concatenate(([previous], per_step[:-1]))
-                        previous = last_in.get(name, 0)
-                        last_in[name] = int(count[-1])
-                        count = np.concatenate(([previous], count[:-1]))
-                    active[name] += per_step
-                    inputs[name] += count
-                fired[name] = (np.diff(spikes[name][0]) if name in spikes
-                               else np.zeros(n, dtype=np.int64))
-            for k in range(n):
-                for name in names:
-                    updated = None
-                    if count_updates:
-                        updated = _updated(tr, name, spikes, k,
-                                           last_ids.get(name, np.zeros(0, np.int64)))
-                    yield (specs[name], "snn", step0 + k, int(active[name][k]),
-                           int(fired[name][k]), int(inputs[name][k]), updated)
-            for name in names:  # a recurrent layer's last spikes, for the next window
-                if name in spikes:
-                    offs, ids = spikes[name]
-                    last_ids[name] = ids[offs[-2]:offs[-1]]
-
-
-def _ann_items(tr, specs):
-    """Transactions of an ANN trace: per sample and layer, the synapses whose input
-    activation is non-zero (from the activations, or per channel when only counts are
-    stored: the channel's count times its mean fan-out)."""
-    names = list(specs)
-    for name in names:
-        for src in tr.network[name].sources:
-            if src not in tr.activation_layers:
-                raise MappingError(f"{tr.path}: layer {src!r} feeds layer {name!r} but has "
-                                   "no recorded activations, so its MACs cannot be counted")
-    per_channel = {}
-    for sample in range(tr.n_samples):
-        for name in names:
-            layer, spec = tr.network[name], specs[name]
-            active, active_in, base = 0, 0, 0
-            for src in layer.sources:
-                src_layer = tr.network[src]
-                fan = spec.fanout[base:base + src_layer.n_neurons]
-                base += src_layer.n_neurons
-                if tr.has_activations(src):
-                    nz = np.asarray(tr.activations(src, sample)).ravel() != 0
-                    active += int(fan[nz].sum())
-                    active_in += int(nz.sum())
-                else:
-                    if src not in per_channel:
-                        per_channel[src] = tr.nonzero_per_channel(src)
-                    mean_fan = fan.reshape(src_layer.n_channels, -1).mean(1)
-                    active += int(round(float(per_channel[src][sample] @ mean_fan)))
-                    active_in += int(np.sum(per_channel[src][sample]))
-            yield (spec, "ann", 0, min(active, spec.n_synapses), 0,
-                   min(active_in, spec.n_inputs), _nonzero_outputs(tr, layer, sample, per_channel))
-
-
-def _nonzero_outputs(tr, layer, sample, per_channel):
-    """Non-zero outputs of `layer` for `sample` as recorded; all of them (a dense
-    write) when the trace records none."""
-    if tr.has_activations(layer.name):
-        return int(np.count_nonzero(tr.activations(layer.name, sample)))
-    if layer.name in tr.activation_layers:
-        if layer.name not in per_channel:
-            per_channel[layer.name] = tr.nonzero_per_channel(layer.name)
-        return min(int(np.sum(per_channel[layer.name][sample])), layer.n_neurons)
-    return layer.n_neurons
-
-
 def replay(trace_path, params=None, progress=False, timeline=False):
-    """Replay an activity trace (ANN or SNN) on the generic datapath; returns a `Report`.
+    """Replay an activity trace (ann, snn or hybrid) on the generic datapath; returns a
+    `Report`.
 
     Every layer with sources runs in topological order, one transaction per sample and
-    layer (ANN) or per sample, step and layer (SNN). The sparsity switches use the
-    recorded activity: the non-zero or spiking inputs, the non-zero outputs (a layer
-    whose outputs are not recorded is written in full) and the neurons spikes reach. With `timeline`, the units' and
-    memories' busy intervals are recorded (``report.timeline``).
+    layer (ANN, encoder, decoder) or per sample, step and layer (SNN), as
+    `tlmsim.replay.datapath_items` counts them. The sparsity switches use the recorded
+    activity: the non-zero or spiking inputs, the non-zero outputs (a layer whose outputs
+    are not recorded is written in full) and the neurons spikes reach. A hybrid trace's
+    report adds each layer's kind and mode to its per-layer row and a ``per_kind``
+    breakdown; an ann or snn trace's gives the memory footprint. With `timeline`, the
+    units' and memories' busy intervals are recorded (``report.timeline``).
     """
     from tlmsim.activity import open_trace
 
@@ -328,31 +156,8 @@ def replay(trace_path, params=None, progress=False, timeline=False):
         acc.sim.record_timeline()
     t0 = time.perf_counter()
     with open_trace(trace_path) as tr:
-        if tr.kind == "hybrid":
-            return _replay_hybrid(acc, tr, str(trace_path), progress, t0)
-        mode = tr.kind
-        specs = {layer.name: _trace_spec(layer, tr.network)
-                 for layer in tr.network if layer.sources}
-        if not specs:
-            raise MappingError(f"{trace_path}: the network has no layer with inputs to run")
-        acc.check_fit(specs.values(), mode)
-        count_updates = not acc.params.datapath.update_silent_neurons
-        items = (_snn_items(tr, specs, count_updates=count_updates) if mode == "snn"
-                 else _ann_items(tr, specs))
-        total = tr.n_samples * tr.n_steps * len(specs)
-        with progress_bar(total, "generic", unit="txn", enabled=progress) as bar:
-            def counted(it):
-                for i, item in enumerate(it):
-                    if i % 256 == 0 and i:
-                        bar.update(256)
-                    yield item
-            acc.run(counted(items))
-        tensors = {name: tr.network[name].n_neurons
-                   for name in set(specs) | {s for n in specs for s in tr.network[n].sources}}
-        report = acc.report(NAME, str(trace_path), tr.n_steps, tr.n_samples, mode,
-                            time.perf_counter() - t0, acc.footprint(specs.values(), mode, tensors))
-        report.ops["spikes"] += _input_spikes(tr)
-    return report
+        return _replay_trace(acc, tr, str(trace_path), progress, t0,
+                             by_kind=tr.kind == "hybrid")
 
 
 # -- validation ----------------------------------------------------------------------
@@ -393,11 +198,13 @@ def _input_spikes(tr):
                if not layer.sources and tr.has_spikes(layer.name))
 
 
-def _replay_hybrid(acc, tr, trace_name, progress, t0):
-    """A hybrid trace (or any trace object, e.g. `tlmsim.replay.hybrid.MemoryTrace`):
-    every layer with sources by its mode, conversions included; the report adds the
-    layer kind and mode to each per-layer row and a ``per_kind`` breakdown."""
+def _replay_trace(acc, tr, trace_name, progress, t0, by_kind):
+    """Run every layer with sources of trace `tr` (a file or any trace object, e.g.
+    `tlmsim.replay.hybrid.MemoryTrace`) by its mode, conversions included. `by_kind`:
+    the report adds the layer kind and mode to each per-layer row and a ``per_kind``
+    breakdown; else it gives the memory footprint (of a network of one mode)."""
     from tlmsim.replay import hybrid as H
+    from tlmsim.replay.datapath_items import datapath_items
 
     modes = {layer.name: H.layer_mode(layer, tr.kind) for layer in tr.network}
     specs = {}
@@ -413,21 +220,28 @@ def _replay_hybrid(acc, tr, trace_name, progress, t0):
                       mode)
     total = tr.n_samples * sum(tr.n_steps if modes[n] == "snn" and not s.conversion else 1
                                for n, s in specs.items())
+    count_updates = not acc.params.datapath.update_silent_neurons
     with progress_bar(total, "generic", unit="txn", enabled=progress) as bar:
         def counted(it):
             for i, item in enumerate(it):
                 if i % 256 == 0 and i:
                     bar.update(256)
                 yield item
-        acc.run(counted(H.datapath_items(tr, specs, modes)))
+        acc.run(counted(datapath_items(tr, specs, modes, count_updates)))
+    footprint = None
+    if not by_kind:
+        tensors = {name: tr.network[name].n_neurons
+                   for name in set(specs) | {s for n in specs for s in tr.network[n].sources}}
+        footprint = acc.footprint(specs.values(), tr.kind, tensors)
     report = acc.report(NAME, trace_name, tr.n_steps, tr.n_samples, tr.kind,
-                        time.perf_counter() - t0)
+                        time.perf_counter() - t0, footprint)
     report.ops["spikes"] += _input_spikes(tr)
-    for row in report.tables["per_layer"]:
-        layer = tr.network[row["layer"]]
-        row["kind"], row["mode"] = layer.kind, modes[layer.name]
-        row["group"] = H.group_of(layer, modes[layer.name])
-    report.extra["per_kind"] = H.per_kind(report.tables["per_layer"])
+    if by_kind:
+        for row in report.tables["per_layer"]:
+            layer = tr.network[row["layer"]]
+            row["kind"], row["mode"] = layer.kind, modes[layer.name]
+            row["group"] = H.group_of(layer, modes[layer.name])
+        report.extra["per_kind"] = H.per_kind(report.tables["per_layer"])
     return report
 
 
@@ -435,7 +249,8 @@ def replay_memory(trace, params=None, progress=False):
     """Replay a trace object held in memory (`tlmsim.replay.hybrid.MemoryTrace`, any
     kind) on the generic datapath; returns a `Report`."""
     acc = build(params)
-    return _replay_hybrid(acc, trace, trace.path, progress, time.perf_counter())
+    return _replay_trace(acc, trace, trace.path, progress, time.perf_counter(),
+                         by_kind=True)
 
 
 __all__ = ["DESCRIPTION", "KINDS", "Params", "build", "replay", "replay_memory", "run_layer",

@@ -18,4 +18,8 @@ NoC parameters and a barrier function in an `SnnPlatform`.
 
 ANN platforms on matrix units (the TPU) use `gemm`: layers lowered to GEMMs
 (`gemms_from_trace`), placed in the activation buffer and cut into folds (`plan`).
+
+A datapath that runs every layer itself (the `generic` platform, the `hybrid` platform's
+generic engine) uses `datapath_items`: per sample, layer and step, the active synapses,
+inputs, outputs, spikes and updated neurons of a recorded ann, snn or hybrid trace.
 """

@@ -5,16 +5,13 @@
 - `conversion_of`: the encoding or decoding of an ``encoder``/``decoder`` layer;
 - `MemoryTrace`: a hybrid (or ann, snn) recording held in memory with the reader's
   interface (tests, notebooks, converters that have not written a file yet);
-- `datapath_items`: the transactions of a datapath that runs every layer itself, ANN
-  layers once per sample, SNN layers once per step, conversions once per sample (the
-  `generic` platform, and the ANN engine of the `hybrid` platform);
 - `platforms_for_kind` and `require_kind`: which platforms take a trace kind, and the
   error a platform raises for a kind it has no hardware for.
 """
 
 import numpy as np
 
-from tlmsim.errors import MappingError, TraceFormatError, UnsupportedKindError
+from tlmsim.errors import TraceFormatError, UnsupportedKindError
 from tlmsim.tiles.datapath import LayerSpec
 
 CONVERSION_KINDS = ("encoder", "decoder")
@@ -143,96 +140,6 @@ class MemoryTrace:
 
     def __exit__(self, *exc):
         self.close()
-
-
-# -- what a datapath does with each layer ------------------------------------------------
-
-def nonzero_count(tr, name, sample):
-    """Non-zero activations of layer `name` in `sample`."""
-    return int(np.count_nonzero(np.asarray(tr.activations(name, sample))))
-
-
-def spike_total(tr, name, sample):
-    """Spikes of layer `name` over all steps of `sample`."""
-    offs, _ = tr.window(name, sample, 0, tr.n_steps)
-    return int(offs[-1] - offs[0])
-
-
-def ann_active(tr, layer, spec, sample, cache):
-    """Synapses of `layer` driven by a non-zero input activation in `sample`."""
-    active, base = 0, 0
-    for src in layer.sources:
-        src_layer = tr.network[src]
-        fan = spec.fanout[base:base + src_layer.n_neurons]
-        base += src_layer.n_neurons
-        if tr.has_activations(src):
-            nz = np.asarray(tr.activations(src, sample)).ravel() != 0
-            active += int(fan[nz].sum())
-        else:
-            if src not in cache:
-                cache[src] = tr.nonzero_per_channel(src)
-            mean_fan = fan.reshape(src_layer.n_channels, -1).mean(1)
-            active += int(round(float(cache[src][sample] @ mean_fan)))
-    return min(active, spec.n_synapses)
-
-
-def snn_active(tr, layer, spec, sample):
-    """(synapses driven per step, spikes fired per step) of `layer` in `sample`, int64
-    [n_steps] each; a layer's own spikes (recurrent) drive it one step later."""
-    n = tr.n_steps
-    active, base = np.zeros(n, dtype=np.int64), 0
-    for src in layer.sources:
-        size = tr.network[src].n_neurons
-        fan, base = spec.fanout[base:base + size], base + size
-        offs, ids = tr.window(src, sample, 0, n)
-        offs = np.asarray(offs, dtype=np.int64)
-        driven = np.concatenate(([0], np.cumsum(fan[np.asarray(ids, dtype=np.int64)])))
-        per_step = driven[offs[1:]] - driven[offs[:-1]]
-        if src == layer.name:
-            per_step = np.concatenate(([0], per_step[:-1]))
-        active += per_step
-    fired = (np.diff(np.asarray(tr.window(layer.name, sample, 0, n)[0], dtype=np.int64))
-             if tr.has_spikes(layer.name) else np.zeros(n, dtype=np.int64))
-    return active, fired
-
-
-def check_recorded(tr, specs, modes):
-    """Raise `MappingError` unless every source of a layer to run has the activity its
-    reader needs (spikes for SNN sources, activations or counts for ANN ones)."""
-    for name in specs:
-        for src in tr.network[name].sources:
-            if modes[src] == "snn" and not tr.has_spikes(src):
-                raise MappingError(f"{tr.path}: layer {src!r} feeds layer {name!r} but has no "
-                                   "recorded spikes, so its synaptic operations cannot be "
-                                   "counted")
-            if modes[src] == "ann" and src not in tr.activation_layers:
-                raise MappingError(f"{tr.path}: layer {src!r} feeds layer {name!r} but has no "
-                                   "recorded activations, so its MACs cannot be counted")
-
-
-def datapath_items(tr, specs, modes):
-    """Transactions ``(spec, mode, step, active, spikes_out)`` of the layers `specs` (name
-    -> `LayerSpec`, topological order) on one datapath: per sample, layer after layer; an
-    ANN layer once, an SNN layer once per step, a conversion once (mode ``encoder`` or
-    ``decoder``, its `active` the non-zero input activations or the input spikes)."""
-    check_recorded(tr, specs, modes)
-    cache = {}
-    for sample in range(tr.n_samples):
-        for name, spec in specs.items():
-            layer = tr.network[name]
-            if spec.conversion:
-                src = layer.sources[0]
-                if layer.kind == "encoder":
-                    yield (spec, "encoder", 0, nonzero_count(tr, src, sample),
-                           spike_total(tr, name, sample) if tr.has_spikes(name) else 0)
-                else:
-                    yield spec, "decoder", 0, spike_total(tr, src, sample), 0
-            elif modes[name] == "ann":
-                yield spec, "ann", 0, ann_active(tr, layer, spec, sample, cache), 0
-            else:
-                active, fired = snn_active(tr, layer, spec, sample)
-                for k in range(tr.n_steps):
-                    yield spec, "snn", k, int(active[k]), int(fired[k])
 
 
 # -- which platform takes which kind ----------------------------------------------------

@@ -42,6 +42,7 @@ from tlmsim.components import Bus, BusParams, Dma, DmaParams, Sram, SramParams
 from tlmsim.errors import InvariantError, MappingError, ParameterError
 from tlmsim.kernel import Clock, EnergyLedger, Module, Simulator, seconds
 from tlmsim.replay import hybrid as H
+from tlmsim.replay.datapath_items import datapath_items, nonzero_count, spike_total
 from tlmsim.replay.workload import LayerInfo, Workload
 from tlmsim.report import Report
 from tlmsim.tiles.converter import Converter, conversion_counts
@@ -271,13 +272,13 @@ def link_jobs(tr, placement, p):
                 spec = H.conversion_spec(layer, tr.n_steps)
                 src = layer.sources[0]
                 if layer.kind == "encoder":
-                    nz = H.nonzero_count(tr, src, sample)
-                    out = H.spike_total(tr, layer.name, sample) if tr.has_spikes(layer.name) else 0
+                    nz = nonzero_count(tr, src, sample)
+                    out = spike_total(tr, layer.name, sample) if tr.has_spikes(layer.name) else 0
                     counts = conversion_counts(spec.conversion, layer.n_neurons, tr.n_steps,
                                                nonzero=nz, spikes_out=out)
                 else:
                     counts = conversion_counts(spec.conversion, layer.n_neurons, tr.n_steps,
-                                               spikes_in=H.spike_total(tr, src, sample))
+                                               spikes_in=spike_total(tr, src, sample))
                 yield ("convert", layer.name, counts)
 
 
@@ -347,7 +348,7 @@ def run_datapath(tr, names, modes, params, layer_spec):
     specs = {n: layer_spec(net[n], net) for n in names}
     for mode in ("ann", "snn"):
         acc.check_fit([s for n, s in specs.items() if modes[n] == mode], mode)
-    acc.run(H.datapath_items(tr, specs, modes))
+    acc.run(datapath_items(tr, specs, modes, not params.datapath.update_silent_neurons))
     rep = acc.report("hybrid.ann_engine", str(tr.path), tr.n_steps, tr.n_samples, "hybrid")
     return rep, _engine_rows(rep, net, modes)
 
