@@ -7,8 +7,9 @@ its authors calibrated against the chip and validated on three applications (ene
 12 %, latency within 25 %: J. A. Boyle et al., "SANA-FE", IEEE TCAD 44(8), 2025, abstract;
 the calibration itself we have not read in the paper: the per-event figures are taken from
 the package). Davies 2018 Table 2's pre-silicon costs (0.75 V) remain as the preset
-``davies2018`` (``--preset davies2018``): the model before issue 14. Figures marked
-ASSUMPTION are not published; they are stated so that they can be changed with ``--set``.
+``davies2018`` (``--preset davies2018``): the model before the silicon calibration.
+Figures marked ASSUMPTION are not published; they are stated so that they can be changed
+with ``--set``.
 
 Model (the generic parts live in `tlmsim.replay` and `tlmsim.tiles.neurocore`):
   - each core takes in the spike messages it received (16 ns each, no energy) and performs
@@ -256,7 +257,7 @@ class Params:
     replay: ReplayParams = nested(ReplayParams)
 
 
-#: Davies 2018's pre-silicon costs: tlmsim's Loihi model before issue 14
+#: Davies 2018's pre-silicon costs: tlmsim's Loihi model before the silicon calibration
 DAVIES2018 = {
     "core.synaptic_op_pj": 23.6, "core.synaptic_op_ns": 3.5,
     "core.synaptic_op_sparse_pj": 23.6, "core.synaptic_op_sparse_ns": 3.5,
@@ -275,7 +276,8 @@ DAVIES2018 = {
 PRESETS = {
     "davies2018": Preset(
         "Davies 2018 Table 2 pre-silicon per-op costs (one synaptic-op cost, no spike-message "
-        "costs), 113-465 ns linear barrier, zero weights pruned: the model before issue 14",
+        "costs), 113-465 ns linear barrier, zero weights pruned: tlmsim's Loihi model before "
+        "the silicon calibration",
         D18 + " (0.75 V, pre-silicon) and text (barrier)", DAVIES2018),
 }
 

@@ -27,7 +27,7 @@ def add_parser(sub):
     p.set_defaults(func=_cmd_platforms)
 
     p = sub.add_parser("params", help="list a platform's parameters with units and sources")
-    p.add_argument("--platform", required=True)
+    p.add_argument("--platform", "-p", required=True, help="platform name (tlmsim platforms)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--preset", metavar="NAME", help="start from a named parameter set "
                    "(--presets lists them); --set applies on top")
