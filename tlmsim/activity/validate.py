@@ -188,12 +188,6 @@ def _check_one_to_one(layer, earlier, err):
                       f"remove its synapses/{src} group")
 
 
-def uses_v2(kind, network):
-    """Whether a trace of `kind` with `network` needs format version 2."""
-    return kind in S.V2_KINDS or any(layer.kind in S.V2_LAYER_KINDS or
-                                     layer.declared_mode is not None for layer in network)
-
-
 def check_csr(path, where, indptr, indices, n_post):
     """Values of an explicit fan-out table: indptr from 0 up to len(indices), indices in
     [0, n_post)."""
