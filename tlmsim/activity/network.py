@@ -9,6 +9,7 @@ gives them as a fan-out table, which is what an event-driven platform needs.
 import numpy as np
 
 from tlmsim.activity import connectivity as C
+from tlmsim.activity import schema as S
 
 
 class Synapses:
@@ -77,7 +78,7 @@ class Layer:
     @property
     def op(self):
         """The operation of an elementwise, encoder or decoder layer (None otherwise)."""
-        key = {"elementwise": "op", "encoder": "encoding", "decoder": "decoding"}.get(self.kind)
+        key = S.OP_ATTRS.get(self.kind)
         return None if key is None else self.attrs.get(key)
 
     @property
@@ -136,7 +137,7 @@ class Layer:
             table = C.conv2d(src.shape, self.shape, self.kernel, self.stride, self.padding)
         elif self.kind == "pooling":
             table = C.pooling(src.shape, self.shape, self.kernel, self.stride, self.padding)
-        elif self.kind in ("elementwise", "encoder", "decoder"):
+        elif self.kind in S.ONE_TO_ONE_KINDS:
             table = C.one_to_one(self.n_neurons)
         elif self.kind == "sparse":
             syn = self.synapses[source]
@@ -184,7 +185,7 @@ class Layer:
         if not (effective and stored):  # uniform fan-outs need no table
             if self.kind in ("dense", "recurrent"):
                 return np.full(n_pre, self.n_neurons, dtype=np.int64)
-            if self.kind in ("elementwise", "encoder", "decoder"):
+            if self.kind in S.ONE_TO_ONE_KINDS:
                 return np.ones(n_pre, dtype=np.int64)
             if self.kind == "sparse" and syn.hash_fanout is not None:
                 return np.full(n_pre, syn.hash_fanout, dtype=np.int64)

@@ -32,6 +32,8 @@ POOL_OPS = ("avg", "max", "sum")
 #: source). ``elementwise`` applies ``op``; ``encoder`` turns activations into spikes over
 #: the steps (``encoding``); ``decoder`` turns spikes back into activations (``decoding``).
 ONE_TO_ONE_KINDS = ("elementwise", "encoder", "decoder")
+#: The layer attribute naming the operation of each one-to-one kind (`Layer.op`).
+OP_ATTRS = {"elementwise": "op", "encoder": "encoding", "decoder": "decoding"}
 #: Elementwise operations on two or more sources, and on exactly one.
 ELEMENTWISE_NARY = ("add", "sub", "mul", "max")
 ELEMENTWISE_UNARY = ("relu", "sigmoid", "tanh", "exp", "neg", "identity", "scale")

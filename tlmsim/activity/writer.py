@@ -153,7 +153,7 @@ class TraceWriter:
                       padding=pair(padding, 0) if window else None,
                       pool=(pool or "avg") if kind == "pooling" else None, attrs=attrs,
                       mode=mode)
-        key = {"elementwise": "op", "encoder": "encoding", "decoder": "decoding"}.get(kind)
+        key = S.OP_ATTRS.get(kind)
         if op is not None and key is None:
             raise S.format_error(self.path, f"{S.LAYERS_GROUP}/{name}", f"a {kind} layer "
                                  "takes no op", "op is for elementwise, encoder and decoder")
