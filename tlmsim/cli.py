@@ -145,8 +145,7 @@ def _cmd_validate(args):
     else:
         print("\n\n".join(V.format_text(r) for r in results))
         total = sum(r.wall_s for r in results)
-        n_out = sum(1 for r in results for x in r.results
-                    if not x.passed and not x.check.in_sample)
+        n_out = sum(1 for r in results for x in r.failed if not x.check.in_sample)
         print(f"\n{sum(len(r.results) for r in results)} checks in {total:.1f} s; "
               f"{n_out} out-of-sample check(s) outside tolerance or not computed")
     if args.markdown:

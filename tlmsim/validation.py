@@ -199,7 +199,7 @@ def format_text(platform_results, timing=True):
     for row in rows:
         cells = [cell.ljust(w) for cell, w in zip(row, widths)] + [row[-1]]
         lines.append("  " + "  ".join(cells).rstrip())
-    failed = [r for r in pr.results if not r.passed and not r.check.in_sample]
+    failed = [r for r in pr.failed if not r.check.in_sample]
     if failed:
         lines.append(f"  {len(failed)} out-of-sample check(s) outside tolerance: "
                      + "; ".join(r.check.quantity for r in failed))
