@@ -259,9 +259,8 @@ class _Lowering:
         """Evaluate a node of constants (e.g. a transposed weight) or mark a node of shapes
         (``Shape`` and what computes a Reshape's target from it) as such; True if done."""
         ins = [t for t in node.input if t]
-        if node.op_type == "Shape" or (ins and all(t in self.shapes for t in ins)) or (
-                ins and all(t in self.shapes or t in self.consts for t in ins)
-                and any(t in self.shapes for t in ins)):
+        if node.op_type == "Shape" or (any(t in self.shapes for t in ins) and
+                                       all(t in self.shapes or t in self.consts for t in ins)):
             self.shapes.update(node.output)
             return True
         if node.op_type == "Constant" or not ins or not all(t in self.consts for t in ins):
