@@ -15,7 +15,6 @@ import tempfile
 from tlmsim.errors import ParameterError, TlmsimError, TraceFormatError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-KINDS = ("hdf5", "csv", "onnx")
 
 
 def kind_of(path):
