@@ -458,8 +458,7 @@ class _Lowering:
         names = []
         self.batch_axes[name] = 1
         for t in range(dims[0]):
-            spec = Spec(f"{_safe(name)}_t{t}", "input", (dims[2],))
-            spec.compute = _step_slice(name, t)
+            spec = Spec(f"{_safe(name)}_t{t}", "input", (dims[2],), compute=_step_slice(name, t))
             names.append(self.add(spec).name)
         self.steps[name] = names
 

@@ -99,9 +99,7 @@ def _check(lw, node, a):
 
 def _layer(lw, name, kind, hidden, sources, compute, **kw):
     from tlmsim.activity.onnx_import import Spec
-    spec = Spec(name, kind, (hidden,), sources, **kw)
-    spec.compute = compute
-    return lw.add(spec).name
+    return lw.add(Spec(name, kind, (hidden,), sources, compute=compute, **kw)).name
 
 
 def _outputs(lw, node, hs, cs):
