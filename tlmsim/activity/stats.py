@@ -83,7 +83,7 @@ def _stats(tr, max_events):
                spikes=0, neuron_updates=0, nonzero=0, outputs=0, vector_ops=0)
     for layer in tr.network:
         slots = tr.n_samples * (tr.n_steps if layer.mode == "snn" else 1)
-        row = {"kind": layer.kind, "n_neurons": layer.n_neurons}
+        row = layers[layer.name] = {"kind": layer.kind, "n_neurons": layer.n_neurons}
         if tr.kind == "hybrid":
             row["mode"] = layer.mode
         if layer.kind in ONE_TO_ONE_KINDS:
@@ -99,10 +99,12 @@ def _stats(tr, max_events):
             if layer.kind != "input":
                 tot["nonzero"] += nz
                 tot["outputs"] += layer.n_neurons * slots
-        if layer.kind != "input" and layer.kind not in ONE_TO_ONE_KINDS:
+        if layer.kind in ONE_TO_ONE_KINDS:  # no synapses, no neuron state: vector ops only
+            continue
+        if layer.kind != "input":
             tot["neuron_updates"] += layer.n_neurons * slots
         ops, types, dense, ok = 0, set(), 0, True
-        for src in layer.sources if layer.kind not in ONE_TO_ONE_KINDS else ():
+        for src in layer.sources:
             dense += layer.n_synapses(src) * slots
             if src not in counts:
                 ok = False
@@ -120,13 +122,12 @@ def _stats(tr, max_events):
             types.add("AC" if spiking else "MAC")
             tot["effective_acs" if spiking else "effective_macs"] += n
             ops += n
-        if layer.sources and layer.kind not in ONE_TO_ONE_KINDS:
+        if layer.sources:
             row["synaptic_ops"] = ops if ok else None
             row["ops_type"] = "+".join(sorted(types)) or None
             row["dense_ops"] = dense
             tot["synaptic_ops"] += ops
             tot["dense_ops"] += dense
-        layers[layer.name] = row
     totals = {k: tot[k] for k in ("synaptic_ops", "effective_acs", "effective_macs",
                                   "dense_ops", "spikes", "neuron_updates")}
     if tr.version >= 2:
