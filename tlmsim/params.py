@@ -18,6 +18,7 @@ import typing
 
 from tlmsim import units
 from tlmsim.errors import ParameterError
+from tlmsim.kernel.simulator import MAX_PS, PS_PER_S
 
 
 def param(default, unit="", doc="", source="", choices=None, min=None, max=None):
@@ -119,19 +120,17 @@ def validate(params, prefix=""):
 
 
 #: picoseconds per unit of the duration parameters
-_PS_PER = {"ps": 1, "ns": 10**3, "us": 10**6, "ms": 10**9, "s": 10**12}
-#: the kernel counts time in signed 64-bit picoseconds (numpy int64 arrays, SimPy's heap)
-_MAX_PS = 2**63 - 1
+_PS_PER = {"ps": 1, "ns": 10**3, "us": 10**6, "ms": 10**9, "s": PS_PER_S}
 
 
 def _check_duration(name, value, unit):
     """A duration the kernel's 64-bit picoseconds cannot hold is refused before a run."""
     if unit not in _PS_PER or not isinstance(value, (int, float)) or isinstance(value, bool):
         return
-    if abs(value) * _PS_PER[unit] > _MAX_PS:
+    if abs(value) * _PS_PER[unit] > MAX_PS:
         raise ParameterError(
             f"parameter {name}={value!r} {unit} is longer than the simulator can count: "
-            f"time is kept in 64-bit picoseconds, at most {_MAX_PS / _PS_PER[unit]:.3g} {unit}")
+            f"time is kept in 64-bit picoseconds, at most {MAX_PS / _PS_PER[unit]:.3g} {unit}")
 
 
 def _deep_copy(params):
