@@ -364,24 +364,15 @@ def run_systolic(tr, names, modes, params, replay_gemms):
 def engine_gemms(tr, names):
     """The GEMMs of the ANN layers `names` at a batch of all samples (as the TPU's
     `gemms_from_trace`, restricted to the layers placed on the engine)."""
-    from tlmsim.replay.gemm import _nonzero_act_macs, _zero_fraction, conv_gemm, dense_gemm
-    net, batch, gemms = tr.network, tr.n_samples, []
+    from tlmsim.replay.gemm import layer_gemm
+    net, gemms = tr.network, []
     for n in names:
         layer = net[n]
         srcs = [net[s] for s in layer.sources]
-        zero = _zero_fraction(tr, srcs)
-        if layer.kind == "dense":
-            g = dense_gemm(batch, sum(s.n_neurons for s in srcs), layer.n_neurons, name=n,
-                           zero_fraction=zero)
-        elif layer.kind == "conv2d" and len(srcs) == 1:
-            c_in, h, w = srcs[0].shape
-            g = conv_gemm(batch, (h, w), c_in, layer.shape[0], layer.kernel, layer.stride,
-                          layer.padding, name=n, zero_fraction=zero)
-        else:
+        if not (layer.kind == "dense" or (layer.kind == "conv2d" and len(srcs) == 1)):
             raise MappingError(f"layer {n!r} ({layer.kind}): the systolic engine maps dense "
                                "and single-source conv2d layers; use engine.kind=generic")
-        g.nonzero_act_macs = _nonzero_act_macs(tr, layer, srcs, g)
-        gemms.append(g)
+        gemms.append(layer_gemm(tr, layer, srcs, tr.n_samples))
     return gemms
 
 
