@@ -297,7 +297,7 @@ def _engine_rows(rep, net, modes):
     return rows
 
 
-def _systolic_rows(rep, net, modes):
+def _systolic_rows(rep, net):
     """Per-layer rows of the systolic engine: its cycles per layer, and its energy
     apportioned by those cycles (the chip's static power makes most of it)."""
     table = rep.tables.get("per_layer", [])
@@ -314,7 +314,7 @@ def _systolic_rows(rep, net, modes):
     return rows
 
 
-def _core_rows(rep, net, modes):
+def _core_rows(rep, net):
     """Per-layer rows of the cores: each core's ledger energy to the layer it holds; the
     mesh (and any idle-core static energy) as one row ``(mesh)``."""
     layer_of_core = {r["core"]: r["layer"] for r in rep.tables["per_core"] if r["core"] >= 0}
@@ -332,7 +332,7 @@ def _core_rows(rep, net, modes):
         energy[key] = energy.get(key, 0.0) + row["energy_j"]
     for name in list(busy) + [k for k in energy if k not in busy]:
         rows[name] = {"layer": name, "kind": net[name].kind if name in net else "mesh",
-                      "mode": modes.get(name, "snn"), "placed_on": "cores", "group": "snn",
+                      "mode": "snn", "placed_on": "cores", "group": "snn",
                       "energy_j": energy.get(name, 0.0), "latency_s": None,
                       "busy_s": busy.get(name, 0.0), "ops": sops.get(name, 0),
                       "spikes": spikes.get(name, 0), "bytes_moved": 0}
@@ -358,7 +358,7 @@ def run_systolic(tr, names, modes, params, replay_gemms):
     samples, `replay_gemms(gemms, params, trace=, samples=)` (the TPU's): (Report, rows)."""
     rep = replay_gemms(engine_gemms(tr, names), params, trace=str(tr.path),
                        samples=tr.n_samples)
-    return rep, _systolic_rows(rep, tr.network, modes)
+    return rep, _systolic_rows(rep, tr.network)
 
 
 def engine_gemms(tr, names):
@@ -386,8 +386,7 @@ def run_cores(tr, placement, map_workload, build_platform, parameters, progress=
         return None, []
     rep = replay_snn(wl, map_workload(wl), build_platform(wl), parameters, str(tr.path),
                      progress=progress)
-    modes = {l.name: "snn" for l in tr.network}
-    return rep, _core_rows(rep, tr.network, modes)
+    return rep, _core_rows(rep, tr.network)
 
 
 def replay_hybrid(tr, p, run_engine, run_cores, ops, trace_name, progress=False):
