@@ -262,8 +262,7 @@ def link_jobs(tr, placement, p):
                 if dst != layer.name:
                     continue
                 if tr.has_spikes(src):
-                    offs, _ = tr.window(src, sample, 0, tr.n_steps)
-                    nbytes = int(offs[-1] - offs[0]) * p.link.event_bytes
+                    nbytes = spike_total(tr, src, sample) * p.link.event_bytes
                 else:
                     nbytes = math.ceil(net[src].n_neurons * act_bytes)
                 yield ("copy", f"{src}->{dst}", nbytes,
