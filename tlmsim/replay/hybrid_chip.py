@@ -443,9 +443,8 @@ def merge(tr, trace_name, p, parts, link, link_ledger, link_ps, rows, placement,
             resources["cores_used"] = rep.resources.get("cores_used", 0)
             resources["chips"] = rep.resources.get("chips", 1)
     breakdown.update(_prefixed(link_ledger.breakdown(), "link"))
-    elapsed = latency_ps
-    util.update({f"link.{m.kind}": min(1.0, m.stats.busy_ps / elapsed) if elapsed else 0.0
-                 for m in (link.converter,)})
+    conv = link.converter
+    util[f"link.{conv.kind}"] = min(1.0, conv.stats.busy_ps / latency_ps) if latency_ps else 0.0
     groups = {g: {"energy_j": 0.0, "latency_s": 0.0, "layers": []} for g in H.GROUPS}
     for row in rows:
         g = groups[row["group"]]
