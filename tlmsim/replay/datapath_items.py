@@ -21,7 +21,6 @@ active_outputs)``, the arguments of `GenericDatapath.work`:
 import numpy as np
 
 from tlmsim.errors import MappingError
-from tlmsim.tiles.datapath import _pair
 
 #: steps of spikes read at a time (bounds the memory of a long SNN trace)
 WINDOW_STEPS = 256
@@ -255,10 +254,9 @@ def reached(layer, src_layer, src, ids):
 
 def box_hits(pixmap, kernel, stride, padding, out_hw):
     """[..., Ho, Wo] bool: which output windows of a (kernel, stride, padding)
-    convolution contain at least one True pixel of `pixmap` [..., H, W]."""
-    (kh, kw), (sh, sw), (ph, pw) = (_pair(v, n) for v, n in
-                                    ((kernel, "kernel"), (stride, "stride"),
-                                     (padding, "padding")))
+    convolution contain at least one True pixel of `pixmap` [..., H, W]. `kernel`, `stride`
+    and `padding` are (rows, cols) pairs, as a trace's `Layer` holds them."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     lead = [(0, 0)] * (pixmap.ndim - 2)
     padded = np.pad(pixmap.astype(np.int64), lead + [(ph + 1, ph + kh), (pw + 1, pw + kw)])
     integral = padded.cumsum(-2).cumsum(-1)

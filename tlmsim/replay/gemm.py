@@ -348,13 +348,13 @@ def layers_from_trace(trace):
             layers.append(VectorOp("elementwise", batch * layer.n_neurons, op=layer.op,
                                    sources=len(srcs), name=layer.name))
             continue
-        layers.append(_layer_gemm(trace, layer, srcs, batch))
+        layers.append(layer_gemm(trace, layer, srcs, batch))
     if not any(isinstance(g, Gemm) for g in layers):
         raise MappingError(f"{trace.path}: no dense or conv2d layer to run on the matrix unit")
     return layers
 
 
-def _layer_gemm(trace, layer, srcs, batch):
+def layer_gemm(trace, layer, srcs, batch):
     """The GEMM of a dense or conv2d layer of the trace."""
     zero = _zero_fraction(trace, srcs)
     if layer.kind == "dense":

@@ -12,6 +12,7 @@
 import numpy as np
 
 from tlmsim.errors import TraceFormatError, UnsupportedKindError
+from tlmsim.tiles.converter import DECODINGS, ENCODINGS
 from tlmsim.tiles.datapath import LayerSpec
 
 CONVERSION_KINDS = ("encoder", "decoder")
@@ -39,7 +40,7 @@ def conversion_of(layer):
     value = layer.attrs.get(key)
     if isinstance(value, bytes):
         value = value.decode()
-    allowed = ("rate", "direct") if layer.kind == "encoder" else ("count", "last")
+    allowed = ENCODINGS if layer.kind == "encoder" else DECODINGS
     if value not in allowed:
         raise TraceFormatError(f"{layer.kind} layer {layer.name!r}: attribute {key!r} must be "
                                f"one of {allowed}, got {value!r}")

@@ -262,8 +262,7 @@ def link_jobs(tr, placement, p):
                 if dst != layer.name:
                     continue
                 if tr.has_spikes(src):
-                    offs, _ = tr.window(src, sample, 0, tr.n_steps)
-                    nbytes = int(offs[-1] - offs[0]) * p.link.event_bytes
+                    nbytes = spike_total(tr, src, sample) * p.link.event_bytes
                 else:
                     nbytes = math.ceil(net[src].n_neurons * act_bytes)
                 yield ("copy", f"{src}->{dst}", nbytes,
@@ -297,7 +296,7 @@ def _engine_rows(rep, net, modes):
     return rows
 
 
-def _systolic_rows(rep, net, modes):
+def _systolic_rows(rep, net):
     """Per-layer rows of the systolic engine: its cycles per layer, and its energy
     apportioned by those cycles (the chip's static power makes most of it)."""
     table = rep.tables.get("per_layer", [])
@@ -314,7 +313,7 @@ def _systolic_rows(rep, net, modes):
     return rows
 
 
-def _core_rows(rep, net, modes):
+def _core_rows(rep, net):
     """Per-layer rows of the cores: each core's ledger energy to the layer it holds; the
     mesh (and any idle-core static energy) as one row ``(mesh)``."""
     layer_of_core = {r["core"]: r["layer"] for r in rep.tables["per_core"] if r["core"] >= 0}
@@ -332,7 +331,7 @@ def _core_rows(rep, net, modes):
         energy[key] = energy.get(key, 0.0) + row["energy_j"]
     for name in list(busy) + [k for k in energy if k not in busy]:
         rows[name] = {"layer": name, "kind": net[name].kind if name in net else "mesh",
-                      "mode": modes.get(name, "snn"), "placed_on": "cores", "group": "snn",
+                      "mode": "snn", "placed_on": "cores", "group": "snn",
                       "energy_j": energy.get(name, 0.0), "latency_s": None,
                       "busy_s": busy.get(name, 0.0), "ops": sops.get(name, 0),
                       "spikes": spikes.get(name, 0), "bytes_moved": 0}
@@ -358,30 +357,21 @@ def run_systolic(tr, names, modes, params, replay_gemms):
     samples, `replay_gemms(gemms, params, trace=, samples=)` (the TPU's): (Report, rows)."""
     rep = replay_gemms(engine_gemms(tr, names), params, trace=str(tr.path),
                        samples=tr.n_samples)
-    return rep, _systolic_rows(rep, tr.network, modes)
+    return rep, _systolic_rows(rep, tr.network)
 
 
 def engine_gemms(tr, names):
     """The GEMMs of the ANN layers `names` at a batch of all samples (as the TPU's
     `gemms_from_trace`, restricted to the layers placed on the engine)."""
-    from tlmsim.replay.gemm import _nonzero_act_macs, _zero_fraction, conv_gemm, dense_gemm
-    net, batch, gemms = tr.network, tr.n_samples, []
+    from tlmsim.replay.gemm import layer_gemm
+    net, gemms = tr.network, []
     for n in names:
         layer = net[n]
         srcs = [net[s] for s in layer.sources]
-        zero = _zero_fraction(tr, srcs)
-        if layer.kind == "dense":
-            g = dense_gemm(batch, sum(s.n_neurons for s in srcs), layer.n_neurons, name=n,
-                           zero_fraction=zero)
-        elif layer.kind == "conv2d" and len(srcs) == 1:
-            c_in, h, w = srcs[0].shape
-            g = conv_gemm(batch, (h, w), c_in, layer.shape[0], layer.kernel, layer.stride,
-                          layer.padding, name=n, zero_fraction=zero)
-        else:
+        if not (layer.kind == "dense" or (layer.kind == "conv2d" and len(srcs) == 1)):
             raise MappingError(f"layer {n!r} ({layer.kind}): the systolic engine maps dense "
                                "and single-source conv2d layers; use engine.kind=generic")
-        g.nonzero_act_macs = _nonzero_act_macs(tr, layer, srcs, g)
-        gemms.append(g)
+        gemms.append(layer_gemm(tr, layer, srcs, tr.n_samples))
     return gemms
 
 
@@ -395,8 +385,7 @@ def run_cores(tr, placement, map_workload, build_platform, parameters, progress=
         return None, []
     rep = replay_snn(wl, map_workload(wl), build_platform(wl), parameters, str(tr.path),
                      progress=progress)
-    modes = {l.name: "snn" for l in tr.network}
-    return rep, _core_rows(rep, tr.network, modes)
+    return rep, _core_rows(rep, tr.network)
 
 
 def replay_hybrid(tr, p, run_engine, run_cores, ops, trace_name, progress=False):
@@ -454,9 +443,8 @@ def merge(tr, trace_name, p, parts, link, link_ledger, link_ps, rows, placement,
             resources["cores_used"] = rep.resources.get("cores_used", 0)
             resources["chips"] = rep.resources.get("chips", 1)
     breakdown.update(_prefixed(link_ledger.breakdown(), "link"))
-    elapsed = latency_ps
-    util.update({f"link.{m.kind}": min(1.0, m.stats.busy_ps / elapsed) if elapsed else 0.0
-                 for m in (link.converter,)})
+    conv = link.converter
+    util[f"link.{conv.kind}"] = min(1.0, conv.stats.busy_ps / latency_ps) if latency_ps else 0.0
     groups = {g: {"energy_j": 0.0, "latency_s": 0.0, "layers": []} for g in H.GROUPS}
     for row in rows:
         g = groups[row["group"]]
