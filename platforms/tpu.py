@@ -27,7 +27,7 @@ Python API: `Params`, `Gemm`, `VectorOp`, `dense_gemm`, `conv_gemm`, `plan`, `bu
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tlmsim.components.bandwidth import BandwidthServer, CountingUnit
 from tlmsim.components.weight_memory import WeightMemory, calibrate
@@ -291,8 +291,7 @@ def busy_gemm():
 
 def busy_report(params=None):
     """The `Report` of `busy_gemm` (host I/O off): its power is the model's busy power."""
-    params = Params() if params is None else params
-    params.host_io = False
+    params = replace(Params() if params is None else params, host_io=False)
     return replay_gemms([busy_gemm()], params, trace="(busy)")
 
 
@@ -348,8 +347,7 @@ def app_tops(name, params=None, steady=True):
     array time), so the replay leaves host I/O out. False: one batch from a cold start, its input
     read before and its output written after.
     """
-    params = Params() if params is None else params
-    params.host_io = not steady
+    params = replace(Params() if params is None else params, host_io=not steady)
     return replay_gemms(app_gemms(name), params, trace=name).extra["achieved_tops"]
 
 
