@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, nonecheck=False
-"""Compiled hot loops of tlmsim (spike fan-out, neuron updates, mesh hops, MAC counts,
-event binning, DRAM command timing).
+"""Compiled hot loops of tlmsim (spike fan-out, XY routing on the mesh NoC, MAC counts,
+DRAM command timing).
 
 These are the raw kernels: they trust the dtypes, shapes and contiguity of their
 arguments (the memoryview types enforce those) but check every id and offset they
@@ -13,9 +13,8 @@ Error convention: each `*_kernel` returns ``(code, where)``; ``code == 0`` means
 otherwise ``code`` names the check that failed (see `tlmsim.loops`) and ``where`` is the
 position of the offending element.
 """
-from libc.stdint cimport int8_t, uint8_t, int32_t, uint32_t, int64_t, uint64_t
+from libc.stdint cimport int8_t, uint8_t, int32_t, uint32_t, int64_t
 from libc.stdlib cimport malloc, calloc, free, qsort
-from libc.string cimport memset, memcpy
 
 cdef enum:
     OK = 0
@@ -24,7 +23,6 @@ cdef enum:
     BAD_CORE = 3         # a core id in a table is out of range
     BAD_COUNT = 4        # a synapse count is negative
     BAD_TARGET = 5       # a postsynaptic id in a CSR is out of range
-    BAD_STEP = 6         # a step id is out of range
     NO_MEMORY = 7        # malloc failed
 
 cdef extern from *:
@@ -43,8 +41,6 @@ DEF PREFETCH_NEAR = 4
 
 
 include "fanout.pxi"
-include "neuron.pxi"
 include "mesh.pxi"
 include "gemm.pxi"
-include "binning.pxi"
 include "dram.pxi"

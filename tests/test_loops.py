@@ -146,134 +146,77 @@ def test_fanout_runs_in_threads():
         assert_same(r, want)
 
 
-# --- 2. neuron updates ------------------------------------------------------------------
-
-@FAST
-@given(st.integers(1, 20), st.integers(1, 20), st.data())
-def test_accumulate_weights_matches_reference(n_pre, n_post, data):
-    indptr, indices = data.draw(csr(n_pre, n_post))
-    weights = data.draw(hnp.arrays(np.int32, len(indices)))
-    spikes = data.draw(spike_ids(n_pre))
-    acc0 = data.draw(hnp.arrays(np.int32, n_post))
-    got = loops.accumulate_weights(acc0.copy(), spikes, indptr, indices, weights)
-    want = ref.accumulate_weights(acc0.copy(), spikes, indptr, indices, weights)
-    assert_same(got, want)
-
-
-weights_small = st.integers(-300, 300)
-weights_any = st.integers(-2**31, 2**31 - 1)
-
-
-@FAST
-@given(st.integers(1, 12), st.integers(1, 12), st.booleans(), st.data())
-def test_lif_loihi_matches_reference(n_pre, n, extreme, data):
-    indptr, indices = data.draw(csr(n_pre, n))
-    w = weights_any if extreme else weights_small
-    weights = data.draw(hnp.arrays(np.int32, len(indices), elements=w))
-    spikes = data.draw(spike_ids(n_pre, 40))
-    offsets = data.draw(step_split(len(spikes), 8))
-    kw = dict(du=data.draw(st.integers(0, 4096)), dv=data.draw(st.integers(0, 4096)),
-              threshold=data.draw(st.integers(-50, 400) if not extreme else w),
-              bias=data.draw(hnp.arrays(np.int32, n, elements=st.integers(-20, 20) if not
-                                        extreme else w)),
-              u0=data.draw(hnp.arrays(np.int32, n, elements=w)),
-              v0=data.draw(hnp.arrays(np.int32, n, elements=w)))
-    got = loops.lif_loihi_run(spikes, offsets, indptr, indices, weights, n, **kw)
-    want = ref.lif_loihi_run(spikes, offsets, indptr, indices, weights, n, **kw)
-    assert_same(got, want)
-
-
-def test_lif_loihi_known_trace():
-    # one input neuron -> one neuron with weight 100; no decay of u, v halves (dv=2048)
-    out, off, u, v = loops.lif_loihi_run([0, 0], [0, 1, 1, 2], [0, 1], [0], [100], 1,
-                                         du=4096, dv=2048, threshold=120)
-    # step 0: u=100, v=100; step 1: u=0, v=50; step 2: u=100, v=25+100=125 > 120: spike
-    assert out.tolist() == [0] and off.tolist() == [0, 0, 0, 1]
-    assert u.tolist() == [100] and v.tolist() == [0]
-    # truncation toward zero: -5 * 4095 / 4096 = -4.99.. -> -4
-    out, off, u, v = loops.lif_loihi_run([], [0, 0], [0], [], [], 1, du=1, dv=0,
-                                         threshold=0, u0=[-5], v0=[-10])
-    assert u.tolist() == [-4] and v.tolist() == [-14]
-
-
-def test_lif_loihi_output_buffer_grows():
-    # every neuron fires every step: more spikes than the first output buffer holds
-    n, t = 100, 50
-    out, off, _, _ = loops.lif_loihi_run([], np.zeros(t + 1, np.int64), [0], [], [], n,
-                                         du=0, dv=0, threshold=0, bias=np.ones(n, np.int32))
-    assert len(out) == n * t and np.all(np.diff(off) == n)
-    assert out.tolist() == list(range(n)) * t
-
+# --- 2. XY routing ---------------------------------------------------------------------
 
 @st.composite
-def truenorth_core(draw):
-    n_axons = draw(st.integers(1, 10))
-    n = draw(st.integers(1, 10))
-    crossbar = draw(hnp.arrays(np.bool_, (n_axons, n)))
-    axon_type = draw(hnp.arrays(np.uint8, n_axons, elements=st.integers(0, 3)))
-    type_weight = draw(hnp.arrays(np.int32, (n, 4), elements=st.integers(-255, 255)))
-    kw = dict(leak=draw(hnp.arrays(np.int32, n, elements=st.integers(-20, 20))),
-              threshold=draw(hnp.arrays(np.int32, n, elements=st.integers(-10, 300))),
-              reset_mode=draw(hnp.arrays(np.uint8, n, elements=st.integers(0, 2))),
-              reset_value=draw(hnp.arrays(np.int32, n, elements=st.integers(-50, 50))),
-              v0=draw(hnp.arrays(np.int32, n, elements=st.integers(-100, 100))))
-    spikes = draw(spike_ids(n_axons, 40))
-    offsets = draw(step_split(len(spikes), 8))
-    return (spikes, offsets, crossbar, axon_type, type_weight), kw
+def mesh_flows(draw):
+    """Flows on a mesh of 1..9 x 1..9 routers (multi-chip grids route on the global
+    mesh): sources, CSR destinations (0..6 per flow, repeats and the source allowed)."""
+    width, height = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    n_flows = draw(st.integers(0, 8))
+    src = draw(hnp.arrays(np.int32, n_flows, elements=st.integers(0, width * height - 1)))
+    dst_offsets, dst = draw(csr(n_flows, width * height, 6))
+    return src, dst_offsets, dst, width, height
+
+
+def _trees(tree_offsets, links):
+    """Each flow's tree links, sorted (the kernels give them in no particular order)."""
+    return [sorted(links[a:b].tolist()) for a, b in zip(tree_offsets[:-1], tree_offsets[1:])]
+
+
+def _walk(sx, sy, dx, dy, width):
+    """Links of one XY path, hop by hop."""
+    links = []
+    while sx != dx:
+        d = loops.LINK_E if dx > sx else loops.LINK_W
+        links.append(4 * (sy * width + sx) + d)
+        sx += 1 if d == loops.LINK_E else -1
+    while sy != dy:
+        d = loops.LINK_N if dy > sy else loops.LINK_S
+        links.append(4 * (sy * width + sx) + d)
+        sy += 1 if d == loops.LINK_N else -1
+    return links
 
 
 @FAST
-@given(truenorth_core())
-def test_lif_truenorth_matches_reference(core):
-    args, kw = core
-    assert_same(loops.lif_truenorth_run(*args, **kw), ref.lif_truenorth_run(*args, **kw))
+@given(mesh_flows())
+def test_xy_tree_links_match_reference(flows):
+    got = loops.xy_tree_links(*flows)
+    want = ref.xy_tree_links(*flows)
+    assert_same(got[0], want[0])
+    assert got[1].dtype == want[1].dtype == np.int64
+    assert _trees(*got) == _trees(*want)
+    # each tree is the union of its hop-by-hop XY paths, every link once
+    src, dst_offsets, dst, width, height = flows
+    for g, tree in enumerate(_trees(*got)):
+        paths = set()
+        for d in dst[dst_offsets[g]:dst_offsets[g + 1]]:
+            paths.update(_walk(src[g] % width, src[g] // width, d % width, d // width, width))
+        assert tree == sorted(paths)
 
 
-def test_lif_truenorth_known_trace():
-    # two axons (types 0, 1) -> one neuron with weights +5 / -2; threshold 6, linear reset
-    crossbar = np.ones((2, 1), bool)
-    out, off, v = loops.lif_truenorth_run([0, 0, 1], [0, 1, 3], crossbar, [0, 1],
-                                          [[5, -2, 0, 0]], leak=1, threshold=6,
-                                          reset_mode=1)
-    # tick 0: 0+5+1 = 6 >= 6: spike, v = 0; tick 1: 0+5-2+1 = 4
-    assert out.tolist() == [0] and off.tolist() == [0, 1, 1] and v.tolist() == [4]
+def test_xy_tree_links_known_case():
+    # 3 x 3 mesh: router 0 = (0,0) sends to (2,0) and (2,2): E, E along row 0, then N, N
+    # up column 2; router 4 = (1,1) sends to itself and to (0,1): one W link
+    off, links = loops.xy_tree_links([0, 4], [0, 2, 4], [2, 8, 4, 3], 3, 3)
+    assert off.tolist() == [0, 4, 5]
+    assert sorted(links[:4].tolist()) == [4 * 0 + loops.LINK_E, 4 * 1 + loops.LINK_E,
+                                          4 * 2 + loops.LINK_N, 4 * 5 + loops.LINK_N]
+    assert links[4:].tolist() == [4 * 4 + loops.LINK_W]
 
 
-# --- 3. mesh hops -----------------------------------------------------------------------
-
-@st.composite
-def mesh_traffic(draw):
-    width, height = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    n_cores = draw(st.integers(1, 8))
-    core_x = draw(hnp.arrays(np.int32, n_cores, elements=st.integers(0, width - 1)))
-    core_y = draw(hnp.arrays(np.int32, n_cores, elements=st.integers(0, height - 1)))
-    n_groups = draw(st.integers(0, 6))
-    src = draw(hnp.arrays(np.int32, n_groups, elements=st.integers(0, n_cores - 1)))
-    dst_offsets, dst = draw(csr(n_groups, n_cores, 6))
-    return src, dst_offsets, dst, core_x, core_y, width, height
+def test_xy_tree_links_edge_cases():
+    # no flows; a flow without destinations; a 1 x 1 mesh; a single row and column
+    assert [a.tolist() for a in loops.xy_tree_links([], [0], [], 4, 4)] == [[0], []]
+    assert [a.tolist() for a in loops.xy_tree_links([3], [0, 0], [], 4, 4)] == [[0, 0], []]
+    assert [a.tolist() for a in loops.xy_tree_links([0], [0, 1], [0], 1, 1)] == [[0, 0], []]
+    off, links = loops.xy_tree_links([0], [0, 1], [5], 6, 1)
+    assert links.tolist() == [4 * x + loops.LINK_E for x in range(5)]
+    off, links = loops.xy_tree_links([5], [0, 1], [0], 1, 6)
+    assert links.tolist() == [4 * y + loops.LINK_S for y in range(5, 0, -1)]
 
 
-@FAST
-@given(mesh_traffic(), st.booleans())
-def test_mesh_hops_match_reference(traffic, with_loads):
-    got = loops.mesh_hops(*traffic, loads=with_loads)
-    assert_same(got, ref.mesh_hops(*traffic, loads=with_loads))
-    assert np.all(got["multicast_hops"] <= got["unicast_hops"])
-
-
-def test_mesh_hops_known_case():
-    # 3x3 mesh, core i at router (i % 3, i // 3); core 0 at (0,0) sends to (2,0) and (2,2)
-    core_x, core_y = np.arange(9) % 3, np.arange(9) // 3
-    r = loops.mesh_hops([0], [0, 2], [2, 8], core_x, core_y, 3, 3)
-    assert r["unicast_hops"].tolist() == [4, 0, 2, 0]     # E: 2 + 2, N: 2
-    assert r["multicast_hops"].tolist() == [2, 0, 2, 0]   # shared row, one column
-    # link 4 * router(1, 0) + E carries both unicast packets, the tree once
-    assert r["unicast_load"][4 * 1 + loops.LINK_E] == 2
-    assert r["multicast_load"][4 * 1 + loops.LINK_E] == 1
-    assert r["multicast_load"][4 * 5 + loops.LINK_N] == 1  # router (2, 1) going north
-
-
-# --- 4. GEMM MAC counts -----------------------------------------------------------------
+# --- 3. GEMM MAC counts -----------------------------------------------------------------
 
 @st.composite
 def gemm_case(draw):
@@ -309,21 +252,6 @@ def test_gemm_row_nnz_baseline_agrees():
                                       loops.gemm_tile_macs(a, 1, tile, 1)["row_nnz"])
 
 
-# --- 5. event binning -------------------------------------------------------------------
-
-@FAST
-@given(st.integers(1, 6), st.integers(1, 5), st.integers(1, 15), st.data())
-def test_bin_events_matches_reference(n_steps, n_cores, n_neurons, data):
-    neuron_core = data.draw(hnp.arrays(np.int32, n_neurons,
-                                       elements=st.integers(0, n_cores - 1)))
-    n_events = data.draw(st.integers(0, 40))
-    step = data.draw(hnp.arrays(np.int32, n_events, elements=st.integers(0, n_steps - 1)))
-    neuron = data.draw(hnp.arrays(np.int32, n_events,
-                                  elements=st.integers(0, n_neurons - 1)))
-    got = loops.bin_events(step, neuron, neuron_core, n_steps, n_cores)
-    assert_same(got, ref.bin_events(step, neuron, neuron_core, n_steps, n_cores))
-
-
 # --- bad arguments ----------------------------------------------------------------------
 
 TABLE = (np.array([0, 2, 3], np.int64), np.array([0, 1, 1], np.int32),
@@ -353,51 +281,17 @@ TABLE = (np.array([0, 2, 3], np.int64), np.array([0, 1, 1], np.int32),
     (lambda: loops.build_fanout_table([0, 2], [0, 1], np.array([0, 4], np.int32), 2),
      "post_core"),
     (lambda: loops.build_fanout_table([0, 2, 1, 2], [0, 1], [0, 0], 1), "indptr"),
-    (lambda: loops.accumulate_weights(np.zeros(3), [0], [0, 1], [0], [1]), "acc"),
-    (lambda: loops.accumulate_weights(np.zeros(3, np.int32), [0], [0, 1], [0], [1.5]),
-     "weights"),
-    (lambda: loops.accumulate_weights(np.zeros(3, np.int32), [0], [0, 1], [0], [1, 2]),
-     "weights"),
-    (lambda: loops.accumulate_weights(np.zeros(3, np.int32), [0], [0, 1],
-                                      np.array([3], np.int32), [1]), "indices"),
-    (lambda: loops.accumulate_weights(np.zeros(3, np.int32), [0], [0, 1], [0],
-                                      np.array([2**40])), "weights"),
-    (lambda: loops.lif_loihi_run([0], [0, 1], [0, 1], [0], [1], 1, du=5000, dv=0,
-                                 threshold=1), "du"),
-    (lambda: loops.lif_loihi_run(np.array([1], np.int32), [0, 1], [0, 1], [0], [1], 1,
-                                 du=0, dv=0, threshold=1), "in_spikes"),
-    (lambda: loops.lif_loihi_run([0], [0, 1], [0, 1], [0], [1], 1, du=0, dv=0,
-                                 threshold=1, bias=[1, 2]), "bias"),
-    (lambda: loops.lif_truenorth_run([0], [0, 1], np.ones((2, 2)), [0, 0],
-                                     np.zeros((2, 4)), leak=0, threshold=1), "crossbar"),
-    (lambda: loops.lif_truenorth_run([0], [0, 1], np.ones((2, 2), bool), [0, 4],
-                                     np.zeros((2, 4), np.int32), leak=0, threshold=1),
-     "axon_type"),
-    (lambda: loops.lif_truenorth_run([0], [0, 1], np.ones((2, 2), bool), [0, 1],
-                                     np.zeros((2, 3), np.int32), leak=0, threshold=1),
-     "type_weight"),
-    (lambda: loops.lif_truenorth_run(np.array([2], np.int32), [0, 1], np.ones((2, 2), bool),
-                                     [0, 1], np.zeros((2, 4), np.int32), leak=0,
-                                     threshold=1), "in_spikes"),
-    (lambda: loops.lif_truenorth_run([0], [0, 1], np.ones((2, 2), bool), [0, 1],
-                                     np.zeros((2, 4), np.int32), leak=0, threshold=1,
-                                     reset_mode=[0, 3]), "reset_mode"),
-    (lambda: loops.mesh_hops([0], [0, 1], [0], [0, 3], [0, 0], 3, 1), "core_x"),
-    (lambda: loops.mesh_hops([0], [0, 1], np.array([2], np.int32), [0, 1], [0, 0], 3, 1),
-     "dst"),
-    (lambda: loops.mesh_hops(np.array([2], np.int32), [0, 1], [0], [0, 1], [0, 0], 3, 1),
-     "src"),
-    (lambda: loops.mesh_hops([0, 1], [0, 1], [0], [0, 1], [0, 0], 3, 1), "dst_offsets"),
-    (lambda: loops.mesh_hops([0], [0, 1], [0], [0, 1], [0, 0], 0, 1), "width"),
+    (lambda: loops.xy_tree_links([0], [0, 1], np.array([9], np.int32), 3, 3), "dst"),
+    (lambda: loops.xy_tree_links([0], [0, 1], [9], 3, 3), "dst"),
+    (lambda: loops.xy_tree_links(np.array([-1], np.int32), [0, 1], [0], 3, 3), "src"),
+    (lambda: loops.xy_tree_links([0, 1], [0, 1], [0], 3, 3), "dst_offsets"),
+    (lambda: loops.xy_tree_links([0], [0, 1], [0], 0, 1), "width"),
+    (lambda: loops.xy_tree_links([0], [0, 1], [0], 1 << 16, 1 << 16), "int32"),
     (lambda: loops.gemm_tile_macs(np.zeros((2, 2), np.float32), 2, 1, 1), "int8"),
     (lambda: loops.gemm_tile_macs(np.zeros(4, np.int8), 2, 1, 1), "2-D"),
     (lambda: loops.gemm_tile_macs(np.zeros((2, 2), np.int8), 2, 0, 1), "tile_k"),
     (lambda: loops.gemm_tile_macs(np.zeros((2, 2), np.int8), 2, 1, 1,
                                   w=np.zeros((3, 2), np.int8)), "w must have shape"),
-    (lambda: loops.bin_events([0], [0, 1], [0, 0], 1, 1), "same length"),
-    (lambda: loops.bin_events(np.array([1], np.int32), [0], [0], 1, 1), "step"),
-    (lambda: loops.bin_events([0], np.array([2], np.int32), [0], 1, 1), "neuron"),
-    (lambda: loops.bin_events([0], [0], np.array([1], np.int32), 1, 1), "neuron_core"),
 ])
 def test_bad_arguments_raise_value_error(call, words):
     with pytest.raises(ValueError) as info:
@@ -443,24 +337,6 @@ def test_fanout_garbage_table_raises_or_agrees(n_pre, n_cores, data):
     else:
         with pytest.raises(ValueError):
             loops.fanout_counts(spikes, indptr, core, count, n_cores)
-
-
-@FAST
-@given(st.integers(1, 6), st.integers(1, 6), st.data())
-def test_lif_garbage_synapses_raise_or_agree(n_pre, n, data):
-    indptr, indices = data.draw(garbage_csr(n_pre, n))
-    weights = np.ones(len(indices), np.int32)
-    spikes = data.draw(spike_ids(n_pre, 8))
-    offsets = np.array([0, len(spikes)], np.int64)
-    kw = dict(du=100, dv=100, threshold=1)
-    if _valid_csr(indptr, indices, n, spikes):
-        assert_same(loops.lif_loihi_run(spikes, offsets, indptr, indices, weights, n, **kw),
-                    ref.lif_loihi_run(spikes, offsets, indptr, indices, weights, n, **kw))
-    else:
-        with pytest.raises(ValueError):
-            loops.lif_loihi_run(spikes, offsets, indptr, indices, weights, n, **kw)
-        with pytest.raises(ValueError):
-            loops.accumulate_weights(np.zeros(n, np.int32), spikes, indptr, indices, weights)
 
 
 @FAST

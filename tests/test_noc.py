@@ -13,6 +13,7 @@ import pytest
 from tlmsim.components.noc import E, N, S, W, Flow, MeshNoc, MeshParams, xy_link_loads, xy_links
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import EnergyLedger, InitiatorSocket, Module, Simulator, Transaction
+from tlmsim.loops import reference
 
 SER = 1000  # ps per packet per on-chip link
 
@@ -74,6 +75,29 @@ def test_link_loads_match_hop_by_hop_walk():
     u = rng.integers(0, width * height, n)
     assert np.array_equal(xy_link_loads(src, u, packets, width, height),
                           _naive_loads(src, [[d] for d in u], packets, width, height))
+
+
+@pytest.mark.parametrize("chips_x, chips_y", [(1, 1), (2, 1), (1, 3), (3, 2)])
+def test_mesh_routes_as_the_numpy_reference(chips_x, chips_y):
+    """The compiled routing `MeshNoc` uses puts the packets on the links the numpy
+    reference (`tlmsim.loops.reference.xy_tree_links`) names, on multi-chip grids too,
+    with flows that carry nothing and flows that deliver at their own router."""
+    rng = np.random.default_rng(chips_x * 10 + chips_y)
+    sim, noc = make(4, 3, chips_x=chips_x, chips_y=chips_y)
+    n = 200
+    src = rng.integers(0, noc.n_routers, n)
+    counts = rng.integers(1, 6, n)
+    dst = rng.integers(0, noc.n_routers, counts.sum())
+    dst[:10] = src[:10]                                   # local deliveries
+    offsets = np.r_[0, np.cumsum(counts)]
+    packets = rng.integers(0, 5, n)                       # some flows carry nothing
+    noc.send_batch(src, dst, packets, offsets)
+    tree_offsets, links = reference.xy_tree_links(src, offsets, dst, noc.width, noc.height)
+    want = np.zeros(noc.n_links, dtype=np.int64)
+    np.add.at(want, links, np.repeat(packets, np.diff(tree_offsets)))
+    assert np.array_equal(noc.link_packets, want)
+    assert np.array_equal(xy_link_loads(src, dst, packets, noc.width, noc.height, offsets), want)
+    assert not want[~noc.valid_links].any()               # no packet leaves the mesh
 
 
 # -- unicast latency and energy = hops x per-hop cost -------------------------------------------

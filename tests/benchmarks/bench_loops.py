@@ -5,7 +5,7 @@ ratio is measured in this one run on this machine, each timing the best of sever
 repeats. The plain C loops are compiled here with ``gcc -O3`` and called through ctypes.
 
 Targets (issue 5): fan-out counting >= 500 M synaptic events/s and >= 5x numpy;
-integer LIF with weight accumulation >= 50% of plain C; MAC counting >= 4x numpy.
+MAC counting >= 4x numpy. XY routing (issue 18) is measured against its numpy reference.
 """
 import argparse
 import ctypes
@@ -66,44 +66,6 @@ void fanout_c_prefetch(const int32_t *spikes, int64_t n_spikes, const int64_t *i
             messages[core[e]] += count[e] > 0;
         }
     }
-}
-
-static inline int32_t sat32(int64_t x)
-{
-    return x > INT32_MAX ? INT32_MAX : x < INT32_MIN ? INT32_MIN : (int32_t)x;
-}
-
-/* The Loihi-like LIF layer over T steps with weight accumulation: the loop of
-   tlmsim's lif_loihi_kernel, prefetch included, without its argument checks. */
-int64_t lif_c(const int32_t *in_spikes, const int64_t *in_offsets, int64_t n_steps,
-              const int64_t *indptr, const int32_t *indices, const int32_t *weights,
-              const int32_t *bias, int32_t *u, int32_t *v, int64_t n, int32_t du,
-              int32_t dv, int32_t threshold, int32_t *acc, int32_t *out,
-              int64_t *out_offsets)
-{
-    int64_t n_out = 0, fu = 4096 - du, fv = 4096 - dv;
-    out_offsets[0] = 0;
-    for (int64_t t = 0; t < n_steps; t++) {
-        for (int64_t p = in_offsets[t]; p < in_offsets[t + 1]; p++) {
-            PREFETCH_AHEAD(in_spikes, p, in_offsets[n_steps], indptr, indices, weights);
-            int32_t i = in_spikes[p];
-            for (int64_t e = indptr[i]; e < indptr[i + 1]; e++)
-                acc[indices[e]] += weights[e];
-        }
-        for (int64_t j = 0; j < n; j++) {
-            int64_t uu = sat32(u[j] * fu / 4096 + acc[j]);
-            acc[j] = 0;
-            int64_t vv = sat32(v[j] * fv / 4096 + uu + bias[j]);
-            if (vv > threshold) {
-                out[n_out++] = (int32_t)j;
-                vv = 0;
-            }
-            u[j] = (int32_t)uu;
-            v[j] = (int32_t)vv;
-        }
-        out_offsets[t + 1] = n_out;
-    }
-    return n_out;
 }
 """
 
@@ -210,50 +172,10 @@ def bench_fanout(lib, rng, quick):
     return ok
 
 
-def bench_lif(lib, rng, quick):
-    n_in, n, fanout, n_steps, rate = 20_000, 20_000, 256, (20 if quick else 100), 0.05
-    print(f"\n2. Loihi-like integer LIF with weight accumulation: {n_in} inputs -> {n} "
-          f"neurons, fan-out {fanout}, {n_steps} steps, inputs firing {rate:.0%} per step")
-    indptr, indices = random_csr(rng, n_in, n, fanout)
-    weights = rng.integers(-64, 256, len(indices)).astype(np.int32)
-    counts = rng.binomial(n_in, rate, n_steps)
-    spikes = np.concatenate([rng.choice(n_in, c, replace=False) for c in counts]).astype(np.int32)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    bias = rng.integers(0, 50, n).astype(np.int32)
-    kw = dict(du=410, dv=205, threshold=20_000)
-    synapses = len(spikes) * fanout
-
-    def run_c():
-        u, v = np.zeros(n, np.int32), np.zeros(n, np.int32)
-        out = np.empty(n * n_steps, np.int32)
-        out_off = np.zeros(n_steps + 1, np.int64)
-        lib.lif_c.restype = ctypes.c_int64
-        k = lib.lif_c(ptr(spikes), ptr(offsets), ctypes.c_int64(n_steps), ptr(indptr),
-                      ptr(indices), ptr(weights), ptr(bias), ptr(u), ptr(v),
-                      ctypes.c_int64(n), ctypes.c_int32(kw["du"]), ctypes.c_int32(kw["dv"]),
-                      ctypes.c_int32(kw["threshold"]), ptr(np.zeros(n, np.int32)), ptr(out),
-                      ptr(out_off))
-        return out[:k], out_off, u, v
-
-    t_c, want = best_of(run_c, 5)
-    t_cy, got = best_of(lambda: loops.lif_loihi_run(spikes, offsets, indptr, indices,
-                                                    weights, n, bias=bias, **kw), 5)
-    assert all(np.array_equal(x, y) for x, y in zip(got, want)), "C and Cython disagree"
-    t_np, want_np = best_of(lambda: ref.lif_loihi_run(spikes, offsets, indptr, indices,
-                                                      weights, n, bias=bias, **kw), 1)
-    assert all(np.array_equal(x, y) for x, y in zip(got, want_np)), "reference disagrees"
-    print(f"  output spikes: {len(got[0])} ({len(got[0]) / n / n_steps:.1%} per step)")
-    line("plain C -O3", t_c, synapses, "synaptic events")
-    line("tlmsim.loops.lif_loihi_run", t_cy, synapses, "synaptic events")
-    line("numpy reference", t_np, synapses, "synaptic events")
-    print(f"  speed-up over numpy = {t_np / t_cy:.1f}")
-    return verdict("LIF Cython / C", t_c / t_cy, 0.5)
-
-
 def bench_macs(rng, quick):
     m = k = 4096
     tile_k, tile_n, n = 1024, 256, 256
-    print(f"\n4. MAC counting: int8 A [{m}, {k}] with 90% zeros, W [{k}, {n}] in {tile_k} x "
+    print(f"\n2. MAC counting: int8 A [{m}, {k}] with 90% zeros, W [{k}, {n}] in {tile_k} x "
           f"{tile_n} tiles ({-(-k // tile_k) * -(-n // tile_n)} tiles)")
     a = rng.integers(-128, 128, (m, k), dtype=np.int8)
     a[rng.random((m, k)) < 0.9] = 0
@@ -291,48 +213,26 @@ def bench_macs(rng, quick):
     return ok
 
 
-def bench_mesh(rng, quick):
-    width = height = 8
-    n_cores = 128  # Loihi-like: 4 cores per router
-    core_x = (np.arange(n_cores) // 4 % width).astype(np.int32)
-    core_y = (np.arange(n_cores) // 4 // width).astype(np.int32)
-    n_groups, per_group = 20_000, 16
-    src = rng.integers(0, n_cores, n_groups).astype(np.int32)
-    dst = rng.integers(0, n_cores, n_groups * per_group).astype(np.int32)
-    dst_off = np.arange(0, (n_groups + 1) * per_group, per_group, dtype=np.int64)
-    print(f"\n3. Mesh hops: {width} x {height} mesh, {n_cores} cores, {n_groups} groups of "
-          f"{per_group} destinations")
-    t_tot, _ = best_of(lambda: loops.mesh_hops(src, dst_off, dst, core_x, core_y, width,
-                                               height, loads=False), 5)
-    t_load, got = best_of(lambda: loops.mesh_hops(src, dst_off, dst, core_x, core_y, width,
-                                                  height), 5)
-    few = 500
-    t_ref, want = best_of(lambda: ref.mesh_hops(src[:few], dst_off[:few + 1],
-                                                dst[:few * per_group], core_x, core_y,
-                                                width, height), 1)
-    sub = loops.mesh_hops(src[:few], dst_off[:few + 1], dst[:few * per_group], core_x,
-                          core_y, width, height)
-    assert all(np.array_equal(sub[key], want[key]) for key in want)
-    n_pairs = n_groups * per_group
-    line("mesh_hops, hop totals only", t_tot, n_pairs, "destinations")
-    line("mesh_hops, with per-link loads", t_load, n_pairs, "destinations")
-    line(f"Python reference ({few} groups)", t_ref, few * per_group, "destinations")
-    print(f"  speed-up over the (pure Python) reference = "
-          f"{(t_ref / few) / (t_load / n_groups):.0f}")
-
-
-def bench_binning(rng, quick):
-    n_steps, n_neurons, n_cores, n_events = 1000, 100_000, 98, 2_000_000
-    print(f"\n5. Event binning: {n_events} events, {n_steps} steps, {n_cores} cores")
-    step = np.sort(rng.integers(0, n_steps, n_events)).astype(np.int32)
-    neuron = rng.integers(0, n_neurons, n_events).astype(np.int32)
-    core = (np.arange(n_neurons) // 1024).astype(np.int32)
-    t_cy, got = best_of(lambda: loops.bin_events(step, neuron, core, n_steps, n_cores), 5)
-    t_np, want = best_of(lambda: ref.bin_events(step, neuron, core, n_steps, n_cores), 3)
-    assert all(np.array_equal(x, y) for x, y in zip(got, want))
-    line("tlmsim.loops.bin_events", t_cy, n_events)
-    line("numpy (stable argsort + bincount)", t_np, n_events)
-    print(f"  speed-up over numpy = {t_np / t_cy:.1f}")
+def bench_routing(rng, quick):
+    """XY routing of one time step's flows, as `MeshNoc.send_batch` does it: unicast flows
+    between the routers of a multi-chip Loihi-like mesh, then multicast groups."""
+    width, height = 8 * 4, 4 * 2                       # 4 x 2 chips of 8 x 4 routers
+    n_flows = 20_000 if quick else 100_000
+    print(f"\n3. XY routing: {width} x {height} mesh, {n_flows} flows")
+    cases = {"unicast": 1, "multicast, 8 destinations": 8}
+    for label, per_flow in cases.items():
+        src = rng.integers(0, width * height, n_flows).astype(np.int32)
+        dst = rng.integers(0, width * height, n_flows * per_flow).astype(np.int32)
+        off = np.arange(0, (n_flows + 1) * per_flow, per_flow, dtype=np.int64)
+        t_cy, got = best_of(lambda: loops.xy_tree_links(src, off, dst, width, height), 5)
+        t_np, want = best_of(lambda: ref.xy_tree_links(src, off, dst, width, height), 3)
+        assert np.array_equal(got[0], want[0])
+        assert all(np.array_equal(np.sort(got[1][a:b]), np.sort(want[1][a:b]))
+                   for a, b in zip(got[0][:200], got[0][1:201]))
+        links = int(got[0][-1])
+        line(f"{label}: tlmsim.loops.xy_tree_links", t_cy, links, "tree links")
+        line(f"{label}: numpy reference", t_np, links, "tree links")
+        print(f"  speed-up over numpy = {t_np / t_cy:.1f}")
 
 
 def main():
@@ -343,10 +243,8 @@ def main():
     lib = compile_c()
     print(f"numpy {np.__version__}, python {sys.version.split()[0]}; best of repeats")
     ok = bench_fanout(lib, rng, args.quick)
-    ok &= bench_lif(lib, rng, args.quick)
-    bench_mesh(rng, args.quick)
     ok &= bench_macs(rng, args.quick)
-    bench_binning(rng, args.quick)
+    bench_routing(rng, args.quick)
     print("\nall targets met" if ok else "\nSOME TARGETS MISSED")
     return 0 if ok else 1
 

@@ -52,12 +52,12 @@ times agree within 1 % on saturated links and within about 25 % (less than a chi
 crossing) at light load, where the bulk mode charges a flow the whole drain of a link
 rather than only the packets ahead of it (tests/test_noc.py).
 
-Hot loop
---------
-`xy_segments` (the trees as straight segments), `xy_flow_links` (expanded into one entry
-per tree link: the inner loop of the bulk mode) and `xy_link_loads` (packets per link
-by difference arrays) are plain functions over numpy arrays, so a compiled kernel can
-replace them without touching `MeshNoc`. `xy_links` gives one flow's link ids.
+Routing
+-------
+XY routing is written once, compiled: `tlmsim.loops.xy_tree_links` gives the links of
+every flow's tree (its numpy reference, for tests, is in `tlmsim.loops.reference`).
+`xy_trees` checks a batch of flows and routes it; `xy_link_loads` (packets per link) and
+`xy_links` (one flow's link ids) are built on it.
 """
 
 import heapq
@@ -65,6 +65,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tlmsim import loops
 from tlmsim.kernel.module import Module
 from tlmsim.kernel.simulator import PS_PER_S
 from tlmsim.kernel.socket import TargetSocket
@@ -134,128 +135,60 @@ class Flow(Extension):
         return f"Flow({self.source} -> {self.destinations}, packets={self.packets}, step={self.step})"
 
 
-def _segment_diff(rows, starts, ends, weights, n_rows, n_cols):
-    """Add `weights` over columns [starts, ends) of `rows` in an (n_rows, n_cols) grid.
-
-    Uses a difference array (one +w and one -w per segment, then a cumulative sum), so the
-    cost is linear in segments plus grid size, with no Python loop.
-    """
-    keep = ends > starts
-    rows, starts, ends, weights = rows[keep], starts[keep], ends[keep], weights[keep]
-    stride = n_cols + 1
-    idx = np.concatenate([rows * stride + starts, rows * stride + ends])
-    w = np.concatenate([weights, -weights])
-    diff = np.bincount(idx, weights=w, minlength=n_rows * stride).reshape(n_rows, stride)
-    return np.rint(np.cumsum(diff, axis=1)[:, :n_cols]).astype(np.int64)
-
-
 def _check_nodes(name, a, n_routers):
     if a.size and (a.min() < 0 or a.max() >= n_routers):
         bad = a[(a < 0) | (a >= n_routers)][0]
         raise ValueError(f"{name} router index {bad} is outside the mesh of {n_routers} routers")
 
 
-def xy_segments(src, dst, width, height, offsets=None):
-    """The XY trees of many flows as straight segments of links.
+def _flow_arrays(src, dst, packets, offsets):
+    """`send_batch`'s arguments as int64 arrays: sources, destinations, packets per flow
+    and the CSR offsets of each flow's destinations (one each when `offsets` is None)."""
+    src = np.asarray(src, dtype=np.int64).ravel()
+    dst = np.asarray(dst, dtype=np.int64).ravel()
+    packets = np.broadcast_to(np.asarray(packets, dtype=np.int64), src.shape)
+    if offsets is None:
+        offsets = np.arange(src.size + 1, dtype=np.int64)
+    return src, dst, packets, np.asarray(offsets, dtype=np.int64)
+
+
+def xy_trees(src, dst, width, height, offsets=None):
+    """The XY multicast trees of many flows, one entry per (flow, link of its tree).
 
     Unicast: ``dst[i]`` is flow i's destination. Multicast: `offsets` (length n + 1, CSR
     style) gives flow i the destinations ``dst[offsets[i]:offsets[i+1]]`` (at least one).
-    Routers are ``y * width + x``.
-
-    A flow's tree is an east and a west segment along the source's row (out to the
-    farthest destination column on each side) plus, for each destination column, a north
-    and a south segment from the source's row to the farthest destination row in that
-    column. Within a flow the segments never overlap, so each link of the tree appears
-    once. Returns arrays ``(flow, direction, line, lo, hi)``: the segment holds the links
-    of direction `direction` owned by the routers at positions ``lo .. hi-1`` along the
-    line (the row y for E/W, the column x for N/S; positions are x for E/W, y for N/S).
-    Empty segments (lo == hi) are left in.
+    Routers are ``y * width + x``. Returns int64 arrays ``(flow, link)`` (link ids
+    ``4 * router + direction``), grouped by flow, each tree link once. Routing is the
+    compiled `tlmsim.loops.xy_tree_links`.
     """
     src = np.asarray(src, dtype=np.int64).ravel()
     dst = np.asarray(dst, dtype=np.int64).ravel()
     n = src.size
-    n_routers = width * height
-    _check_nodes("source", src, n_routers)
-    _check_nodes("destination", dst, n_routers)
+    _check_nodes("source", src, width * height)
+    _check_nodes("destination", dst, width * height)
     if offsets is None:
         if dst.size != n:
             raise ValueError(f"{n} sources but {dst.size} destinations; give offsets for multicast")
         offsets = np.arange(n + 1, dtype=np.int64)
     offsets = np.asarray(offsets, dtype=np.int64)
-    counts = np.diff(offsets)
-    if offsets.size != n + 1 or offsets[0] != 0 or offsets[-1] != dst.size or (counts < 1).any():
+    if offsets.size != n + 1 or offsets[0] != 0 or offsets[-1] != dst.size or \
+            (np.diff(offsets) < 1).any():
         raise ValueError("offsets must start at 0, end at len(dst), and give every flow at "
                          "least one destination")
-    if n == 0:
-        z = np.zeros(0, dtype=np.int64)
-        return z, z, z, z, z
-    flows = np.arange(n, dtype=np.int64)
-    sx, sy = src % width, src // width
-    dx, dy = dst % width, dst // width
-    starts = offsets[:-1]
-    maxx = np.maximum.reduceat(dx, starts)
-    minx = np.minimum.reduceat(dx, starts)
-    # per (flow, destination column): the farthest rows north and south
-    flow_of = np.repeat(flows, counts)
-    key = flow_of * width + dx
-    order = np.argsort(key, kind="stable")
-    ks, dys = key[order], dy[order]
-    first = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-    maxy = np.maximum.reduceat(dys, first)
-    miny = np.minimum.reduceat(dys, first)
-    col, fl = ks[first] % width, ks[first] // width
-    m = fl.size
-    flow = np.concatenate([flows, flows, fl, fl])
-    direction = np.repeat(np.array([E, W, N, S], dtype=np.int64), [n, n, m, m])
-    line = np.concatenate([sy, sy, col, col])
-    # east links at x in [sx, maxx), west at [minx+1, sx], north at y in [sy, maxy),
-    # south at [miny+1, sy]
-    lo = np.concatenate([sx, minx + 1, sy[fl], miny + 1])
-    hi = np.concatenate([np.maximum(maxx, sx), sx + 1, np.maximum(maxy, sy[fl]), sy[fl] + 1])
-    hi = np.maximum(hi, lo)
-    return flow, direction, line, lo, hi
+    tree_offsets, links = loops.xy_tree_links(src, offsets, dst, width, height)
+    return np.repeat(np.arange(n, dtype=np.int64), np.diff(tree_offsets)), links
 
 
-def xy_link_loads(src, dst, packets, width, height, offsets=None, segments=None):
+def xy_link_loads(src, dst, packets, width, height, offsets=None):
     """Packets per link (an int64 array over link ids ``4 * router + direction``) when
     every flow ``i`` sends ``packets[i]`` packets from router ``src[i]`` along XY routes
-    (arguments as in `xy_segments`, whose result may be passed as `segments`). Each link
-    of a flow's tree carries the flow's packets once.
-
-    Segments are summed into per-direction grids with difference arrays (one +p and one
-    -p per segment, then a cumulative sum): linear in flows plus mesh size.
-    """
-    src = np.asarray(src, dtype=np.int64).ravel()
-    packets = np.broadcast_to(np.asarray(packets, dtype=np.float64), src.shape)
-    flow, direction, line, lo, hi = segments if segments is not None else \
-        xy_segments(src, dst, width, height, offsets)
-    loads = np.zeros((height, width, 4), dtype=np.int64)
-    if flow.size == 0:
-        return loads.ravel()
-    for d in (E, W):
-        k = direction == d
-        loads[:, :, d] = _segment_diff(line[k], lo[k], hi[k], packets[flow[k]], height, width)
-    for d in (N, S):
-        k = direction == d
-        loads[:, :, d] = _segment_diff(line[k], lo[k], hi[k], packets[flow[k]], width, height).T
-    return loads.ravel()
-
-
-def xy_flow_links(segments, width):
-    """Expand `xy_segments` output into one entry per link of each tree: arrays
-    ``(flow, link id, x, y)`` with (x, y) the router that owns the link. This is the
-    inner loop of the bulk mode (linear in the links of all trees)."""
-    flow, direction, line, lo, hi = segments
-    length = hi - lo
-    total = int(length.sum())
-    offset = np.cumsum(length) - length
-    pos = np.repeat(lo - offset, length) + np.arange(total)
-    d = np.repeat(direction, length)
-    ln = np.repeat(line, length)
-    horizontal = d < N
-    x = np.where(horizontal, pos, ln)
-    y = np.where(horizontal, ln, pos)
-    return np.repeat(flow, length), 4 * (y * width + x) + d, x, y
+    (arguments as in `xy_trees`). Each link of a flow's tree carries the flow's packets
+    once."""
+    flow, link = xy_trees(src, dst, width, height, offsets)
+    packets = np.broadcast_to(np.asarray(packets, dtype=np.int64), (np.size(src),))
+    loads = np.zeros(4 * width * height, dtype=np.int64)
+    np.add.at(loads, link, packets[flow])
+    return loads
 
 
 def xy_links(src_xy, dst_xys, width, height):
@@ -264,9 +197,8 @@ def xy_links(src_xy, dst_xys, width, height):
     d = np.asarray(dst_xys, dtype=np.int64).reshape(-1, 2)
     sx, sy = src_xy
     dst = d[:, 1] * width + d[:, 0]
-    loads = xy_link_loads([sy * width + sx], dst, 1, width, height,
-                          offsets=[0, dst.size])
-    return np.flatnonzero(loads)
+    _, links = xy_trees([sy * width + sx], dst, width, height, offsets=[0, dst.size])
+    return np.sort(links)
 
 
 class MeshNoc(Module):
@@ -379,61 +311,73 @@ class MeshNoc(Module):
         `src`, `packets`: one entry per flow; `dst`: one destination per flow, or with
         `offsets` (CSR, length n + 1) a destination list per flow (multicast).
 
-        Cost: linear in the links of all the flows' trees (plus a sort of them); no
-        Python loop over flows.
+        Cost: linear in the links of all the flows' trees (compiled routing, then a sort
+        or a dense pass over the links used); no Python loop over flows.
         """
-        src = np.asarray(src, dtype=np.int64).ravel()
-        dst = np.asarray(dst, dtype=np.int64).ravel()
-        packets = np.broadcast_to(np.asarray(packets, dtype=np.int64), src.shape)
+        src, dst, packets, offsets = _flow_arrays(src, dst, packets, offsets)
         if (packets < 0).any():
             raise ValueError("packet counts must not be negative")
-        if offsets is None:
-            offsets = np.arange(src.size + 1, dtype=np.int64)
-        offsets = np.asarray(offsets, dtype=np.int64)
-        segments = xy_segments(src, dst, self.width, self.height, offsets)
-        n_dst = np.diff(offsets)
-        flow_of = np.repeat(np.arange(src.size), n_dst)
-        local_flows = np.unique(flow_of[dst == src[flow_of]])  # each flow delivers once
-        local = int(packets[local_flows].sum())
+        fl, link = xy_trees(src, dst, self.width, self.height, offsets)
+        flow_of = np.repeat(np.arange(src.size), np.diff(offsets))
         busy = packets > 0
         self.stats.add("flows", int(busy.sum()))
         self.stats.add("packets", int(packets.sum()))
         if not busy.any():
             return delay_ps
-        # head latency of each flow: its farthest destination
+        head = self._head_latency_ps(src, dst, flow_of)
+        keep = busy[fl]                    # flows without packets load no link
+        used, loads, extra = self._serve_links(src, packets, fl[keep], link[keep],
+                                               self.sim.now + delay_ps)
+        total = int((head + extra)[busy].max())
+        self._count(used, loads, self._local_packets(src, dst, packets, flow_of))
+        self.stats.observe("batch_delay_ps", total)
+        return delay_ps + total
+
+    def _head_latency_ps(self, src, dst, flow_of):
+        """Head latency of each flow: the XY route to its farthest destination."""
         head = np.zeros(src.size, dtype=np.int64)
         np.maximum.at(head, flow_of, self.path_latency_ps(src[flow_of], dst))
-        # every (flow, link of its tree) pair, with the head latency from the flow's
-        # source to the link: the flow's packets are not there earlier
-        t = self.sim.now + delay_ps
-        fl, link, lx, ly = xy_flow_links(segments, self.width)
-        keep = busy[fl]
-        fl, link, lx, ly = fl[keep], link[keep], lx[keep], ly[keep]
-        pre = self._lat_x[src[fl] % self.width, lx] + self._lat_y[src[fl] // self.width, ly]
+        return head
+
+    @staticmethod
+    def _local_packets(src, dst, packets, flow_of):
+        """Packets delivered within their source router (a flow delivers there once)."""
+        local_flows = np.unique(flow_of[dst == src[flow_of]])
+        return int(packets[local_flows].sum())
+
+    def _serve_links(self, src, packets, fl, link, t):
+        """Put the packets of the (flow `fl`, `link`) pairs on their links at time `t`.
+
+        Returns the links used (sorted), the packets each carried and, per flow, the
+        extra delay its links' queues add beyond its head latency."""
+        w = self.width
+        router = link // 4
+        # head latency from the flow's source to the link: its packets are not there earlier
+        pre = self._lat_x[src[fl] % w, router % w] + self._lat_y[src[fl] // w, router // w]
         extra = np.zeros(src.size, dtype=np.int64)
         used, inv = self._group_links(link)
-        loads_used = np.zeros(used.size, dtype=np.int64)
-        np.add.at(loads_used, inv, packets[fl])
+        loads = np.zeros(used.size, dtype=np.int64)
+        np.add.at(loads, inv, packets[fl])
         if used.size:
             first = np.full(used.size, np.iinfo(np.int64).max, dtype=np.int64)
             np.minimum.at(first, inv, pre)
-            # next-free time per link: it starts when it is free and the first packet is
-            # there, then serves its whole load back to back
-            ser = self.ser_ps[used]
-            start = np.maximum(self.next_free_ps[used], t + first)
-            finish = start + np.rint(loads_used * ser).astype(np.int64)
-            self.next_free_ps[used] = finish
-            self.link_busy_ps[used] += finish - start
-            self.link_packets[used] += loads_used
-            self.stats.add_busy(int((finish - start).sum()))
+            finish = self._occupy_links(used, loads, t + first)
             # drain: when the link's last packet starts, from t; the part of it beyond
             # the flow's own head latency to the link delays the flow
-            drain = finish - t - np.rint(ser).astype(np.int64)
+            drain = finish - t - np.rint(self.ser_ps[used]).astype(np.int64)
             np.maximum.at(extra, fl, drain[inv] - pre)
-        total = int((head + extra)[busy].max())
-        self._count(used, loads_used, local)
-        self.stats.observe("batch_delay_ps", total)
-        return delay_ps + total
+        return used, loads, extra
+
+    def _occupy_links(self, used, loads, arrival):
+        """Links `used` serve `loads` packets back to back, from when they are free and
+        the first packet (at `arrival`) is there; returns when each finishes."""
+        start = np.maximum(self.next_free_ps[used], arrival)
+        finish = start + np.rint(loads * self.ser_ps[used]).astype(np.int64)
+        self.next_free_ps[used] = finish
+        self.link_busy_ps[used] += finish - start
+        self.link_packets[used] += loads
+        self.stats.add_busy(int((finish - start).sum()))
+        return finish
 
     def _group_links(self, link):
         """The distinct links in `link` (sorted) and, for each entry, its index among
@@ -460,46 +404,14 @@ class MeshNoc(Module):
         destination; counters, link statistics and next-free times are updated as in
         bulk mode.
         """
-        src = np.asarray(src, dtype=np.int64).ravel()
-        dst = np.asarray(dst, dtype=np.int64).ravel()
-        packets = np.broadcast_to(np.asarray(packets, dtype=np.int64), src.shape)
-        if offsets is None:
-            offsets = np.arange(src.size + 1, dtype=np.int64)
-        offsets = np.asarray(offsets, dtype=np.int64)
+        src, dst, packets, offsets = _flow_arrays(src, dst, packets, offsets)
         t = self.sim.now + delay_ps
-        ser_on = float(self.ser_ps[~self.chip_links].min()) if (~self.chip_links).any() \
-            else float(self.ser_ps.min())
-        local_ps = self.params.local_latency_ps
+        trees = self._router_trees(src, dst, offsets)
+        heap, last, local = self._inject_packets(src, dst, packets, offsets, t)
         free = self.next_free_ps.astype(np.float64)
         loads = np.zeros(self.n_links, dtype=np.int64)
         busy = np.zeros(self.n_links, dtype=np.float64)
-        heap, seq, last, local = [], 0, float(t), 0
-        trees = []
-        for i in range(src.size):
-            ds = dst[offsets[i]:offsets[i + 1]]
-            tree = {}
-            links = xy_link_loads([src[i]], ds, 1, self.width, self.height, [0, ds.size])
-            for link in np.flatnonzero(links):
-                tree.setdefault(int(link) // 4, []).append(int(link))
-            trees.append(tree)
-            if (ds == src[i]).any():
-                local += int(packets[i])
-                if packets[i]:  # delivered in the router: no link, no serialisation
-                    last = max(last, t + local_ps)
-            for k in range(int(packets[i])):
-                heapq.heappush(heap, (t + k * ser_on, seq, i, int(src[i])))
-                seq += 1
-        while heap:
-            now, _, i, router = heapq.heappop(heap)
-            last = max(last, now)
-            for link in trees[i].get(router, ()):
-                start = max(now, free[link])
-                free[link] = start + self.ser_ps[link]
-                busy[link] += self.ser_ps[link]
-                loads[link] += 1
-                nxt = router + (1, -1, self.width, -self.width)[link % 4]
-                heapq.heappush(heap, (start + self.hop_latency_ps[link], seq, i, nxt))
-                seq += 1
+        last = self._forward_packets(heap, trees, free, busy, loads, last)
         used = np.flatnonzero(loads)
         self.next_free_ps[used] = np.rint(free[used]).astype(np.int64)
         self.link_busy_ps[used] += np.rint(busy[used]).astype(np.int64)
@@ -509,6 +421,50 @@ class MeshNoc(Module):
         self.stats.add_busy(int(np.rint(busy.sum())))
         self._count(used, loads[used], local)
         return delay_ps + int(round(last - t))
+
+    def _router_trees(self, src, dst, offsets):
+        """Each flow's tree as {router: its out-links in the tree, ascending}."""
+        fl, link = xy_trees(src, dst, self.width, self.height, offsets)
+        order = np.lexsort((link, fl))
+        trees = [{} for _ in range(src.size)]
+        for f, ln in zip(fl[order].tolist(), link[order].tolist()):
+            trees[f].setdefault(ln // 4, []).append(ln)
+        return trees
+
+    def _inject_packets(self, src, dst, packets, offsets, t):
+        """The heap of packets leaving their sources (packet k of a flow at ``t + k *
+        ser`` on the on-chip link rate), the time of the last local delivery and the
+        number of packets delivered within their source router."""
+        on_chip = ~self.chip_links
+        ser_on = float(self.ser_ps[on_chip].min()) if on_chip.any() else float(self.ser_ps.min())
+        heap, last, local = [], float(t), 0
+        for i in range(src.size):
+            if (dst[offsets[i]:offsets[i + 1]] == src[i]).any():
+                local += int(packets[i])
+                if packets[i]:  # delivered in the router: no link, no serialisation
+                    last = max(last, t + self.params.local_latency_ps)
+            for k in range(int(packets[i])):
+                heap.append((t + k * ser_on, len(heap), i, int(src[i])))
+        heapq.heapify(heap)
+        return heap, last, local
+
+    def _forward_packets(self, heap, trees, free, busy, loads, last):
+        """Move every packet of `heap` hop by hop along its flow's tree, updating the
+        links' next-free times `free`, busy time and `loads`; returns the last arrival."""
+        seq = len(heap)
+        step = (1, -1, self.width, -self.width)       # next router, by direction
+        while heap:
+            now, _, i, router = heapq.heappop(heap)
+            last = max(last, now)
+            for link in trees[i].get(router, ()):
+                start = max(now, free[link])
+                free[link] = start + self.ser_ps[link]
+                busy[link] += self.ser_ps[link]
+                loads[link] += 1
+                heapq.heappush(heap, (start + self.hop_latency_ps[link], seq, i,
+                                      router + step[link % 4]))
+                seq += 1
+        return last
 
     def _count(self, links, loads, local):
         """Count packet-link traversals: `loads[i]` packets crossed link `links[i]`."""

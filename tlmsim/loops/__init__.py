@@ -29,19 +29,12 @@ __all__ = [
     "fanout_counts",
     "fanout_counts_steps",
     "build_fanout_table",
-    "accumulate_weights",
-    "lif_loihi_run",
-    "lif_truenorth_run",
-    "mesh_hops",
+    "xy_tree_links",
     "gemm_tile_macs",
-    "bin_events",
     "LINK_E",
     "LINK_W",
     "LINK_N",
     "LINK_S",
-    "RESET_TO_VALUE",
-    "RESET_LINEAR",
-    "RESET_NONE",
 ]
 
 #: Link directions of the mesh; link id = 4 * router + direction, router = y * width + x.
@@ -58,7 +51,6 @@ _KERNEL_ERRORS = {
        "0..n_cores-1)",
     4: "{counts} holds a negative synapse count at position {where}",
     5: "{targets} holds a target id out of range at position {where}",
-    6: "{steps} holds a step id out of range at position {where}",
     7: "out of memory in a compiled kernel",
 }
 
@@ -68,7 +60,7 @@ def _raise_kernel_error(code, where, **names):
     if code == 0:
         return
     defaults = {"ids": "spikes", "indptr": "indptr", "cores": "core", "counts": "count",
-                "targets": "indices", "steps": "step"}
+                "targets": "indices"}
     defaults.update(names)
     if code == 7:
         raise MemoryError(_KERNEL_ERRORS[7])
@@ -237,239 +229,47 @@ def fanout_counts(spikes, table_indptr, table_core, table_count, n_cores):
     return events[0], messages[0]
 
 
-# --- 2. functional neuron updates -------------------------------------------------------
+# --- 2. XY routing on the mesh NoC -------------------------------------------------------
 
-def _synapses(indptr, indices, weights, n_post, n_pre=None):
-    indices = _ids("indices", indices, n_post)
-    weights = _int_array("weights", weights, np.int32)
-    if weights.shape != indices.shape:
-        raise ValueError(f"weights must have one entry per synapse (len(indices) = "
-                         f"{indices.shape[0]}), got {weights.shape[0]}")
-    indptr = _csr("indptr", indptr, indices.shape[0], n_pre)
-    return indptr, indices, weights
+def xy_tree_links(src, dst_offsets, dst, width, height):
+    """The links of each flow's XY multicast tree on a width x height 2-D mesh.
 
+    Flow g goes from router ``src[g]`` to the routers ``dst[dst_offsets[g]:dst_offsets[g+1]]``
+    (int32 router ids ``y * width + x``; dst_offsets int64 [n_flows + 1]). Routing is
+    dimension order: along x on the source's row, then along y in the destination's
+    column; a flow's tree is the union of the paths to its destinations, each link once
+    however many destinations lie beyond it (a destination on the source's router adds no
+    link, a flow without destinations has an empty tree).
 
-def accumulate_weights(acc, spikes, indptr, indices, weights):
-    """Add the weights of the spikes' synapses to their targets, in place.
+    Link id = 4 * router + direction, the output link of the router in that direction:
+    `LINK_E` (x+1), `LINK_W` (x-1), `LINK_N` (y+1), `LINK_S` (y-1) (the link-id scheme of
+    `tlmsim.components.noc.MeshNoc`).
 
-    For every spike i and synapse e in ``indptr[i]:indptr[i+1]``:
-    ``acc[indices[e]] += weights[e]``. acc must be an int32 C-contiguous array (it is
-    modified in place, int32 wrap-around on overflow); weights int32 [n_syn].
-    Returns acc.
-    """
-    if not (isinstance(acc, np.ndarray) and acc.dtype == np.int32 and acc.ndim == 1
-            and acc.flags.c_contiguous and acc.flags.writeable):
-        raise ValueError("acc must be a writeable 1-D C-contiguous np.int32 array (it is "
-                         "updated in place); create it with np.zeros(n, np.int32)")
-    indptr, indices, weights = _synapses(indptr, indices, weights, acc.shape[0])
-    spikes = _ids("spikes", spikes, indptr.shape[0] - 1)
-    code, where = _cext.accumulate_kernel(acc, spikes, indptr, indices, weights)
-    _raise_kernel_error(code, where)
-    return acc
-
-
-def _state(name, x, n, default=0):
-    """A per-neuron int32 array (a copy); None gives `default`, a scalar is broadcast."""
-    if x is None:
-        x = default
-    if np.ndim(x) == 0:
-        return np.full(n, _scalar32(name, x), np.int32)
-    x = _int_array(name, x, np.int32)
-    if x.shape[0] != n:
-        raise ValueError(f"{name} must have one value per neuron ({n}), got {x.shape[0]}")
-    return x.copy()
-
-
-def _scalar32(name, x, lo=-_INT32_MAX - 1, hi=_INT32_MAX):
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
-        raise ValueError(f"{name} must be an int, got {type(x).__name__}")
-    if not lo <= int(x) <= hi:
-        raise ValueError(f"{name} must lie in {lo}..{hi}, got {x}")
-    return int(x)
-
-
-def _run_resumable(kernel, args, n, n_steps, acc):
-    """Call a resumable layer kernel, growing the output spike buffer as needed."""
-    out = np.empty(max(n * min(n_steps, 16), 1024), np.int32)
-    offsets = np.zeros(n_steps + 1, np.int64)
-    t = 0
-    while True:
-        code, where, t = kernel(*args, acc, t, out, offsets)
-        if code != 0 or t == n_steps:
-            return code, where, out[:offsets[t]].copy(), offsets
-        out = np.concatenate([out, np.empty(max(out.shape[0], n), np.int32)])
-
-
-def lif_loihi_run(in_spikes, in_offsets, indptr, indices, weights, n_neurons, *, du, dv,
-                  threshold, bias=None, u0=None, v0=None):
-    """Run a Loihi-like integer LIF layer for T steps; returns its output spikes.
-
-    Inputs: step t's presynaptic spikes are ``in_spikes[in_offsets[t]:in_offsets[t+1]]``
-    (in_offsets int64 [T+1]); the synapses are a CSR over presynaptic ids (indptr int64,
-    indices int32 = postsynaptic neuron in 0..n_neurons-1, weights int32).
-
-    Each step, for every neuron j (arithmetic in int64, then saturated to int32):
-        input = sum of weights of this step's synapses onto j (summed in int32, which
-                wraps on overflow like `accumulate_weights`)
-        u = trunc(u * (4096 - du) / 4096) + input
-        v = trunc(v * (4096 - dv) / 4096) + u + bias[j]
-        if v > threshold: j spikes and v = 0
-    where trunc rounds toward zero (C integer division), so decay never flips a sign
-    and, when du (dv) > 0, shrinks a non-zero state's magnitude by at least 1 (so
-    states decay to exactly 0). du, dv in 0..4096 (12-bit decay
-    constants; 0 = no decay, 4096 = no memory); threshold and bias int32; u0, v0 the
-    initial state (default 0).
-
-    Returns ``(out_spikes int32, out_offsets int64 [T+1], u, v)``: step t's output spikes
-    (neuron ids ascending) are ``out_spikes[out_offsets[t]:out_offsets[t+1]]``; u, v
-    the final state.
-    """
-    n = _count("n_neurons", n_neurons)
-    du = _scalar32("du", du, 0, 4096)
-    dv = _scalar32("dv", dv, 0, 4096)
-    threshold = _scalar32("threshold", threshold)
-    indptr, indices, weights = _synapses(indptr, indices, weights, n)
-    in_spikes = _ids("in_spikes", in_spikes, indptr.shape[0] - 1)
-    in_offsets = _step_offsets("in_offsets", in_offsets, in_spikes.shape[0], "in_spikes")
-    bias = _state("bias", bias, n)
-    u = _state("u0", u0, n)
-    v = _state("v0", v0, n)
-    acc = np.zeros(n, np.int32)
-    code, where, out, offsets = _run_resumable(
-        _cext.lif_loihi_kernel,
-        (in_spikes, in_offsets, indptr, indices, weights, bias, u, v, du, dv, threshold),
-        n, in_offsets.shape[0] - 1, acc)
-    _raise_kernel_error(code, where, ids="in_spikes")
-    return out, offsets, u, v
-
-
-#: TrueNorth reset modes: to reset_value, subtract the threshold, no reset.
-RESET_TO_VALUE, RESET_LINEAR, RESET_NONE = 0, 1, 2
-
-
-def lif_truenorth_run(in_spikes, in_offsets, crossbar, axon_type, type_weight, *, leak,
-                      threshold, reset_mode=None, reset_value=None, v0=None):
-    """Run a TrueNorth-like core (axons x neurons binary crossbar) for T ticks.
-
-    crossbar (bool or uint8 [n_axons, n]; non-zero = connected); axon_type (int [n_axons],
-    values 0..3); type_weight (int32 [n, 4]): the signed weight neuron j gives to axon
-    type g is ``type_weight[j, g]``. Step t's active axons are
-    ``in_spikes[in_offsets[t]:in_offsets[t+1]]`` (an axon listed twice counts twice).
-
-    Each tick, for every neuron j (int64, then saturated to int32):
-        v = v + sum over active axons a with crossbar[a, j] of type_weight[j, axon_type[a]]
-        v = v + leak[j]
-        if v >= threshold[j]: j spikes, then by reset_mode[j]:
-            0 (RESET_TO_VALUE): v = reset_value[j];  1 (RESET_LINEAR): v -= threshold[j];
-            2 (RESET_NONE): v unchanged
-    leak, threshold, reset_mode, reset_value, v0: per neuron [n] or one scalar for all
-    (defaults: reset_mode 0, reset_value 0, v0 0).
-    (Stochastic modes and the negative threshold of the real chip are not modelled.)
-
-    Returns ``(out_spikes int32, out_offsets int64 [T+1], v)`` as `lif_loihi_run`.
-    """
-    crossbar = np.asarray(crossbar)
-    if crossbar.ndim != 2:
-        raise ValueError(f"crossbar must be a 2-D [n_axons, n_neurons] array, got shape "
-                         f"{crossbar.shape}")
-    if crossbar.dtype == np.bool_:
-        crossbar = crossbar.view(np.uint8)
-    crossbar = _int_array("crossbar", crossbar, np.uint8, ndim=2)
-    n_axons, n = crossbar.shape
-    axon_type = _int_array("axon_type", axon_type, np.uint8, lo=0, hi=3)
-    if axon_type.shape[0] != n_axons:
-        raise ValueError(f"axon_type must have one entry per axon ({n_axons}), got "
-                         f"{axon_type.shape[0]}")
-    if axon_type.size and axon_type.max() > 3:
-        raise ValueError("axon_type values must lie in 0..3")
-    type_weight = _int_array("type_weight", type_weight, np.int32, ndim=2)
-    if type_weight.shape != (n, 4):
-        raise ValueError(f"type_weight must have shape (n_neurons, 4) = ({n}, 4), got "
-                         f"{type_weight.shape}")
-    leak = _state("leak", leak, n)
-    threshold = _state("threshold", threshold, n)
-    if reset_mode is None:
-        reset_mode = RESET_TO_VALUE
-    if np.ndim(reset_mode) == 0:
-        reset_mode = np.full(n, _scalar32("reset_mode", reset_mode, 0, 2), np.uint8)
-    reset_mode = _int_array("reset_mode", reset_mode, np.uint8, lo=0, hi=2)
-    if reset_mode.shape[0] != n:
-        raise ValueError(f"reset_mode must have one value per neuron ({n}), got "
-                         f"{reset_mode.shape[0]}")
-    if reset_mode.size and reset_mode.max() > 2:
-        raise ValueError("reset_mode values must lie in 0..2 (to value, linear, none)")
-    reset_value = _state("reset_value", reset_value, n)
-    v = _state("v0", v0, n)
-    in_spikes = _ids("in_spikes", in_spikes, n_axons)
-    in_offsets = _step_offsets("in_offsets", in_offsets, in_spikes.shape[0], "in_spikes")
-    acc = np.zeros(n, np.int64)
-    weight_by_type = np.ascontiguousarray(type_weight.T)
-    code, where, out, offsets = _run_resumable(
-        _cext.lif_truenorth_kernel,
-        (in_spikes, in_offsets, crossbar, axon_type, weight_by_type, leak, threshold,
-         reset_mode, reset_value, v),
-        n, in_offsets.shape[0] - 1, acc)
-    _raise_kernel_error(code, where, ids="in_spikes")
-    return out, offsets, v
-
-
-# --- 3. mesh hops -----------------------------------------------------------------------
-
-def mesh_hops(src, dst_offsets, dst, core_x, core_y, width, height, *, loads=True):
-    """XY-routed hops of spike flows on a width x height 2-D mesh.
-
-    A group g is one source core ``src[g]`` sending to the destination cores
-    ``dst[dst_offsets[g]:dst_offsets[g+1]]`` (typically: one spike's target cores in a
-    step; groups of many steps may be passed at once). core_x, core_y (int32 [n_cores])
-    place each core on a router (several cores may share one). Routing is dimension
-    order: along x on the source's row, then along y in the destination's column.
-
-    Directions: 0 E (x+1), 1 W (x-1), 2 N (y+1), 3 S (y-1) (`LINK_E`.. `LINK_S`).
-    Link id = 4 * (y * width + x) + direction: the output link of router (x, y) in that
-    direction (the scheme of the mesh NoC component, so loads add onto its link arrays).
-
-    Returns a dict of int64 arrays:
-      ``unicast_hops`` [4]: hops per direction when every destination gets its own
-      packet (a destination listed twice counts twice; one on the source's router: 0);
-      ``multicast_hops`` [4]: hops per direction of the multicast tree (the union of the
-      XY paths of a group, each link once);
-      ``unicast_load``, ``multicast_load`` [4 * width * height]: packets per link id
-      (only when ``loads`` is true).
+    Returns ``(tree_offsets int64 [n_flows + 1], links int64)``: flow g's tree links are
+    ``links[tree_offsets[g]:tree_offsets[g+1]]``, in no particular order.
     """
     width = _positive("width", width)
     height = _positive("height", height)
-    core_x = _int_array("core_x", core_x, np.int32)
-    core_y = _int_array("core_y", core_y, np.int32)
-    if core_x.shape != core_y.shape:
-        raise ValueError(f"core_x and core_y must have the same length, got "
-                         f"{core_x.shape[0]} and {core_y.shape[0]}")
-    if core_x.size and (core_x.min() < 0 or core_x.max() >= width):
-        raise ValueError(f"core_x values must lie in 0..width-1 = 0..{width - 1}")
-    if core_y.size and (core_y.min() < 0 or core_y.max() >= height):
-        raise ValueError(f"core_y values must lie in 0..height-1 = 0..{height - 1}")
-    n_cores = core_x.shape[0]
-    src = _ids("src", src, n_cores)
-    dst = _ids("dst", dst, n_cores)
+    if width * height > _INT32_MAX:
+        raise ValueError(f"a {width} x {height} mesh has more routers than int32 ids can name")
+    src = _ids("src", src, width * height)
+    dst = _ids("dst", dst, width * height)
     dst_offsets = _step_offsets("dst_offsets", dst_offsets, dst.shape[0], "dst")
     if dst_offsets.shape[0] != src.shape[0] + 1:
-        raise ValueError(f"dst_offsets must have length len(src) + 1 = {src.shape[0] + 1},"
-                         f" got {dst_offsets.shape[0]}")
-    n_links = 4 * width * height if loads else 0
-    uni = np.zeros(4, np.int64)
-    mc = np.zeros(4, np.int64)
-    uni_load = np.zeros(n_links, np.int64)
-    mc_load = np.zeros(n_links, np.int64)
-    code, where = _cext.mesh_hops_kernel(src, dst_offsets, dst, core_x, core_y, width,
-                                         height, uni, mc, uni_load, mc_load, bool(loads))
+        raise ValueError(f"dst_offsets must have length len(src) + 1 = {src.shape[0] + 1}, "
+                         f"got {dst_offsets.shape[0]}")
+    tree_offsets = np.zeros(src.shape[0] + 1, np.int64)
+    code, where = _cext.xy_tree_links_kernel(src, dst_offsets, dst, width, height,
+                                             tree_offsets, np.zeros(0, np.int64), False)
     _raise_kernel_error(code, where, cores="src", targets="dst")
-    result = {"unicast_hops": uni, "multicast_hops": mc}
-    if loads:
-        result["unicast_load"] = uni_load
-        result["multicast_load"] = mc_load
-    return result
+    links = np.empty(int(tree_offsets[-1]), np.int64)
+    code, where = _cext.xy_tree_links_kernel(src, dst_offsets, dst, width, height,
+                                             tree_offsets, links, True)
+    _raise_kernel_error(code, where, cores="src", targets="dst")
+    return tree_offsets, links
 
 
-# --- 4. GEMM tile MAC counts ------------------------------------------------------------
+# --- 3. GEMM tile MAC counts ------------------------------------------------------------
 
 def _int8_matrix(name, x):
     x = np.asarray(x)
@@ -534,35 +334,3 @@ def gemm_tile_macs(a, n, tile_k, tile_n, w=None):
         else:
             result["nonzero_both"] = np.zeros((0, n_nt), np.int64)
     return result
-
-
-# --- 5. event binning -------------------------------------------------------------------
-
-def bin_events(step, neuron, neuron_core, n_steps, n_cores):
-    """Group (step, neuron) events into (step, core) buckets, stably.
-
-    step, neuron (int32 [n_events]): the events; neuron_core (int32 [n_neurons]): the
-    core of each neuron. Bucket b = step * n_cores + core.
-
-    Returns ``(order int64 [n_events], sorted_neuron int32 [n_events], offsets int64
-    [n_steps * n_cores + 1])``: ``order`` sorts the events by (step, core), keeping input
-    order within a bucket; ``sorted_neuron = neuron[order]``; the events of bucket b are
-    ``order[offsets[b]:offsets[b+1]]``.
-    """
-    n_steps = _count("n_steps", n_steps)
-    n_cores = _count("n_cores", n_cores)
-    if n_steps * n_cores > 1 << 34:
-        raise ValueError(f"n_steps * n_cores = {n_steps * n_cores} buckets is too many; bin "
-                         f"fewer steps at a time")
-    neuron_core = _ids("neuron_core", neuron_core, n_cores)
-    step = _ids("step", step, n_steps)
-    neuron = _ids("neuron", neuron, neuron_core.shape[0])
-    if step.shape != neuron.shape:
-        raise ValueError(f"step and neuron must have the same length, got {step.shape[0]} "
-                         f"and {neuron.shape[0]}")
-    offsets = np.zeros(n_steps * n_cores + 1, np.int64)
-    order = np.empty(step.shape[0], np.int64)
-    code, where = _cext.bin_events_kernel(step, neuron, neuron_core, n_steps, n_cores,
-                                          offsets, order)
-    _raise_kernel_error(code, where, ids="neuron", cores="neuron_core")
-    return order, neuron[order], offsets

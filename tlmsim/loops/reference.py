@@ -59,109 +59,59 @@ def fanout_counts_steps(spikes, step_offsets, table_indptr, table_core, table_co
     return events.reshape(n_steps, n_cores), messages.reshape(n_steps, n_cores)
 
 
-def accumulate_weights(acc, spikes, indptr, indices, weights):
-    entries, _ = _gather_rows(indptr, spikes)
-    np.add.at(acc, np.asarray(indices)[entries], np.asarray(weights, np.int32)[entries])
-    return acc
+def _xy_segments(src, dst_offsets, dst, width):
+    """The XY trees as straight segments: arrays ``(flow, direction, line, lo, hi)``; a
+    segment holds the links of `direction` owned by the routers at positions ``lo ..
+    hi-1`` along its line (row y for E/W with positions x, column x for N/S with
+    positions y). A tree is an east and a west segment along the source's row plus a
+    north and a south segment per destination column; they never overlap."""
+    n = src.size
+    counts = np.diff(dst_offsets)
+    flows = np.arange(n, dtype=np.int64)
+    sx, sy = src % width, src // width
+    dx, dy = dst % width, dst // width
+    # per (flow, destination column), flows without destinations add no column
+    flow_of = np.repeat(flows, counts)
+    key = flow_of * width + dx
+    order = np.argsort(key, kind="stable")
+    ks, dys = key[order], dy[order]
+    first = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if ks.size else np.zeros(0, np.int64)
+    maxy = np.maximum.reduceat(dys, first) if ks.size else np.zeros(0, np.int64)
+    miny = np.minimum.reduceat(dys, first) if ks.size else np.zeros(0, np.int64)
+    col, fl = ks[first] % width, ks[first] // width
+    # farthest columns east and west (the source's own column if none lies beyond)
+    maxx, minx = sx.copy(), sx.copy()
+    np.maximum.at(maxx, fl, col)
+    np.minimum.at(minx, fl, col)
+    m = fl.size
+    flow = np.concatenate([flows, flows, fl, fl])
+    direction = np.repeat(np.array([LINK_E, LINK_W, LINK_N, LINK_S]), [n, n, m, m])
+    line = np.concatenate([sy, sy, col, col])
+    # east links at x in [sx, maxx), west at [minx+1, sx], north at y in [sy, maxy),
+    # south at [miny+1, sy]
+    lo = np.concatenate([sx, minx + 1, sy[fl], miny + 1])
+    hi = np.concatenate([maxx, sx + 1, np.maximum(maxy, sy[fl]), sy[fl] + 1])
+    return flow, direction, line, lo, np.maximum(hi, lo)
 
 
-def _trunc_div_4096(x):
-    """x / 4096 rounded toward zero, for int64 x."""
-    return np.sign(x) * (np.abs(x) // 4096)
-
-
-def _sat32(x):
-    return np.clip(x, -2**31, 2**31 - 1)
-
-
-def lif_loihi_run(in_spikes, in_offsets, indptr, indices, weights, n_neurons, *, du, dv,
-                  threshold, bias=None, u0=None, v0=None):
-    n = n_neurons
-    bias = np.zeros(n, np.int64) if bias is None else np.broadcast_to(
-        np.asarray(bias, np.int64), (n,))
-    u = np.zeros(n, np.int64) if u0 is None else np.asarray(u0, np.int64).copy()
-    v = np.zeros(n, np.int64) if v0 is None else np.asarray(v0, np.int64).copy()
-    in_spikes = np.asarray(in_spikes)
-    in_offsets = np.asarray(in_offsets, np.int64)
-    out, offsets = [], [0]
-    for t in range(len(in_offsets) - 1):
-        inp = accumulate_weights(np.zeros(n, np.int32),
-                                 in_spikes[in_offsets[t]:in_offsets[t + 1]],
-                                 indptr, indices, weights)
-        u = _sat32(_trunc_div_4096(u * (4096 - du)) + inp)
-        v = _sat32(_trunc_div_4096(v * (4096 - dv)) + u + bias)
-        fired = np.flatnonzero(v > threshold)
-        v[fired] = 0
-        out.append(fired)
-        offsets.append(offsets[-1] + len(fired))
-    out = np.concatenate(out).astype(np.int32) if out else np.zeros(0, np.int32)
-    return out, np.array(offsets, np.int64), u.astype(np.int32), v.astype(np.int32)
-
-
-def lif_truenorth_run(in_spikes, in_offsets, crossbar, axon_type, type_weight, *, leak,
-                      threshold, reset_mode=None, reset_value=None, v0=None):
-    crossbar = np.asarray(crossbar) != 0
-    n = crossbar.shape[1]
-    axon_type = np.asarray(axon_type, np.int64)
-    type_weight = np.asarray(type_weight, np.int64)
-
-    def per_neuron(x, default=0):
-        return np.broadcast_to(np.asarray(default if x is None else x, np.int64), (n,))
-
-    leak, threshold = per_neuron(leak), per_neuron(threshold)
-    reset_mode, reset_value = per_neuron(reset_mode), per_neuron(reset_value)
-    v = per_neuron(v0).copy()
-    in_spikes = np.asarray(in_spikes, np.int64)
-    in_offsets = np.asarray(in_offsets, np.int64)
-    out, offsets = [], [0]
-    for t in range(len(in_offsets) - 1):
-        axons = in_spikes[in_offsets[t]:in_offsets[t + 1]]
-        # input of neuron j from axon a: weight[j, type[a]] where crossbar[a, j]
-        w = type_weight[:, axon_type[axons]].T            # [len(axons), n]
-        v = v + (crossbar[axons] * w).sum(axis=0)
-        v = _sat32(v + leak)
-        fired = np.flatnonzero(v >= threshold)
-        mode = reset_mode[fired]
-        v[fired] = np.where(mode == 0, reset_value[fired],
-                            np.where(mode == 1, v[fired] - threshold[fired], v[fired]))
-        out.append(fired)
-        offsets.append(offsets[-1] + len(fired))
-    out = np.concatenate(out).astype(np.int32) if out else np.zeros(0, np.int32)
-    return out, np.array(offsets, np.int64), v.astype(np.int32)
-
-
-def _xy_path(x0, y0, x1, y1, width):
-    """Link ids of the XY route from router (x0, y0) to (x1, y1)."""
-    links = []
-    step = 1 if x1 > x0 else -1
-    for x in range(x0, x1, step):
-        links.append(4 * (y0 * width + x) + (LINK_E if step > 0 else LINK_W))
-    step = 1 if y1 > y0 else -1
-    for y in range(y0, y1, step):
-        links.append(4 * (y * width + x1) + (LINK_N if step > 0 else LINK_S))
-    return links
-
-
-def mesh_hops(src, dst_offsets, dst, core_x, core_y, width, height, *, loads=True):
-    n_links = 4 * width * height
-    uni_load = np.zeros(n_links, np.int64)
-    mc_load = np.zeros(n_links, np.int64)
-    for g, s in enumerate(src):
-        tree = set()
-        for d in dst[dst_offsets[g]:dst_offsets[g + 1]]:
-            path = _xy_path(int(core_x[s]), int(core_y[s]), int(core_x[d]), int(core_y[d]),
-                            width)
-            for link in path:
-                uni_load[link] += 1
-            tree.update(path)
-        for link in tree:
-            mc_load[link] += 1
-    result = {"unicast_hops": uni_load.reshape(-1, 4).sum(axis=0),
-              "multicast_hops": mc_load.reshape(-1, 4).sum(axis=0)}
-    if loads:
-        result["unicast_load"] = uni_load
-        result["multicast_load"] = mc_load
-    return result
+def xy_tree_links(src, dst_offsets, dst, width, height):
+    src = np.asarray(src, np.int64)
+    dst = np.asarray(dst, np.int64)
+    dst_offsets = np.asarray(dst_offsets, np.int64)
+    flow, direction, line, lo, hi = _xy_segments(src, dst_offsets, dst, width)
+    # one entry per link of each segment
+    length = hi - lo
+    pos = np.repeat(lo - (np.cumsum(length) - length), length) + np.arange(int(length.sum()))
+    d = np.repeat(direction, length)
+    ln = np.repeat(line, length)
+    horizontal = d < LINK_N
+    x = np.where(horizontal, pos, ln)
+    y = np.where(horizontal, ln, pos)
+    fl = np.repeat(flow, length)
+    order = np.argsort(fl, kind="stable")
+    tree_offsets = np.zeros(src.size + 1, np.int64)
+    np.cumsum(np.bincount(fl, minlength=src.size), out=tree_offsets[1:])
+    return tree_offsets, (4 * (y * width + x) + d)[order].astype(np.int64)
 
 
 def gemm_tile_macs(a, n, tile_k, tile_n, w=None):
@@ -197,13 +147,3 @@ def gemm_row_nnz(a, tile_k):
     if k % tile_k == 0:
         return np.count_nonzero(a.reshape(m, k // tile_k, tile_k), axis=2)
     return np.add.reduceat(a != 0, np.arange(0, k, tile_k), axis=1)
-
-
-def bin_events(step, neuron, neuron_core, n_steps, n_cores):
-    step = np.asarray(step, np.int64)
-    neuron = np.asarray(neuron, np.int64)
-    key = step * n_cores + np.asarray(neuron_core, np.int64)[neuron]
-    order = np.argsort(key, kind="stable")
-    offsets = np.zeros(n_steps * n_cores + 1, np.int64)
-    np.cumsum(np.bincount(key, minlength=n_steps * n_cores), out=offsets[1:])
-    return order.astype(np.int64), neuron[order].astype(np.int32), offsets
