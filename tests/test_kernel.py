@@ -5,8 +5,8 @@ import math
 import pytest
 
 from tlmsim.errors import BindingError, DeadlockError, InvariantError, ParameterError
-from tlmsim.kernel import (Clock, Command, EnergyLedger, GemmTile, InitiatorSocket, Module,
-                           QuantumKeeper, Simulator, SpikeBatch, Status, TargetSocket,
+from tlmsim.kernel import (Clock, Command, EnergyLedger, Extension, InitiatorSocket, Module,
+                           QuantumKeeper, Simulator, Status, TargetSocket,
                            Transaction, ps, seconds)
 
 
@@ -235,13 +235,28 @@ def test_approximately_timed_transport_stamps_phases():
     assert out == [(50, 300, True)]
 
 
+class _Count(Extension):
+    __slots__ = ("count",)
+
+    def __init__(self, count):
+        self.count = count
+
+
+class _Tag(Extension):
+    __slots__ = ("tag",)
+
+    def __init__(self, tag):
+        self.tag = tag
+
+
 def test_extensions_are_typed():
     txn = Transaction(Command.WRITE, 0x100, 32)
-    assert txn.extension(SpikeBatch) is None
-    txn.set_extension(SpikeBatch(step=3, source_core=7, count=12))
-    txn.set_extension(GemmTile(256, 256, 8, nonzero_macs=1000))
-    assert txn.extension(SpikeBatch).count == 12
-    assert txn.extension(GemmTile).macs == 256 * 256 * 8
+    assert txn.extension(_Count) is None
+    assert txn.set_extension(_Count(12)).count == 12
+    txn.set_extension(_Tag("a"))
+    assert txn.extension(_Count).count == 12 and txn.extension(_Tag).tag == "a"
+    txn.set_extension(_Count(3))                  # one extension per type: replaced
+    assert txn.extension(_Count).count == 3
     assert txn.status == Status.INCOMPLETE and not txn.ok
 
 

@@ -5,7 +5,7 @@ Nothing here knows about neurons or matrices; components, tiles and platforms bu
 
 from tlmsim.kernel.simulator import PS_PER_S, Clock, Simulator, ps, ps_from_ns, seconds
 from tlmsim.kernel.module import Module
-from tlmsim.kernel.transaction import Command, Extension, GemmTile, SpikeBatch, Status, Transaction
+from tlmsim.kernel.transaction import Command, Extension, Status, Transaction
 from tlmsim.kernel.socket import InitiatorSocket, TargetSocket
 from tlmsim.kernel.quantum import QuantumKeeper
 from tlmsim.kernel.energy import EnergyLedger
@@ -14,6 +14,6 @@ from tlmsim.kernel.timeline import Timeline
 
 __all__ = [
     "PS_PER_S", "Clock", "Simulator", "ps", "ps_from_ns", "seconds", "Module", "Command", "Extension",
-    "GemmTile", "SpikeBatch", "Status", "Transaction", "InitiatorSocket", "TargetSocket",
+    "Status", "Transaction", "InitiatorSocket", "TargetSocket",
     "QuantumKeeper", "EnergyLedger", "Histogram", "Stats", "records_frame", "Timeline",
 ]

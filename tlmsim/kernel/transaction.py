@@ -1,12 +1,20 @@
-"""The generic payload: what an initiator asks a target to do, as one unit."""
+"""The generic payload: what an initiator asks a target to do, as one unit.
+
+Only what components use is here: a command, an address range, the initiator's name, a
+response status, the approximately-timed stamps and typed extensions for what the generic
+fields cannot say (`tlmsim.components.noc.Flow` for a NoC flow,
+`tlmsim.components.pattern.AccessPattern` for a strided or scattered memory access).
+"""
+
+from __future__ import annotations
 
 import enum
+from typing import TypeVar
 
 
 class Command(enum.IntEnum):
     READ = 0
     WRITE = 1
-    IGNORE = 2
 
 
 class Status(enum.IntEnum):
@@ -16,82 +24,58 @@ class Status(enum.IntEnum):
     OK = 1
     ADDRESS_ERROR = -1
     COMMAND_ERROR = -2
-    BURST_ERROR = -3
-    GENERIC_ERROR = -4
+
+
+class Extension:
+    """Base of typed payload extensions: one instance per type on a transaction, looked
+    up by its class."""
+
+    __slots__ = ()
+
+
+#: an `Extension` subclass
+ExtensionT = TypeVar("ExtensionT", bound=Extension)
 
 
 class Transaction:
-    """A generic payload: command, address, length in bytes, optional data and extensions.
+    """A generic payload: command, address, length in bytes, the initiator's name
+    (`source`, optional) and extensions.
 
     One transaction is one aggregate a real system also moves as one unit (a DMA burst,
-    a NoC flow, a step's batch of spikes, a GEMM tile). Typed extensions carry what the
-    generic fields cannot: ``txn.set_extension(SpikeBatch(...))`` and
-    ``txn.extension(SpikeBatch)``. `t_request` and `t_response` are stamped by the
-    approximately-timed path.
+    a NoC flow). Typed extensions carry what the generic fields cannot:
+    ``txn.set_extension(Flow(...))`` and ``txn.extension(Flow)``. `t_request` and
+    `t_response` are stamped by the approximately-timed path.
     """
 
-    __slots__ = ("command", "address", "length", "data", "source", "status",
-                 "streaming_width", "t_request", "t_response", "_extensions")
+    __slots__ = ("command", "address", "length", "source", "status", "t_request",
+                 "t_response", "_extensions")
 
-    def __init__(self, command=Command.READ, address=0, length=0, data=None, source=None,
-                 streaming_width=0):
+    def __init__(self, command: Command = Command.READ, address: int = 0, length: int = 0,
+                 source: str | None = None) -> None:
         self.command = command
         self.address = address
         self.length = length
-        self.data = data
         self.source = source
         self.status = Status.INCOMPLETE
-        self.streaming_width = streaming_width
         self.t_request = None
         self.t_response = None
         self._extensions = None
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return self.status == Status.OK
 
-    def set_extension(self, ext):
-        """Attach `ext`, replacing any extension of the same type."""
+    def set_extension(self, ext: ExtensionT) -> ExtensionT:
+        """Attach `ext`, replacing any extension of the same type; returns it."""
         if self._extensions is None:
             self._extensions = {}
         self._extensions[type(ext)] = ext
         return ext
 
-    def extension(self, cls):
+    def extension(self, cls: type[ExtensionT]) -> ExtensionT | None:
         """The extension of type `cls`, or None."""
         return None if self._extensions is None else self._extensions.get(cls)
 
     def __repr__(self):
         return (f"Transaction({self.command.name}, addr=0x{self.address:x}, len={self.length}, "
                 f"status={Status(self.status).name})")
-
-
-class Extension:
-    """Base of typed payload extensions."""
-
-    __slots__ = ()
-
-
-class SpikeBatch(Extension):
-    """The spikes one source sends in one time step: count and, optionally, the ids."""
-
-    __slots__ = ("step", "source_core", "count", "neuron_ids")
-
-    def __init__(self, step, source_core, count, neuron_ids=None):
-        self.step = step
-        self.source_core = source_core
-        self.count = count
-        self.neuron_ids = neuron_ids
-
-
-class GemmTile(Extension):
-    """One weight tile of a matrix product: an (m x k) by (k x n) block and its MACs."""
-
-    __slots__ = ("m", "k", "n", "macs", "nonzero_macs")
-
-    def __init__(self, m, k, n, nonzero_macs=None):
-        self.m = m
-        self.k = k
-        self.n = n
-        self.macs = m * k * n
-        self.nonzero_macs = self.macs if nonzero_macs is None else nonzero_macs
