@@ -64,6 +64,7 @@ import heapq
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tlmsim import loops
 from tlmsim.kernel.module import Module
@@ -141,7 +142,8 @@ def _check_nodes(name, a, n_routers):
         raise ValueError(f"{name} router index {bad} is outside the mesh of {n_routers} routers")
 
 
-def _flow_arrays(src, dst, packets, offsets):
+def _flow_arrays(src: ArrayLike, dst: ArrayLike, packets: ArrayLike,
+                 offsets: ArrayLike | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`send_batch`'s arguments as int64 arrays: sources, destinations, packets per flow
     and the CSR offsets of each flow's destinations (one each when `offsets` is None)."""
     src = np.asarray(src, dtype=np.int64).ravel()
@@ -152,7 +154,8 @@ def _flow_arrays(src, dst, packets, offsets):
     return src, dst, packets, np.asarray(offsets, dtype=np.int64)
 
 
-def xy_trees(src, dst, width, height, offsets=None):
+def xy_trees(src: ArrayLike, dst: ArrayLike, width: int, height: int,
+             offsets: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The XY multicast trees of many flows, one entry per (flow, link of its tree).
 
     Unicast: ``dst[i]`` is flow i's destination. Multicast: `offsets` (length n + 1, CSR
@@ -179,7 +182,8 @@ def xy_trees(src, dst, width, height, offsets=None):
     return np.repeat(np.arange(n, dtype=np.int64), np.diff(tree_offsets)), links
 
 
-def xy_link_loads(src, dst, packets, width, height, offsets=None):
+def xy_link_loads(src: ArrayLike, dst: ArrayLike, packets: ArrayLike, width: int, height: int,
+                  offsets: ArrayLike | None = None) -> np.ndarray:
     """Packets per link (an int64 array over link ids ``4 * router + direction``) when
     every flow ``i`` sends ``packets[i]`` packets from router ``src[i]`` along XY routes
     (arguments as in `xy_trees`). Each link of a flow's tree carries the flow's packets
@@ -191,7 +195,7 @@ def xy_link_loads(src, dst, packets, width, height, offsets=None):
     return loads
 
 
-def xy_links(src_xy, dst_xys, width, height):
+def xy_links(src_xy: tuple[int, int], dst_xys: ArrayLike, width: int, height: int) -> np.ndarray:
     """The link ids (sorted, each once) of the XY multicast tree from router `src_xy`
     = (x, y) to the routers `dst_xys` (one (x, y) pair or a sequence of pairs)."""
     d = np.asarray(dst_xys, dtype=np.int64).reshape(-1, 2)
@@ -304,7 +308,8 @@ class MeshNoc(Module):
         txn.status = Status.OK
         return delay
 
-    def send_batch(self, src, dst, packets, offsets=None, delay_ps=0):
+    def send_batch(self, src: ArrayLike, dst: ArrayLike, packets: ArrayLike,
+                   offsets: ArrayLike | None = None, delay_ps: int = 0) -> int:
         """Move many flows issued together (one time step); returns `delay_ps` plus the
         time until the last packet of the batch arrives.
 
@@ -333,19 +338,21 @@ class MeshNoc(Module):
         self.stats.observe("batch_delay_ps", total)
         return delay_ps + total
 
-    def _head_latency_ps(self, src, dst, flow_of):
+    def _head_latency_ps(self, src: np.ndarray, dst: np.ndarray, flow_of: np.ndarray) -> np.ndarray:
         """Head latency of each flow: the XY route to its farthest destination."""
         head = np.zeros(src.size, dtype=np.int64)
         np.maximum.at(head, flow_of, self.path_latency_ps(src[flow_of], dst))
         return head
 
     @staticmethod
-    def _local_packets(src, dst, packets, flow_of):
+    def _local_packets(src: np.ndarray, dst: np.ndarray, packets: np.ndarray,
+                       flow_of: np.ndarray) -> int:
         """Packets delivered within their source router (a flow delivers there once)."""
         local_flows = np.unique(flow_of[dst == src[flow_of]])
         return int(packets[local_flows].sum())
 
-    def _serve_links(self, src, packets, fl, link, t):
+    def _serve_links(self, src: np.ndarray, packets: np.ndarray, fl: np.ndarray, link: np.ndarray,
+                     t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Put the packets of the (flow `fl`, `link`) pairs on their links at time `t`.
 
         Returns the links used (sorted), the packets each carried and, per flow, the
@@ -368,7 +375,7 @@ class MeshNoc(Module):
             np.maximum.at(extra, fl, drain[inv] - pre)
         return used, loads, extra
 
-    def _occupy_links(self, used, loads, arrival):
+    def _occupy_links(self, used: np.ndarray, loads: np.ndarray, arrival: np.ndarray) -> np.ndarray:
         """Links `used` serve `loads` packets back to back, from when they are free and
         the first packet (at `arrival`) is there; returns when each finishes."""
         start = np.maximum(self.next_free_ps[used], arrival)
@@ -392,7 +399,8 @@ class MeshNoc(Module):
         index[used] = np.arange(used.size)
         return used, index[link]
 
-    def send_batch_detailed(self, src, dst, packets, offsets=None, delay_ps=0):
+    def send_batch_detailed(self, src: ArrayLike, dst: ArrayLike, packets: ArrayLike,
+                            offsets: ArrayLike | None = None, delay_ps: int = 0) -> int:
         """The same as `send_batch`, simulated packet by packet: the reference the bulk
         mode is validated against (slow: one heap event per packet and hop).
 
@@ -422,22 +430,25 @@ class MeshNoc(Module):
         self._count(used, loads[used], local)
         return delay_ps + int(round(last - t))
 
-    def _router_trees(self, src, dst, offsets):
+    def _router_trees(self, src: np.ndarray, dst: np.ndarray,
+                      offsets: np.ndarray) -> list[dict[int, list[int]]]:
         """Each flow's tree as {router: its out-links in the tree, ascending}."""
         fl, link = xy_trees(src, dst, self.width, self.height, offsets)
         order = np.lexsort((link, fl))
-        trees = [{} for _ in range(src.size)]
+        trees: list[dict[int, list[int]]] = [{} for _ in range(src.size)]
         for f, ln in zip(fl[order].tolist(), link[order].tolist()):
             trees[f].setdefault(ln // 4, []).append(ln)
         return trees
 
-    def _inject_packets(self, src, dst, packets, offsets, t):
+    def _inject_packets(self, src: np.ndarray, dst: np.ndarray, packets: np.ndarray,
+                        offsets: np.ndarray, t: int) -> tuple[list[tuple], float, int]:
         """The heap of packets leaving their sources (packet k of a flow at ``t + k *
         ser`` on the on-chip link rate), the time of the last local delivery and the
         number of packets delivered within their source router."""
         on_chip = ~self.chip_links
         ser_on = float(self.ser_ps[on_chip].min()) if on_chip.any() else float(self.ser_ps.min())
-        heap, last, local = [], float(t), 0
+        heap: list[tuple] = []
+        last, local = float(t), 0
         for i in range(src.size):
             if (dst[offsets[i]:offsets[i + 1]] == src[i]).any():
                 local += int(packets[i])
@@ -448,7 +459,9 @@ class MeshNoc(Module):
         heapq.heapify(heap)
         return heap, last, local
 
-    def _forward_packets(self, heap, trees, free, busy, loads, last):
+    def _forward_packets(self, heap: list[tuple], trees: list[dict[int, list[int]]],
+                         free: np.ndarray, busy: np.ndarray, loads: np.ndarray,
+                         last: float) -> float:
         """Move every packet of `heap` hop by hop along its flow's tree, updating the
         links' next-free times `free`, busy time and `loads`; returns the last arrival."""
         seq = len(heap)

@@ -9,7 +9,7 @@ fields cannot say (`tlmsim.components.noc.Flow` for a NoC flow,
 from __future__ import annotations
 
 import enum
-from typing import TypeVar
+from typing import TypeVar, cast
 
 
 class Command(enum.IntEnum):
@@ -59,7 +59,7 @@ class Transaction:
         self.status = Status.INCOMPLETE
         self.t_request = None
         self.t_response = None
-        self._extensions = None
+        self._extensions: dict[type[Extension], Extension] | None = None
 
     @property
     def ok(self) -> bool:
@@ -74,7 +74,9 @@ class Transaction:
 
     def extension(self, cls: type[ExtensionT]) -> ExtensionT | None:
         """The extension of type `cls`, or None."""
-        return None if self._extensions is None else self._extensions.get(cls)
+        if self._extensions is None:
+            return None
+        return cast("ExtensionT | None", self._extensions.get(cls))
 
     def __repr__(self):
         return (f"Transaction({self.command.name}, addr=0x{self.address:x}, len={self.length}, "

@@ -21,7 +21,10 @@ Array conventions (one index dtype for everything):
   ``events[offsets[t]:offsets[t+1]]``, with ``offsets[0] == 0`` and
   ``offsets[-1] == len(events)``.
 """
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tlmsim import _cext
 
@@ -231,7 +234,8 @@ def fanout_counts(spikes, table_indptr, table_core, table_count, n_cores):
 
 # --- 2. XY routing on the mesh NoC -------------------------------------------------------
 
-def xy_tree_links(src, dst_offsets, dst, width, height):
+def xy_tree_links(src: ArrayLike, dst_offsets: ArrayLike, dst: ArrayLike, width: int,
+                  height: int) -> tuple[np.ndarray, np.ndarray]:
     """The links of each flow's XY multicast tree on a width x height 2-D mesh.
 
     Flow g goes from router ``src[g]`` to the routers ``dst[dst_offsets[g]:dst_offsets[g+1]]``
@@ -252,18 +256,18 @@ def xy_tree_links(src, dst_offsets, dst, width, height):
     height = _positive("height", height)
     if width * height > _INT32_MAX:
         raise ValueError(f"a {width} x {height} mesh has more routers than int32 ids can name")
-    src = _ids("src", src, width * height)
-    dst = _ids("dst", dst, width * height)
-    dst_offsets = _step_offsets("dst_offsets", dst_offsets, dst.shape[0], "dst")
-    if dst_offsets.shape[0] != src.shape[0] + 1:
-        raise ValueError(f"dst_offsets must have length len(src) + 1 = {src.shape[0] + 1}, "
-                         f"got {dst_offsets.shape[0]}")
-    tree_offsets = np.zeros(src.shape[0] + 1, np.int64)
-    code, where = _cext.xy_tree_links_kernel(src, dst_offsets, dst, width, height,
+    sources = _ids("src", src, width * height)
+    targets = _ids("dst", dst, width * height)
+    offsets = _step_offsets("dst_offsets", dst_offsets, targets.shape[0], "dst")
+    if offsets.shape[0] != sources.shape[0] + 1:
+        raise ValueError(f"dst_offsets must have length len(src) + 1 = {sources.shape[0] + 1}, "
+                         f"got {offsets.shape[0]}")
+    tree_offsets = np.zeros(sources.shape[0] + 1, np.int64)
+    code, where = _cext.xy_tree_links_kernel(sources, offsets, targets, width, height,
                                              tree_offsets, np.zeros(0, np.int64), False)
     _raise_kernel_error(code, where, cores="src", targets="dst")
     links = np.empty(int(tree_offsets[-1]), np.int64)
-    code, where = _cext.xy_tree_links_kernel(src, dst_offsets, dst, width, height,
+    code, where = _cext.xy_tree_links_kernel(sources, offsets, targets, width, height,
                                              tree_offsets, links, True)
     _raise_kernel_error(code, where, cores="src", targets="dst")
     return tree_offsets, links
