@@ -350,3 +350,27 @@ def test_summary_and_link_records():
     rows = noc.link_records(elapsed_ps=100 * SER)
     assert [(r["x"], r["direction"], r["packets"]) for r in rows] == \
         [(0, "east", 10), (1, "east", 10), (2, "east", 10)]
+
+
+@pytest.mark.parametrize("detailed", [False, True])
+def test_snn_replay_routes_through_the_compiled_kernel(monkeypatch, detailed):
+    """The SNN replay's mesh traffic (Loihi here) is routed by `tlmsim.loops.xy_tree_links`
+    in bulk and in detailed mode: the one XY routing there is."""
+    from snn_workloads import chain
+    from tlmsim import loops
+    from tlmsim.params import override
+    from tlmsim.platforms import loihi
+
+    calls = []
+    kernel = loops.xy_tree_links
+
+    def counted(*args, **kw):
+        calls.append(len(args[0]))
+        return kernel(*args, **kw)
+
+    monkeypatch.setattr(loops, "xy_tree_links", counted)
+    params = override(loihi.Params(), {"replay.detailed": detailed,
+                                       "mapper.input_on_cores": True})
+    r = loihi.replay(chain([1, 1], [[(0, 0)]]), params, placement={"L0": [0], "L1": [12]})
+    assert r.ops["noc_hops"] == 3                 # tile (0,0) -> tile (3,0)
+    assert calls and sum(calls) >= 1
