@@ -95,6 +95,7 @@ from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import ps_from_ns
 from tlmsim.params import Preset, nested, param, to_dict
 from tlmsim.registry import get_tile
+from tlmsim.tiles.protocols import NeuroCoreTile
 from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
 from tlmsim.replay.snn import SnnPlatform, replay_snn
 from tlmsim.replay.workload import open_workload, with_weight_bits
@@ -367,7 +368,7 @@ def build(params=None, dt_s=0.0, mapping=None, workload=None):
     ops are charged at its synapse encoding's cost."""
     p = params or Params()
     period_s = p.replay.step_period_s or (dt_s if p.replay.real_time else 0.0)
-    return SnnPlatform("loihi", get_tile(p.core.tile), core_costs(p, mapping, workload), p.noc,
+    return SnnPlatform("loihi", get_tile(p.core.tile, family=NeuroCoreTile), core_costs(p, mapping, workload), p.noc,
                        lambda n, mesh: barrier_ps(n, mesh, p),
                        ps_from_ns(period_s * 1e9), p.replay.window_steps)
 

@@ -94,6 +94,7 @@ from tlmsim.replay.crossbar import (CrossbarLimits, FanInSplit, SplitterWorkload
 from tlmsim.replay.snn import SnnPlatform, replay_snn
 from tlmsim.replay.workload import LayerInfo, Workload, open_workload
 from tlmsim.registry import get_tile
+from tlmsim.tiles.protocols import NeuroCoreTile
 from tlmsim.tiles.crossbar import CrossbarCore, CrossbarCoreCosts  # noqa: F401 (registers the tile)
 
 #: trace kinds this platform runs (`tlmsim.replay.hybrid.require_kind`)
@@ -230,7 +231,7 @@ def build(params=None):
     static_w = c.static_power_uw * 1e-6
     costs = CrossbarCoreCosts(c.synaptic_op_pj, ps_from_ns(c.synaptic_op_ns), c.neuron_update_pj,
                               ps_from_ns(c.neuron_update_ns), static_w)
-    return SnnPlatform("truenorth", get_tile(c.tile), costs, mesh_params(p), lambda n, mesh: 0,
+    return SnnPlatform("truenorth", get_tile(c.tile, family=NeuroCoreTile), costs, mesh_params(p), lambda n, mesh: 0,
                        ps_from_ns(p.tick.tick_s * 1e9), p.tick.window_steps, deliver_next_step=True,
                        idle_core_static_power_w=static_w if p.chip.leak_unused_cores else 0.0)
 

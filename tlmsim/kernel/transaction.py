@@ -1,6 +1,12 @@
 """The generic payload: what an initiator asks a target to do, as one unit."""
 
+from __future__ import annotations
+
 import enum
+from typing import Any, TypeVar, cast
+
+#: an extension type (`Transaction.extension` returns the type it is asked for)
+E = TypeVar("E", bound="Extension")
 
 
 class Command(enum.IntEnum):
@@ -33,8 +39,19 @@ class Transaction:
     __slots__ = ("command", "address", "length", "data", "source", "status",
                  "streaming_width", "t_request", "t_response", "_extensions")
 
-    def __init__(self, command=Command.READ, address=0, length=0, data=None, source=None,
-                 streaming_width=0):
+    command: Command
+    address: int
+    length: int
+    data: Any
+    source: Any
+    status: Status
+    streaming_width: int
+    t_request: int | None
+    t_response: int | None
+    _extensions: dict[type[Extension], Extension] | None
+
+    def __init__(self, command: Command = Command.READ, address: int = 0, length: int = 0,
+                 data: Any = None, source: Any = None, streaming_width: int = 0) -> None:
         self.command = command
         self.address = address
         self.length = length
@@ -47,21 +64,22 @@ class Transaction:
         self._extensions = None
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return self.status == Status.OK
 
-    def set_extension(self, ext):
+    def set_extension(self, ext: E) -> E:
         """Attach `ext`, replacing any extension of the same type."""
         if self._extensions is None:
             self._extensions = {}
         self._extensions[type(ext)] = ext
         return ext
 
-    def extension(self, cls):
+    def extension(self, cls: type[E]) -> E | None:
         """The extension of type `cls`, or None."""
-        return None if self._extensions is None else self._extensions.get(cls)
+        # the table maps each type to an instance of that type (`set_extension`)
+        return None if self._extensions is None else cast("E | None", self._extensions.get(cls))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Transaction({self.command.name}, addr=0x{self.address:x}, len={self.length}, "
                 f"status={Status(self.status).name})")
 

@@ -14,6 +14,10 @@ tick a core
 The replay computes these per (tick, core) in bulk, as arrays; a `SoftwareCore` module
 per used core carries the action counts into the energy ledger. Energy is per action
 (neuron update, synaptic event, packet received), as in count-based power models.
+
+Contract: `tlmsim.tiles.protocols.SoftwareCoreTile` (the module) and
+`SoftwareCoreCostModel` (the costs' methods the replay calls). It is not a
+`NeuroCoreTile`: the SNN engine's windowed methods do not apply to it.
 """
 
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ import numpy as np
 
 from tlmsim.kernel import Module
 from tlmsim.registry import tile
+from tlmsim.tiles.protocols import SoftwareCoreTile
 
 ACTIONS = ("neuron_update", "synaptic_event", "packet_received")
 
@@ -66,7 +71,7 @@ class SoftwareCoreCosts:
             + np.asarray(synapses) * self.synapse_cycles
 
 
-@tile("software-core")
+@tile("software-core", family=SoftwareCoreTile)
 class SoftwareCore(Module):
     """One application core: counts neuron updates, synaptic events and packets."""
 

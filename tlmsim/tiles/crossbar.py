@@ -16,6 +16,7 @@ import numpy as np
 
 from tlmsim.kernel import Module
 from tlmsim.registry import tile
+from tlmsim.tiles.protocols import NeuroCoreTile
 
 ACTIONS = ("synaptic_op", "neuron_update")
 
@@ -32,7 +33,7 @@ class CrossbarCoreCosts:
     static_power_w: float = 0.0
 
 
-@tile("crossbar_core")
+@tile("crossbar_core", family=NeuroCoreTile)
 class CrossbarCore(Module):
     """One crossbar core: counts its actions; the class computes a window's costs in bulk."""
 

@@ -31,9 +31,11 @@ The replay engine calls `actions` and `busy_ps` on whole windows of steps for al
 once: `counts` maps ``synaptic_ops``, ``messages_in`` (spike messages received),
 ``messages_out`` (spike messages sent) and ``spikes`` (neurons that fired) to int64 arrays
 [steps, cores], and ``compartments`` to an array [cores]. A `NeuroCore` module per used
-core carries the action counts into the energy ledger. Another platform's tile (a software
-core, a crossbar core) plugs in by providing the same three static methods and an
-`energy_pj` table.
+core carries the action counts into the energy ledger. The contract is
+`tlmsim.tiles.protocols.NeuroCoreTile`: another tile (a crossbar core, a subclass with
+faster lanes) plugs in by providing the same three static methods and an `energy_pj`
+table. SpiNNaker's software core (`tlmsim.tiles.armcore`) is another family
+(`SoftwareCoreTile`): its replay times it from the cycle costs of its event handlers.
 
 Changes (issue 14): the spike-traffic actions, ``pipelined`` and per-core synaptic costs
 are new; all default to the old behaviour, so existing cost tables and subclasses keep
@@ -47,6 +49,7 @@ import numpy as np
 
 from tlmsim.kernel import Module
 from tlmsim.registry import tile
+from tlmsim.tiles.protocols import NeuroCoreTile
 
 ACTIONS = ("synaptic_op", "neuron_update_active", "neuron_update_inactive", "learning_update",
            "spike_out", "message_out", "message_in")
@@ -93,7 +96,7 @@ class NeuroCoreCosts:
         return float(np.asarray(self.synaptic_op_pj)[list(self.core_ids).index(core_id)])
 
 
-@tile("neurocore")
+@tile("neurocore", family=NeuroCoreTile)
 class NeuroCore(Module):
     """One neuro-core: counts its actions; the class computes a window's costs in bulk."""
 

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import Module
 from tlmsim.registry import tile
+from tlmsim.tiles.protocols import SystolicArrayTile
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def _replace(fold, **kw):
     return Fold(**d)
 
 
-@tile("systolic_ws")
+@tile("systolic_ws", family=SystolicArrayTile)
 class WeightStationaryArray(Module):
     """A rows x cols weight-stationary systolic array of 8-bit MACs (the TPU's matrix unit).
 

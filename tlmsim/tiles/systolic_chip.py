@@ -25,6 +25,7 @@ from tlmsim.params import to_dict
 from tlmsim.replay.gemm import VECTOR_OP_CLASS, VectorOp
 from tlmsim.report import Report
 import tlmsim.tiles.systolic  # noqa: F401  (registers the "systolic_ws" tile)
+from tlmsim.tiles.protocols import SystolicArrayTile
 from tlmsim.tiles.systolic import ceil_div
 
 
@@ -40,7 +41,7 @@ class SystolicChip(Module):
         self.energy_pj = {}
         self.clock = Clock(p.array.clock_hz)
         self.freq = p.array.clock_hz
-        array_cls = registry.get_tile(p.array.tile)
+        array_cls = registry.get_tile(p.array.tile, family=SystolicArrayTile)
         self.array = array_cls(self, "mxu", p.array.rows, p.array.cols, p.array.mac_energy_pj,
                                p.array.weight_load_energy_pj_per_byte)
         self.weight_memory = WeightMemory(self, "weight_memory", p.weight_memory,
