@@ -73,8 +73,9 @@ def test_neuro_core_tiles_satisfy_the_neuro_core_contract() -> None:
 
 
 def test_the_software_core_is_its_own_family() -> None:
-    costs: SoftwareCoreCostModel = _software_costs()
-    core: SoftwareCoreTile = SoftwareCore(_top(), "core0", costs)
+    table = _software_costs()
+    costs: SoftwareCoreCostModel = table
+    core: SoftwareCoreTile = SoftwareCore(_top(), "core0", table)
     assert isinstance(core, SoftwareCoreTile) and isinstance(costs, SoftwareCoreCostModel)
     # it is honest about not being a windowed neuro-core: the SNN engine cannot drive it
     assert not isinstance(core, NeuroCoreTile)

@@ -40,6 +40,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     from tlmsim.report import Report
@@ -115,16 +116,16 @@ class SoftwareCoreCostModel(Protocol):
         """The core clock, Hz."""
         ...
 
-    def ps(self, cycles: Any) -> np.ndarray:
+    def ps(self, cycles: ArrayLike) -> np.ndarray:
         ...
 
-    def update_cycles(self, neurons: Any, spikes: Any) -> Any:
+    def update_cycles(self, neurons: ArrayLike, spikes: ArrayLike) -> np.ndarray:
         ...
 
-    def packet_cycles(self, packets: Any, rows: Any) -> Any:
+    def packet_cycles(self, packets: ArrayLike, rows: ArrayLike) -> np.ndarray:
         ...
 
-    def row_cycles(self, rows: Any, synapses: Any) -> Any:
+    def row_cycles(self, rows: ArrayLike, synapses: ArrayLike) -> np.ndarray:
         ...
 
 
