@@ -52,6 +52,8 @@ class TargetSocket(_Socket):
     `serve(txn)`, a generator, serves AT calls (the contract:
     `tlmsim.kernel.interfaces.TransportTarget` and `ServingTarget`)."""
 
+    peer: InitiatorSocket | None
+
     def __init__(self, module: Module, name: str, b_transport: BTransport | None = None,
                  serve: Serve | None = None, required: bool = True) -> None:
         super().__init__(module, name, required)
@@ -63,6 +65,8 @@ class TargetSocket(_Socket):
 
 class InitiatorSocket(_Socket):
     """An initiator's socket; bind it once to a target socket before the run."""
+
+    peer: TargetSocket | None
 
     #: the bound target's AT entry point (None until bound to a target that serves)
     _serve: Serve | None = None
