@@ -102,7 +102,7 @@ class InitiatorSocket(_Socket):
 
     def transport(self, txn: Transaction, delay_ps: int = 0) -> Process:
         """AT transport: a process event that fires with `txn` when the target responds."""
-        if self.peer is None or self._serve is None:
+        if self.peer is None or self.peer.serve is None:
             raise BindingError(f"{self.full_name} is not bound to a target that serves transport()")
         return self.module.sim.env.process(self._run(txn, delay_ps))
 
