@@ -57,7 +57,8 @@ setup(
                  "nbformat>=5.7", "ipykernel>=6", "pyvcd>=0.3", "scikit-learn>=1.2",
                  "dask[distributed]>=2023.1", "pyarrow>=12",
                  "onnx>=1.14", "onnxruntime>=1.16",
-                 "nir>=1.0"],  # NIR import tests: numpy and h5py only, no torch
+                 "nir>=1.0",  # NIR import tests: numpy and h5py only, no torch
+                 "mypy==2.4.1"],  # .ci/run type-checks (configuration: pyproject.toml)
         "onnx": ["onnx>=1.14", "onnxruntime>=1.16"],
         "notebooks": ["jupyter", "nbclient>=0.7", "ipykernel>=6", "pyvcd>=0.3"],
         "torch": ["torch==2.13.0", "snntorch>=0.7", "nir>=1.0"],

@@ -17,8 +17,12 @@ each by its mode, with its encoder and decoder layers charged on the same units 
 memories (`tlmsim.tiles.converter`).
 """
 
+from __future__ import annotations
+
+import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +32,10 @@ from tlmsim.progress import progress as progress_bar
 from tlmsim.tiles.datapath import (MODES, DatapathParams, DramParams, GenericDatapath,
                                    LayerSpec, OpEnergyParams, RegisterFileParams, SramParams,
                                    conv2d_layer, dense_layer, expected_updated_neurons)
+
+if TYPE_CHECKING:
+    from tlmsim.replay.hybrid import MemoryTrace
+    from tlmsim.report import Report
 
 DESCRIPTION = "generic digital datapath, Horowitz 45 nm energies: one layer as ANN or SNN"
 NAME = "generic"
@@ -46,7 +54,7 @@ class Params:
     dram: DramParams = nested(DramParams)
 
 
-def build(params=None):
+def build(params: Params | None = None) -> GenericDatapath:
     """The accelerator for `params` (defaults if None); bad parameters raise
     `ParameterError`."""
     return GenericDatapath(params if params is not None else Params())
@@ -136,7 +144,8 @@ def _trace_spec(layer, network):
     return LayerSpec(layer.name, layer.kind, (fanout.size,), layer.shape, n_weights, fanout)
 
 
-def replay(trace_path, params=None, progress=False, timeline=False):
+def replay(trace_path: str | os.PathLike[str], params: Params | None = None,
+           progress: bool = False, timeline: bool = False) -> Report:
     """Replay an activity trace (ann, snn or hybrid) on the generic datapath; returns a
     `Report`.
 
@@ -245,7 +254,8 @@ def _replay_trace(acc, tr, trace_name, progress, t0, by_kind):
     return report
 
 
-def replay_memory(trace, params=None, progress=False):
+def replay_memory(trace: MemoryTrace, params: Params | None = None,
+                  progress: bool = False) -> Report:
     """Replay a trace object held in memory (`tlmsim.replay.hybrid.MemoryTrace`, any
     kind) on the generic datapath; returns a `Report`."""
     acc = build(params)

@@ -22,8 +22,12 @@ conversion, transfer), and its energy breakdown keys start with the part
 (``ann_engine.``, ``cores.``, ``link.``). The machinery is in `tlmsim.replay.hybrid_chip`.
 """
 
+from __future__ import annotations
+
+import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tlmsim.params import nested, param, to_dict, validate
 from tlmsim.platforms import generic, loihi
@@ -32,6 +36,10 @@ from tlmsim.replay.hybrid_chip import replay_hybrid, run_cores, run_datapath, ru
 from tlmsim.tiles.converter import ConverterParams
 from tlmsim.tiles.datapath import (DatapathParams, DramParams, OpEnergyParams,
                                    RegisterFileParams, SramParams)
+
+if TYPE_CHECKING:
+    from tlmsim.replay.hybrid import MemoryTrace
+    from tlmsim.report import Report
 
 NAME = "hybrid"
 KINDS = ("hybrid", "ann", "snn")
@@ -122,7 +130,8 @@ def cores(p):
         lambda wl: loihi.build(lp, wl.dt_s), to_dict(lp), progress)
 
 
-def replay(trace, params=None, progress=False, timeline=False):
+def replay(trace: str | os.PathLike[str] | MemoryTrace, params: Params | None = None,
+           progress: bool = False, timeline: bool = False) -> Report:
     """Replay a trace (path, or an open trace object such as
     `tlmsim.replay.hybrid.MemoryTrace`) on the hybrid chip; returns a `Report`."""
     from tlmsim.activity import open_trace

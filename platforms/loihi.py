@@ -84,9 +84,13 @@ against SANA-FE's model, not against the chip (error unknown, not zero).
 Inter-chip links (noc.chip_link_*) and chips_x are ASSUMPTIONS: no published figure.
 """
 
+from __future__ import annotations
+
+import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -95,10 +99,16 @@ from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import ps_from_ns
 from tlmsim.params import Preset, nested, param, to_dict
 from tlmsim.registry import get_tile
+from tlmsim.tiles.protocols import NeuroCoreTile
 from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
 from tlmsim.replay.snn import SnnPlatform, replay_snn
 from tlmsim.replay.workload import open_workload, with_weight_bits
 from tlmsim.tiles.neurocore import NeuroCoreCosts
+
+if TYPE_CHECKING:
+    from tlmsim.replay.mapper import Mapping
+    from tlmsim.replay.workload import Workload
+    from tlmsim.report import Report
 
 #: trace kinds this platform runs (`tlmsim.replay.hybrid.require_kind`)
 KINDS = ("snn",)
@@ -359,7 +369,8 @@ def core_costs(params=None, mapping=None, workload=None):
         pipelined=c.pipelined, core_ids=ids)
 
 
-def build(params=None, dt_s=0.0, mapping=None, workload=None):
+def build(params: Params | None = None, dt_s: float = 0.0, mapping: Mapping | None = None,
+          workload: Workload | None = None) -> SnnPlatform:
     """The platform description the replay engine drives (cores, mesh, barrier).
 
     `dt_s` is the trace's time step, the real-time period when ``replay.real_time`` is on
@@ -367,7 +378,8 @@ def build(params=None, dt_s=0.0, mapping=None, workload=None):
     ops are charged at its synapse encoding's cost."""
     p = params or Params()
     period_s = p.replay.step_period_s or (dt_s if p.replay.real_time else 0.0)
-    return SnnPlatform("loihi", get_tile(p.core.tile), core_costs(p, mapping, workload), p.noc,
+    return SnnPlatform("loihi", get_tile(p.core.tile, family=NeuroCoreTile),
+                       core_costs(p, mapping, workload), p.noc,
                        lambda n, mesh: barrier_ps(n, mesh, p),
                        ps_from_ns(period_s * 1e9), p.replay.window_steps)
 
@@ -413,7 +425,8 @@ def ops_counting(params=None):
                             "(mapper.prune_zero_weights=false)"}
 
 
-def replay(trace, params=None, progress=False, **options):
+def replay(trace: str | os.PathLike[str] | Workload, params: Params | None = None,
+           progress: bool = False, **options: Any) -> Report:
     """Replay an SNN trace (path or `Workload`) on the Loihi model; returns a `Report`.
 
     Options: ``placement`` (explicit neuron -> core placement, see

@@ -26,8 +26,12 @@ Python API: `Params`, `Gemm`, `VectorOp`, `dense_gemm`, `conv_gemm`, `plan`, `bu
 `validation_checks`.
 """
 
+from __future__ import annotations
+
+import os
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Iterable
 
 from tlmsim.components.bandwidth import BandwidthServer, CountingUnit
 from tlmsim.components.weight_memory import WeightMemory, calibrate
@@ -37,6 +41,9 @@ from tlmsim.replay.gemm import (
     IM2COL_BLOCK_BYTES, Gemm, LayerPlan, VectorOp, conv_gemm, conv_output_size, dense_gemm,
     gemms_from_trace, im2col, layers_from_trace, plan)
 from tlmsim.tiles.systolic_chip import SystolicChip, chip_report
+
+if TYPE_CHECKING:
+    from tlmsim.report import Report
 
 #: trace kinds this platform runs (`tlmsim.replay.hybrid.require_kind`)
 KINDS = ("ann",)
@@ -226,7 +233,7 @@ class Tpu(SystolicChip):
 
 
 
-def build(params=None):
+def build(params: Params | None = None) -> tuple[Simulator, Tpu]:
     """A simulator and the chip assembled in it: ``(sim, chip)``."""
     params = Params() if params is None else params
     validate(params)
@@ -234,8 +241,9 @@ def build(params=None):
     return sim, Tpu(sim, params)
 
 
-def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=False,
-                 timeline=False):
+def replay_gemms(gemms: Iterable[Gemm | VectorOp], params: Params | None = None,
+                 trace: str = "(gemms)", samples: int | None = None, progress: bool = False,
+                 timeline: bool = False) -> Report:
     """Replay a list of `Gemm`s (a network's layers in order) and return the `Report`.
 
     `samples` is the batch the GEMMs stand for (default: the first GEMM's m). With
@@ -259,7 +267,8 @@ def replay_gemms(gemms, params=None, trace="(gemms)", samples=None, progress=Fal
     return report
 
 
-def replay(trace_path, params=None, progress=False, timeline=False):
+def replay(trace_path: str | os.PathLike[str], params: Params | None = None,
+           progress: bool = False, timeline: bool = False) -> Report:
     """Replay an ANN activity trace (format v1 or v2): every sample as one batch through the
     network. Dense and conv2d layers run on the array, pooling and elementwise layers on the
     activation unit's pooling and vector paths (`layers_from_trace`); a trace without

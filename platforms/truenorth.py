@@ -76,10 +76,14 @@ idle neurons). Both are interpretations of chip-level figures; the mesh's hop la
 and link rate are not published (ASSUMPTION).
 """
 
+from __future__ import annotations
+
 import functools
+import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -94,7 +98,11 @@ from tlmsim.replay.crossbar import (CrossbarLimits, FanInSplit, SplitterWorkload
 from tlmsim.replay.snn import SnnPlatform, replay_snn
 from tlmsim.replay.workload import LayerInfo, Workload, open_workload
 from tlmsim.registry import get_tile
+from tlmsim.tiles.protocols import NeuroCoreTile
 from tlmsim.tiles.crossbar import CrossbarCore, CrossbarCoreCosts  # noqa: F401 (registers the tile)
+
+if TYPE_CHECKING:
+    from tlmsim.report import Report
 
 #: trace kinds this platform runs (`tlmsim.replay.hybrid.require_kind`)
 KINDS = ("snn",)
@@ -223,14 +231,14 @@ def mesh_params(params=None):
         chip_link_bytes_per_cycle=packet_bytes * n.link_ns_per_packet / n.chip_link_ns_per_packet)
 
 
-def build(params=None):
+def build(params: Params | None = None) -> SnnPlatform:
     """The platform description the replay engine drives (crossbar cores, mesh, ticks)."""
     p = params or Params()
     c = p.core
     static_w = c.static_power_uw * 1e-6
     costs = CrossbarCoreCosts(c.synaptic_op_pj, ps_from_ns(c.synaptic_op_ns), c.neuron_update_pj,
                               ps_from_ns(c.neuron_update_ns), static_w)
-    return SnnPlatform("truenorth", get_tile(c.tile), costs, mesh_params(p), lambda n, mesh: 0,
+    return SnnPlatform("truenorth", get_tile(c.tile, family=NeuroCoreTile), costs, mesh_params(p), lambda n, mesh: 0,
                        ps_from_ns(p.tick.tick_s * 1e9), p.tick.window_steps, deliver_next_step=True,
                        idle_core_static_power_w=static_w if p.chip.leak_unused_cores else 0.0)
 
@@ -257,7 +265,8 @@ def map_workload(workload, params=None, placement=None, relays=None):
                         p.mapper.policy)
 
 
-def replay(trace, params=None, progress=False, **options):
+def replay(trace: str | os.PathLike[str] | Workload, params: Params | None = None,
+           progress: bool = False, **options: Any) -> Report:
     """Replay an SNN trace (path or `Workload`) on the TrueNorth model; returns a `Report`
     with, in ``extra``, power in mW, GSOPS/W, the static/dynamic split, the splitters and
     the weight quantisation applied.

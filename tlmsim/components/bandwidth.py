@@ -5,7 +5,10 @@
 actions for the energy ledger (buffers, accumulators, activation units).
 """
 
+from __future__ import annotations
+
 import math
+from typing import Mapping
 
 from tlmsim.kernel import Module, PS_PER_S
 
@@ -18,8 +21,8 @@ class BandwidthServer(Module):
     nbytes / bandwidth from max(now, free), and the data arrives `latency_ps` later.
     """
 
-    def __init__(self, parent, name, kind, bytes_per_s, latency_ps, energy_pj_per_byte,
-                 action):
+    def __init__(self, parent: Module, name: str, kind: str, bytes_per_s: float,
+                 latency_ps: int, energy_pj_per_byte: float, action: str) -> None:
         super().__init__(parent, name)
         self.kind = kind
         self.bytes_per_s = bytes_per_s
@@ -31,10 +34,13 @@ class BandwidthServer(Module):
         self.bytes = 0
         self.transfers = 0
 
-    def duration_ps(self, nbytes):
+    def duration_ps(self, nbytes: int) -> int:
+        """Time to move `nbytes` at the link's bandwidth, integer ps (rounded up)."""
         return int(math.ceil(nbytes * PS_PER_S / self.bytes_per_s))
 
-    def transfer(self, nbytes):
+    def transfer(self, nbytes: int) -> int:
+        """Send `nbytes` now (after the transfers before it); the time (ps) the last byte
+        arrives."""
         start = max(self.sim.now, self.free_ps)
         busy = self.duration_ps(nbytes)
         self.free_ps = start + busy
@@ -50,7 +56,8 @@ class BandwidthServer(Module):
 class CountingUnit(Module):
     """A unit that only counts its actions (Unified Buffer, accumulators, activation, chip)."""
 
-    def __init__(self, parent, name, kind, energy_pj, static_power_w=0.0):
+    def __init__(self, parent: Module, name: str, kind: str, energy_pj: Mapping[str, float],
+                 static_power_w: float = 0.0) -> None:
         super().__init__(parent, name)
         self.kind = kind
         self.energy_pj = dict(energy_pj)

@@ -22,10 +22,17 @@ histogram ``in{i}.wait_ps`` (arrival to grant); per target ``out{j}.busy_ps``; t
 busy time is the sum of beats over all paths (use ``utilization(elapsed, lanes=paths)``).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Sequence
+
+from simpy.events import Event
 
 from tlmsim.errors import BindingError, ParameterError
-from tlmsim.kernel import Clock, InitiatorSocket, Module, Status, TargetSocket
+from tlmsim.kernel import (Clock, InitiatorSocket, Module, Simulator, Status, TargetSocket,
+                           Transaction)
+from tlmsim.kernel.interfaces import BTransport, Serve, ServeProcess
 from tlmsim.params import param, validate
 
 
@@ -52,10 +59,10 @@ class _Path:
 
     __slots__ = ("name", "free_ps", "queues", "busy", "rr")
 
-    def __init__(self, name, n_ports):
+    def __init__(self, name: str, n_ports: int) -> None:
         self.name = name
         self.free_ps = 0
-        self.queues = [[] for _ in range(n_ports)]
+        self.queues: list[list[tuple[Event, Transaction]]] = [[] for _ in range(n_ports)]
         self.busy = False
         self.rr = n_ports - 1
 
@@ -66,7 +73,8 @@ class Bus(Module):
 
     kind = "bus"
 
-    def __init__(self, parent, name, n_initiators, params=None):
+    def __init__(self, parent: Module | Simulator, name: str, n_initiators: int,
+                 params: BusParams | None = None) -> None:
         params = params if params is not None else BusParams()
         validate(params)
         if n_initiators < 1:
@@ -77,16 +85,16 @@ class Bus(Module):
         self.energy_pj = {"byte": params.byte_energy_pj}
         self.inputs = [TargetSocket(self, f"in{i}", b_transport=self._lt(i), serve=self._at(i))
                        for i in range(n_initiators)]
-        self.outputs = []
-        self.ranges = []          # (base, end, j)
+        self.outputs: list[InitiatorSocket] = []
+        self.ranges: list[tuple[int, int, int]] = []          # (base, end, j)
         self._shared = _Path("shared", n_initiators) if params.topology == "shared" else None
-        self._paths = []
+        self._paths: list[_Path] = []
         self._pending = [0] * n_initiators
-        self._keys = {}
-        self._space = [None] * n_initiators
+        self._keys: dict[tuple[int, int], tuple[str, ...]] = {}
+        self._space: list[Event | None] = [None] * n_initiators
 
     # -- structure ----------------------------------------------------------------
-    def add_target(self, target_socket, base, size):
+    def add_target(self, target_socket: TargetSocket, base: int, size: int) -> int:
         """Map [base, base + size) to `target_socket`; returns the port number."""
         if size <= 0 or base < 0:
             raise ParameterError(f"bus {self.full_name}: range base={base} size={size} is empty "
@@ -104,22 +112,25 @@ class Bus(Module):
         self._paths.append(self._shared or _Path(f"out{j}", self.n))
         return j
 
-    def decode(self, address, length):
+    def decode(self, address: int, length: int) -> tuple[int, int] | tuple[None, None]:
+        """(target port, its base address) of [address, address + length), or (None, None)
+        when no mapped range holds it all."""
         for b, e, j in self.ranges:
             if b <= address and address + max(length, 1) <= e:
                 return j, b
         return None, None
 
-    def beats_ps(self, length):
+    def beats_ps(self, length: int) -> int:
+        """Time `length` bytes occupy a data path, integer ps."""
         return self.clock.cycles(-(-length // self.params.width_bytes))
 
     # -- LT -----------------------------------------------------------------------
-    def _lt(self, i):
-        def b_transport(txn, delay_ps=0):
+    def _lt(self, i: int) -> BTransport:
+        def b_transport(txn: Transaction, delay_ps: int = 0) -> int:
             return self._b_transport(i, txn, delay_ps)
         return b_transport
 
-    def _b_transport(self, i, txn, delay_ps):
+    def _b_transport(self, i: int, txn: Transaction, delay_ps: int) -> int:
         now = self.sim.now
         j, base = self.decode(txn.address, txn.length)
         if j is None:
@@ -146,12 +157,12 @@ class Bus(Module):
         return end - now
 
     # -- AT -----------------------------------------------------------------------
-    def _at(self, i):
-        def serve(txn):
+    def _at(self, i: int) -> Serve:
+        def serve(txn: Transaction) -> ServeProcess:
             return self._serve(i, txn)
         return serve
 
-    def _serve(self, i, txn):
+    def _serve(self, i: int, txn: Transaction) -> ServeProcess:
         env = self.sim.env
         j, base = self.decode(txn.address, txn.length)
         if j is None:
@@ -195,12 +206,12 @@ class Bus(Module):
         if end > env.now:
             yield env.timeout(end - env.now)
 
-    def _arbitrate(self, path):
+    def _arbitrate(self, path: _Path) -> None:
         """Grant the path to the next waiting port, if any; release it after the beats."""
         env = self.sim.env
         n = self.n
         if self.params.arbitration == "round-robin":
-            order = [(path.rr + 1 + k) % n for k in range(n)]
+            order: Sequence[int] = [(path.rr + 1 + k) % n for k in range(n)]
         else:
             order = range(n)
         for i in order:
@@ -223,7 +234,8 @@ class Bus(Module):
         env.timeout(beats).callbacks.append(lambda _e: self._arbitrate(path))
 
     # -- stats ----------------------------------------------------------------------
-    def _account(self, i, j, txn, t_g, wait_ps, beats_ps):
+    def _account(self, i: int, j: int, txn: Transaction, t_g: int, wait_ps: int,
+                 beats_ps: int) -> None:
         keys = self._keys.get((i, j))
         if keys is None:
             keys = self._keys[(i, j)] = (f"in{i}.transactions", f"in{i}.bytes", f"in{i}.busy_ps",
@@ -237,10 +249,11 @@ class Bus(Module):
         self.busy(t_g, t_g + beats_ps, keys[5])
         self.count("byte", txn.length)
 
-    def port_utilization(self, i, elapsed_ps):
+    def port_utilization(self, i: int, elapsed_ps: int) -> float:
         """Share of `elapsed_ps` during which initiator port `i` held a data path."""
         return self.stats.counters.get(f"in{i}.busy_ps", 0) / elapsed_ps if elapsed_ps else 0.0
 
     @property
-    def paths(self):
+    def paths(self) -> int:
+        """Data paths: one when shared, else one per target port."""
         return 1 if self._shared is not None else max(1, len(self.outputs))

@@ -26,13 +26,18 @@ which a process can ``yield``; `double_buffer` runs the compute-while-the-other-
 fills loop every accelerator uses.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Any, Callable, Generator, Sequence
 
 import numpy as np
+from simpy.events import Event, Process
 
 from tlmsim.components.pattern import AccessPattern
 from tlmsim.errors import MappingError, ParameterError
-from tlmsim.kernel import Clock, Command, InitiatorSocket, Module, Status, Transaction
+from tlmsim.kernel import (Clock, Command, InitiatorSocket, Module, Simulator, Status,
+                           Transaction)
 from tlmsim.params import param, validate
 
 
@@ -49,6 +54,10 @@ class DmaParams:
     burst_energy_pj: float = param(0.0, "pJ", "energy per burst (read + write) issued", min=0.0)
 
 
+#: one burst: (src address, dst address, length, src pattern, dst pattern)
+Burst = tuple[int, int, int, AccessPattern | None, AccessPattern | None]
+
+
 class Descriptor:
     """One copy: ``shape`` (n0[, n1[, n2]]) bytes from ``src`` to ``dst`` with strides.
 
@@ -56,7 +65,8 @@ class Descriptor:
     completed; ``t_submit``, ``t_start`` and ``t_done`` are stamped (ps).
     """
 
-    def __init__(self, src, dst, shape, src_strides=(), dst_strides=()):
+    def __init__(self, src: int, dst: int, shape: int | Sequence[int],
+                 src_strides: Sequence[int] = (), dst_strides: Sequence[int] = ()) -> None:
         shape = tuple(int(x) for x in (shape if isinstance(shape, (tuple, list)) else (shape,)))
         if not 1 <= len(shape) <= 3 or any(x <= 0 for x in shape):
             raise ParameterError(f"DMA shape {shape} must be 1 to 3 positive sizes (n0 bytes, "
@@ -72,24 +82,28 @@ class Descriptor:
         self.shape = shape + (1,) * (3 - len(shape))
         self.src_strides = src_strides + (0,) * (2 - outer)
         self.dst_strides = dst_strides + (0,) * (2 - outer)
-        self.done = None
-        self.t_submit = self.t_start = self.t_done = None
+        self.done: Event | None = None
+        self.t_submit: int | None = None
+        self.t_start: int | None = None
+        self.t_done: int | None = None
 
     @property
-    def nbytes(self):
+    def nbytes(self) -> int:
+        """Bytes the copy moves."""
         n0, n1, n2 = self.shape
         return n0 * n1 * n2
 
-    def row_offsets(self, strides):
+    def row_offsets(self, strides: Sequence[int]) -> np.ndarray:
+        """Byte offset of each row (n1 x n2 of them) from the base, with `strides`."""
         n0, n1, n2 = self.shape
         r = np.arange(n1 * n2, dtype=np.int64)
         return (r % n1) * strides[0] + (r // n1) * strides[1]
 
-    def bursts(self, burst_bytes):
+    def bursts(self, burst_bytes: int) -> list[Burst]:
         """[(src address, dst address, length, src pattern, dst pattern)] in issue order."""
         n0 = self.shape[0]
         so, do = self.row_offsets(self.src_strides), self.row_offsets(self.dst_strides)
-        out = []
+        out: list[Burst] = []
         if n0 >= burst_bytes or len(so) == 1:
             for s, d in zip(so.tolist(), do.tolist()):
                 for k in range(0, n0, burst_bytes):
@@ -104,7 +118,7 @@ class Descriptor:
         return out
 
 
-def _pattern(offsets, n0):
+def _pattern(offsets: np.ndarray, n0: int) -> AccessPattern | None:
     rel = offsets - offsets[0]
     if np.array_equal(rel, np.arange(len(rel), dtype=np.int64) * n0):
         return None                                     # contiguous: a plain transaction
@@ -116,7 +130,8 @@ class Dma(Module):
 
     kind = "dma"
 
-    def __init__(self, parent, name, params=None):
+    def __init__(self, parent: Module | Simulator, name: str,
+                 params: DmaParams | None = None) -> None:
         params = params if params is not None else DmaParams()
         validate(params)
         super().__init__(parent, name, params)
@@ -124,13 +139,13 @@ class Dma(Module):
         self.socket = InitiatorSocket(self, "socket")
         self.energy_pj = {"descriptor": params.descriptor_energy_pj,
                           "burst": params.burst_energy_pj}
-        self._queue = []
-        self._wakeup = None
-        self._space = None
+        self._queue: list[Descriptor] = []
+        self._wakeup: Event | None = None
+        self._space: Event | None = None
         self.sim.process(self._worker(), name=f"{self.full_name}.worker", daemon=True)
 
     # -- submission ---------------------------------------------------------------
-    def submit(self, desc):
+    def submit(self, desc: Descriptor) -> Event:
         """Queue `desc`; returns its ``done`` event. Raises if the queue is full (use
         `enqueue` from a process to wait for room instead)."""
         if len(self._queue) >= self.params.queue_depth:
@@ -145,7 +160,7 @@ class Dma(Module):
             ev.succeed()
         return desc.done
 
-    def enqueue(self, desc):
+    def enqueue(self, desc: Descriptor) -> Generator[Event, Any, Event]:
         """A process body: wait for room in the queue, submit, return the done event."""
         while len(self._queue) >= self.params.queue_depth:
             if self._space is None:
@@ -153,12 +168,13 @@ class Dma(Module):
             yield self._space
         return self.submit(desc)
 
-    def copy(self, src, dst, shape, src_strides=(), dst_strides=()):
+    def copy(self, src: int, dst: int, shape: int | Sequence[int],
+             src_strides: Sequence[int] = (), dst_strides: Sequence[int] = ()) -> Event:
         """Submit a copy; returns its ``done`` event."""
         return self.submit(Descriptor(src, dst, shape, src_strides, dst_strides))
 
     # -- the engine ---------------------------------------------------------------
-    def _worker(self):
+    def _worker(self) -> Generator[Event, Any, None]:
         while True:
             if not self._queue:
                 self._wakeup = self.sim.event()
@@ -175,6 +191,7 @@ class Dma(Module):
                 ev, self._space = self._space, None
                 ev.succeed()
             desc.t_done = self.sim.now
+            assert desc.t_submit is not None and desc.done is not None   # set by submit()
             self.count("descriptor")
             self.stats.add("descriptors")
             self.stats.add("bytes", desc.nbytes)
@@ -182,7 +199,7 @@ class Dma(Module):
             self.stats.observe("latency_ps", desc.t_done - desc.t_submit)
             desc.done.succeed(desc)
 
-    def _txns(self, burst):
+    def _txns(self, burst: Burst) -> tuple[Transaction, Transaction]:
         src, dst, n, sp, dp = burst
         rd = Transaction(Command.READ, src, n, source=self.full_name)
         wr = Transaction(Command.WRITE, dst, n, source=self.full_name)
@@ -192,12 +209,12 @@ class Dma(Module):
             wr.set_extension(dp)
         return rd, wr
 
-    def _run_lt(self, desc):
+    def _run_lt(self, desc: Descriptor) -> Generator[Event, Any, None]:
         now = self.sim.now
         p = self.params
         start = now + self.clock.cycles(p.setup_cycles)
         bursts = desc.bursts(p.burst_bytes)
-        done = []
+        done: list[int] = []
         end = start
         for k, b in enumerate(bursts):
             issue = start if k < p.max_outstanding else max(start, done[k - p.max_outstanding])
@@ -211,13 +228,13 @@ class Dma(Module):
         self.stats.add("bursts", len(bursts))
         yield self.sim.wait(end - now)
 
-    def _run_at(self, desc):
+    def _run_at(self, desc: Descriptor) -> Generator[Event, Any, None]:
         p = self.params
         env = self.sim.env
         setup = self.clock.cycles(p.setup_cycles)
         if setup:
             yield env.timeout(setup)
-        inflight = []
+        inflight: list[Process] = []
         bursts = desc.bursts(p.burst_bytes)
         for b in bursts:
             while len(inflight) >= p.max_outstanding:
@@ -229,13 +246,13 @@ class Dma(Module):
         self.count("burst", len(bursts))
         self.stats.add("bursts", len(bursts))
 
-    def _burst_at(self, b):
+    def _burst_at(self, b: Burst) -> Generator[Event, Any, None]:
         rd, wr = self._txns(b)
         yield self.socket.transport(rd)
         yield self.socket.transport(wr)
         self._check(rd, wr)
 
-    def _check(self, rd, wr):
+    def _check(self, rd: Transaction, wr: Transaction) -> None:
         for t in (rd, wr):
             if not t.ok:
                 raise MappingError(f"{self.full_name}: {t.command.name} of {t.length} B at "
@@ -243,7 +260,9 @@ class Dma(Module):
                                    "the descriptor's addresses against the address map")
 
 
-def double_buffer(dma, n_tiles, load, compute, buffers):
+def double_buffer(dma: Dma, n_tiles: int, load: Callable[[int, Any], Descriptor],
+                  compute: Callable[[int, Any], Generator[Event, Any, Any]],
+                  buffers: Sequence[Any]) -> Generator[Event, Any, int]:
     """A process body: compute on one buffer while the DMA fills the other.
 
     ``load(k, buffer)`` returns the `Descriptor` that brings tile k into ``buffer``;

@@ -42,14 +42,19 @@ PRE), ``read_burst``, ``write_burst``, ``refresh``, and background power as stat
 The presets derive these from datasheet IDD currents (see `dram_presets`).
 """
 
+from __future__ import annotations
+
 import math
 from dataclasses import dataclass
+from typing import Any, Generator
 
 import numpy as np
+from numpy.typing import ArrayLike
+from simpy.events import Event
 
 from tlmsim.components.pattern import AccessPattern, transaction_units
 from tlmsim.errors import ParameterError
-from tlmsim.kernel import Clock, Command, Module, Status, TargetSocket
+from tlmsim.kernel import Clock, Command, Module, Simulator, Status, TargetSocket, Transaction
 from tlmsim.params import param, validate
 
 try:                                        # the compiled per-burst loop, when built
@@ -64,6 +69,10 @@ DRAM_TIMING_FIELDS = ("CL", "CWL", "tRCD", "tRP", "tRAS", "tRC", "tCCD_S", "tCCD
                       "tRRD_L", "tFAW", "tWR", "tWTR_S", "tWTR_L", "tRTP", "tRFC", "tREFI",
                       "tRTRS")
 _FIELDS = ("ch", "ra", "bg", "ba", "ro", "co")
+
+
+#: (flat bank, rank, bank group, row) of each burst, int64 arrays in issue order
+Bursts = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -130,27 +139,27 @@ class DramParams:
                                       source="as activate_energy_pj", min=0.0)
 
     @property
-    def burst_bytes(self):
+    def burst_bytes(self) -> int:
         return self.width_bits // 8 * self.BL
 
     @property
-    def burst_cycles(self):
+    def burst_cycles(self) -> int:
         return self.BL // 2
 
     @property
-    def row_bytes(self):
+    def row_bytes(self) -> int:
         return self.columns * self.width_bits // 8
 
     @property
-    def capacity_bytes(self):
+    def capacity_bytes(self) -> int:
         return self.ranks * self.bankgroups * self.banks_per_group * self.rows * self.row_bytes
 
     @property
-    def peak_bytes_per_s(self):
+    def peak_bytes_per_s(self) -> float:
         return self.width_bits / 8 * 2 / (self.tCK_ps * 1e-12)
 
 
-def check_params(p):
+def check_params(p: DramParams) -> None:
     """Validate declared ranges and the relations between DRAM parameters."""
     validate(p)
     for name in ("ranks", "bankgroups", "banks_per_group", "rows", "columns", "BL"):
@@ -176,7 +185,7 @@ class AddressMap:
     ``address_mapping`` follow, least significant last.
     """
 
-    def __init__(self, p):
+    def __init__(self, p: DramParams) -> None:
         tokens = [t.strip().lower() for t in p.address_mapping.replace("_", "-").split("-")
                   if t.strip()]
         unknown = [t for t in tokens if t not in _FIELDS]
@@ -200,7 +209,7 @@ class AddressMap:
             s += widths[t]
         self.p = p
 
-    def decode_range(self, first, n):
+    def decode_range(self, first: int, n: int) -> Bursts:
         """`decode` of the consecutive bursts first, first + 1, ... first + n - 1 (burst
         indices), in compiled code when built."""
         if _dram_decode_range_kernel is None:
@@ -215,10 +224,11 @@ class AddressMap:
                                   self.p.banks_per_group, *out)
         return tuple(out)
 
-    def field(self, burst_index, name):
+    def field(self, burst_index: np.ndarray, name: str) -> np.ndarray:
+        """The address field `name` (``ra``, ``bg``, ``ba``, ``ro``, ...) of burst indices."""
         return (burst_index >> self.shift[name]) & ((1 << self.width[name]) - 1)
 
-    def decode(self, addresses):
+    def decode(self, addresses: ArrayLike) -> Bursts:
         """(flat bank, rank, bank group, row) arrays of burst start addresses."""
         bi = np.asarray(addresses, dtype=np.int64) >> self.offset_bits
         bg = self.field(bi, "bg")
@@ -236,7 +246,7 @@ def _log2(v):
     return int(v).bit_length() - 1
 
 
-def frfcfs_order(bank, row, window):
+def frfcfs_order(bank: np.ndarray, row: np.ndarray, window: int) -> np.ndarray:
     """Issue order under FR-FCFS, vectorised: within each window of `window` bursts, each
     bank serves its bursts row by row (rows in order of first appearance, bursts of a row
     in arrival order), while the interleaving of banks keeps the arrival order. This is
@@ -263,7 +273,7 @@ class DramTiming:
     give the same cycles; the tests hold them against each other.
     """
 
-    def __init__(self, p):
+    def __init__(self, p: DramParams) -> None:
         self.p = p
         nb = p.ranks * p.bankgroups * p.banks_per_group
         self.nbanks = nb
@@ -293,7 +303,7 @@ class DramTiming:
         self.counts = {"hit": 0, "miss": 0, "conflict": 0, "read": 0, "write": 0, "refresh": 0}
 
     # -- refresh -------------------------------------------------------------------
-    def refresh_until(self, t):
+    def refresh_until(self, t: int) -> None:
         """Apply every refresh that starts at or before cycle `t`."""
         if self._packed is not None:
             self._unpack()
@@ -343,7 +353,8 @@ class DramTiming:
         last_act_bg[rank] = bg
 
     # -- one burst -----------------------------------------------------------------
-    def step(self, b, rank, bg, row, write, t0):
+    def step(self, b: int, rank: int, bg: int, row: int, write: bool,
+             t0: int) -> tuple[int, int]:
         """Issue one burst to flat bank `b`; returns (column command cycle, data end)."""
         if self._packed is not None:
             self._unpack()
@@ -400,7 +411,8 @@ class DramTiming:
         return col, end
 
     # -- many bursts ---------------------------------------------------------------
-    def run(self, bank, rank, bg, row, write, t0):
+    def run(self, bank: np.ndarray, rank: np.ndarray, bg: np.ndarray, row: np.ndarray,
+            write: bool, t0: int) -> int:
         """Time bursts in the given order, all arriving at cycle `t0`; returns the cycle
         the last data beat ends. Equivalent to calling `step` for each burst: with the
         compiled loop when it is built (`compiled`), else with `run_numpy`."""
@@ -408,7 +420,8 @@ class DramTiming:
             return self.run_compiled(bank, rank, bg, row, write, t0)
         return self.run_numpy(bank, rank, bg, row, write, t0)
 
-    def run_compiled(self, bank, rank, bg, row, write, t0):
+    def run_compiled(self, bank: np.ndarray, rank: np.ndarray, bg: np.ndarray,
+                     row: np.ndarray, write: bool, t0: int) -> int:
         """`step` for every burst, in compiled code (cext/dram.pxi). The state stays
         packed in arrays between calls, until a Python method needs its lists."""
         if self._packed is None:
@@ -455,7 +468,8 @@ class DramTiming:
         self.next_ref = None if ch[6] < 0 else ch[6]
         self._packed = None
 
-    def run_numpy(self, bank, rank, bg, row, write, t0, min_run=32):
+    def run_numpy(self, bank: np.ndarray, rank: np.ndarray, bg: np.ndarray, row: np.ndarray,
+                  write: bool, t0: int, min_run: int = 32) -> int:
         """`run` without the compiled loop: segments of at least `min_run` bursts in
         which every bank keeps one row are timed in closed form (`_segment`), the other
         bursts one by one with `step`."""
@@ -630,7 +644,8 @@ class DramChannel(Module):
 
     kind = "dram"
 
-    def __init__(self, parent, name, params=None):
+    def __init__(self, parent: Module | Simulator, name: str,
+                 params: DramParams | None = None) -> None:
         params = params if params is not None else DramParams()
         check_params(params)
         super().__init__(parent, name, params)
@@ -649,15 +664,16 @@ class DramChannel(Module):
         self.socket = TargetSocket(self, "socket", b_transport=self.b_transport, serve=self.serve)
 
     # -- time conversion ---------------------------------------------------------------
-    def to_cycle(self, t_ps):
+    def to_cycle(self, t_ps: int) -> int:
         """The first clock edge at or after `t_ps`, as a cycle number."""
         return max(0, math.ceil(t_ps / self.params.tCK_ps - 1e-9))
 
-    def to_ps(self, cycle):
+    def to_ps(self, cycle: int) -> int:
+        """The time of clock edge `cycle`, integer ps."""
         return self.clock.cycles(cycle)
 
     # -- the bursts of a transaction ----------------------------------------------------
-    def bursts(self, txn):
+    def bursts(self, txn: Transaction) -> Bursts | None:
         """(bank, rank, bank group, row) of the bursts of `txn`, in issue order, or None
         when the transaction falls outside the channel."""
         p = self.params
@@ -684,7 +700,7 @@ class DramChannel(Module):
             bank, rank, bg, row = bank[order], rank[order], bg[order], row[order]
         return bank, rank, bg, row
 
-    def access(self, txn, arrival_ps):
+    def access(self, txn: Transaction, arrival_ps: int) -> int:
         """Time all bursts of `txn` arriving at `arrival_ps`; returns the end time (ps)."""
         dec = self.bursts(txn)
         if dec is None:
@@ -728,7 +744,7 @@ class DramChannel(Module):
                 self.stats.add(name, d[k])
 
     # -- TLM interfaces -----------------------------------------------------------------
-    def b_transport(self, txn, delay_ps=0):
+    def b_transport(self, txn: Transaction, delay_ps: int = 0) -> int:
         """LT: time the whole transaction at once (bulk, whatever `mode` says); returns
         the annotated delay. Calls are served in call order."""
         now = self.sim.now
@@ -736,7 +752,7 @@ class DramChannel(Module):
         self.stats.observe("latency_ps", end - now - delay_ps)
         return end - now
 
-    def serve(self, txn):
+    def serve(self, txn: Transaction) -> Generator[Event, Any, None]:
         """AT: bulk mode waits once; detailed mode waits once per burst."""
         now = self.sim.now
         if self.params.mode == "bulk":
@@ -782,7 +798,7 @@ class DramChannel(Module):
             yield env.timeout(max(0, self.to_ps(col) - env.now))
         self._scheduling = False
 
-    def settle(self, now_ps):
+    def settle(self, now_ps: int) -> None:
         """Count the refreshes that happened up to `now_ps`, also while idle."""
         self.timing.refresh_until(int(now_ps // self.params.tCK_ps))
         self._sync_counts()

@@ -19,15 +19,19 @@ times the devices of a rank (mA x V x ns = pJ). I/O termination power and VPP ar
 out. The LPDDR4 energies are estimates, not taken from a primary source (see below).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import math
+from typing import Any, Callable
 
 from tlmsim.components.dram import DramParams
 from tlmsim.errors import ParameterError
 
 
-def idd_energies(vdd, idd0, idd2n, idd3n, idd4r, idd4w, idd5b, tck_ns, tRAS, tRC, tRFC, BL,
-                 devices):
+def idd_energies(vdd: float, idd0: float, idd2n: float, idd3n: float, idd4r: float,
+                 idd4w: float, idd5b: float, tck_ns: float, tRAS: float, tRC: float, tRFC: float,
+                 BL: int, devices: int) -> dict[str, float]:
     """Energy fields of `DramParams` from datasheet currents (mA), VDD (V), cycles."""
     act = vdd * (idd0 * tRC - idd3n * tRAS - idd2n * (tRC - tRAS)) * tck_ns * devices
     rd = vdd * (idd4r - idd3n) * BL / 2 * tck_ns * devices
@@ -39,7 +43,7 @@ def idd_energies(vdd, idd0, idd2n, idd3n, idd4r, idd4w, idd5b, tck_ns, tRAS, tRC
                 background_power_w=round(bg, 6))
 
 
-def ddr4_3200(**overrides):
+def ddr4_3200(**overrides: Any) -> DramParams:
     """DDR4-3200, one 64-bit channel of 8 Gb x8 devices (8 per rank), 25.6 GB/s peak."""
     t = dict(tCK_ps=625.0, width_bits=64, BL=8, ranks=1, bankgroups=4, banks_per_group=4,
              rows=65536, columns=1024, CL=22, CWL=16, tRCD=22, tRP=22, tRAS=52, tRC=74,
@@ -49,7 +53,7 @@ def ddr4_3200(**overrides):
     return _make(t, e, overrides)
 
 
-def ddr3_1600(**overrides):
+def ddr3_1600(**overrides: Any) -> DramParams:
     """DDR3-1600 (11-11-11), one 64-bit channel of 8 Gb x8 devices, 12.8 GB/s peak."""
     t = dict(tCK_ps=1250.0, width_bits=64, BL=8, ranks=1, bankgroups=1, banks_per_group=8,
              rows=65536, columns=2048, CL=11, CWL=8, tRCD=11, tRP=11, tRAS=28, tRC=39,
@@ -59,11 +63,11 @@ def ddr3_1600(**overrides):
     return _make(t, e, overrides)
 
 
-def _cyc(ns, tck_ns):
+def _cyc(ns: float, tck_ns: float) -> int:
     return math.ceil(ns / tck_ns - 1e-9)
 
 
-def lpddr4_4266(**overrides):
+def lpddr4_4266(**overrides: Any) -> DramParams:
     """LPDDR4-4266, one 16-bit channel (8 banks, BL16 = 32 B bursts), 8.5 GB/s peak.
 
     Energy: estimates (not from a primary source): a x16 channel at VDD2 = 1.1 V with
@@ -83,7 +87,7 @@ def lpddr4_4266(**overrides):
     return _make(t, e, overrides)
 
 
-def hbm2(**overrides):
+def hbm2(**overrides: Any) -> DramParams:
     """HBM2, one 128-bit legacy-mode channel at 2 Gb/s per pin (BL4 = 64 B), 32 GB/s peak."""
     t = dict(tCK_ps=1000.0, width_bits=128, BL=4, ranks=1, bankgroups=4, banks_per_group=4,
              rows=32768, columns=64, CL=14, CWL=4, tRCD=14, tRP=14, tRAS=34, tRC=48,
@@ -93,11 +97,11 @@ def hbm2(**overrides):
     return _make(t, e, overrides)
 
 
-PRESETS = {"ddr3-1600": ddr3_1600, "ddr4-3200": ddr4_3200, "lpddr4-4266": lpddr4_4266,
+PRESETS: dict[str, Callable[..., DramParams]] = {"ddr3-1600": ddr3_1600, "ddr4-3200": ddr4_3200, "lpddr4-4266": lpddr4_4266,
            "hbm2": hbm2}
 
 
-def preset(name, **overrides):
+def preset(name: str, **overrides: Any) -> DramParams:
     """The named preset's `DramParams` with `overrides` applied."""
     key = name.lower().replace("_", "-")
     if key not in PRESETS:
@@ -105,7 +109,8 @@ def preset(name, **overrides):
     return PRESETS[key](**overrides)
 
 
-def _make(timing, energy, overrides):
+def _make(timing: dict[str, Any], energy: dict[str, float],
+          overrides: dict[str, Any]) -> DramParams:
     fields = {f.name for f in dataclasses.fields(DramParams)}
     bad = sorted(set(overrides) - fields)
     if bad:

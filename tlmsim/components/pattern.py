@@ -8,10 +8,15 @@ initiator attaches an `AccessPattern` extension and the targets that understand 
 bytes the pattern moves, and interconnects charge their data beats for that total.
 """
 
+from __future__ import annotations
+
+from typing import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tlmsim.errors import ParameterError
-from tlmsim.kernel import Extension
+from tlmsim.kernel import Extension, Transaction
 
 
 class AccessPattern(Extension):
@@ -22,21 +27,22 @@ class AccessPattern(Extension):
 
     __slots__ = ("offsets", "piece_bytes")
 
-    def __init__(self, offsets, piece_bytes):
-        offsets = np.asarray(offsets, dtype=np.int64).ravel()
+    def __init__(self, offsets: ArrayLike, piece_bytes: int) -> None:
+        flat = np.asarray(offsets, dtype=np.int64).ravel()
         if piece_bytes <= 0:
             raise ParameterError(f"access pattern piece size must be positive, got {piece_bytes} B")
-        if offsets.size and offsets.min() < 0:
+        if flat.size and flat.min() < 0:
             raise ParameterError("access pattern offsets must be >= 0 (relative to txn.address)")
-        self.offsets = offsets
+        self.offsets = flat
         self.piece_bytes = int(piece_bytes)
 
     @property
-    def total_bytes(self):
+    def total_bytes(self) -> int:
         return int(self.offsets.size) * self.piece_bytes
 
     @classmethod
-    def strided(cls, row_bytes, counts=(), strides=()):
+    def strided(cls, row_bytes: int, counts: Sequence[int] = (),
+                strides: Sequence[int] = ()) -> AccessPattern:
         """A box: ``row_bytes`` contiguous bytes, repeated ``counts[k]`` times at
         ``strides[k]`` bytes for each outer dimension k (innermost first)."""
         counts, strides = tuple(counts), tuple(strides)
@@ -51,18 +57,18 @@ class AccessPattern(Extension):
         return cls(offsets, row_bytes)
 
     @classmethod
-    def gather(cls, offsets, piece_bytes):
+    def gather(cls, offsets: ArrayLike, piece_bytes: int) -> AccessPattern:
         """Pieces at arbitrary ``offsets`` (e.g. random rows of a table)."""
         return cls(offsets, piece_bytes)
 
-    def units(self, base, unit_bytes):
+    def units(self, base: int, unit_bytes: int) -> np.ndarray:
         """Start addresses, in the pattern's order, of the ``unit_bytes``-aligned units
         (bursts, words) the pattern touches, starting at byte address ``base``.
         A piece straddling unit boundaries touches every unit it overlaps."""
         return units_of(base + self.offsets, self.piece_bytes, unit_bytes)
 
 
-def units_of(starts, piece_bytes, unit_bytes):
+def units_of(starts: np.ndarray, piece_bytes: int, unit_bytes: int) -> np.ndarray:
     """Aligned unit addresses covered by pieces [start, start + piece_bytes), in order."""
     starts = np.asarray(starts, dtype=np.int64)
     first = starts // unit_bytes
@@ -77,7 +83,7 @@ def units_of(starts, piece_bytes, unit_bytes):
         * unit_bytes
 
 
-def transaction_units(txn, unit_bytes):
+def transaction_units(txn: Transaction, unit_bytes: int) -> np.ndarray:
     """Unit addresses a transaction touches: its `AccessPattern` if any, else its range."""
     pat = txn.extension(AccessPattern)
     if pat is not None:

@@ -17,6 +17,8 @@ memory with 64-bit words costs about 38 pJ per access. Writes cost the same as r
 unless `write_energy_pj` is given.
 """
 
+from __future__ import annotations
+
 import math
 from dataclasses import dataclass
 from typing import Optional
@@ -25,14 +27,15 @@ import numpy as np
 
 from tlmsim.components.pattern import AccessPattern, transaction_units
 from tlmsim.errors import ParameterError
-from tlmsim.kernel import Clock, Command, Module, Status, TargetSocket
+from tlmsim.kernel import Clock, Command, Module, Simulator, Status, TargetSocket, Transaction
+from tlmsim.kernel.interfaces import ServeProcess
 from tlmsim.params import param, validate
 
 #: (bytes, pJ per 64-bit access), Horowitz ISSCC 2014, 45 nm
 HOROWITZ_SRAM_64BIT_PJ = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0))
 
 
-def horowitz_sram_energy_pj(size_bytes, word_bits=64):
+def horowitz_sram_energy_pj(size_bytes: int, word_bits: int = 64) -> float:
     """Energy of one `word_bits` access to an SRAM array of `size_bytes` (45 nm)."""
     if size_bytes <= 0 or word_bits <= 0:
         raise ParameterError(f"SRAM size and word width must be positive, got {size_bytes} B, "
@@ -68,7 +71,8 @@ class Sram(Module):
 
     kind = "sram"
 
-    def __init__(self, parent, name, params=None):
+    def __init__(self, parent: Module | Simulator, name: str,
+                 params: SramParams | None = None) -> None:
         params = params if params is not None else SramParams()
         validate(params)
         if params.word_bits % 8:
@@ -91,7 +95,7 @@ class Sram(Module):
         self._slowdown = max(1.0, params.ports / params.banks)
         self.socket = TargetSocket(self, "socket", b_transport=self.b_transport, serve=self.serve)
 
-    def words(self, txn):
+    def words(self, txn: Transaction) -> int | None:
         """Words `txn` touches, or None when it falls outside the memory."""
         if txn.extension(AccessPattern) is None:          # contiguous: count, don't list
             if txn.length <= 0:
@@ -106,7 +110,7 @@ class Sram(Module):
             return None
         return int(units.size)
 
-    def b_transport(self, txn, delay_ps=0):
+    def b_transport(self, txn: Transaction, delay_ps: int = 0) -> int:
         """LT: occupy the earliest free port; returns the annotated delay."""
         now = self.sim.now
         w = self.words(txn)
@@ -127,7 +131,7 @@ class Sram(Module):
         txn.status = Status.OK
         return end - now
 
-    def serve(self, txn):
+    def serve(self, txn: Transaction) -> ServeProcess:
         """AT: the LT timing, then one wait."""
         d = self.b_transport(txn, 0)
         if d:

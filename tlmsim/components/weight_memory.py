@@ -17,10 +17,16 @@ Two models, chosen by ``params.model``:
 `tlmsim.platforms.tpu.WeightMemoryParams`.
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING, Any
 
 from tlmsim.errors import InvariantError, ParameterError
 from tlmsim.kernel import Module, PS_PER_S, Simulator
+
+if TYPE_CHECKING:
+    from tlmsim.components.dram import DramChannel
 
 
 class WeightMemory(Module):
@@ -35,7 +41,9 @@ class WeightMemory(Module):
     kind = "dram"
     CALIBRATION_TILES = 64
 
-    def __init__(self, parent, name, params, tile_bytes):
+    def __init__(self, parent: Module, name: str, params: Any, tile_bytes: int) -> None:
+        """`params`: the fields named in the module doc (duck typed: they are declared by
+        the platform, `tlmsim.platforms.tpu.WeightMemoryParams`)."""
         super().__init__(parent, name)
         from tlmsim.components import DramChannel, dram_preset
         self.model = getattr(params, "model", "dram")
@@ -76,7 +84,8 @@ class WeightMemory(Module):
             self.static_power_w = 0.0 if self.model == "bandwidth" else \
                 self.n * dram.background_power_w
 
-    def transfer(self, nbytes):
+    def transfer(self, nbytes: int) -> int:
+        """Issue a read of `nbytes` now; the time (ps) its last byte arrives."""
         now = self.sim.now
         self.bytes += nbytes
         if self.mode == "calibrated":
@@ -90,7 +99,7 @@ class WeightMemory(Module):
             return self.free_ps + self.latency_ps
         return self._channel_transfer(nbytes, now)
 
-    def _channel_transfer(self, nbytes, now):
+    def _channel_transfer(self, nbytes: int, now: int) -> int:
         from tlmsim.kernel import Command, Status, Transaction
         end = now
         for i, ch in enumerate(self.channels):
@@ -108,12 +117,13 @@ class WeightMemory(Module):
         self.busy_ps = max(self.busy_ps, max(ch.stats.busy_ps for ch in self.channels))
         return end
 
-    def settle(self, now_ps):
+    def settle(self, now_ps: int) -> None:
         if self.mode == "channel":
             for ch in self.channels:
                 ch.settle(now_ps)
 
-    def utilization(self, elapsed_ps):
+    def utilization(self, elapsed_ps: int) -> float:
+        """Busy fraction of the run (of all channels, in the ``channel`` timing)."""
         if not elapsed_ps:
             return 0.0
         if self.mode == "channel":
@@ -121,14 +131,14 @@ class WeightMemory(Module):
         return min(1.0, self.busy_ps / elapsed_ps)
 
 
-_CALIBRATION = {}
+_CALIBRATION: dict[tuple[str, int, int], tuple[int, float, float]] = {}
 
 #: largest tile (bytes) the calibration stream reads: a longer tile is a longer sequential
 #: read of the same kind, and its stream would pass the channels' capacity
 CALIBRATION_MAX_TILE_BYTES = 1 << 20
 
 
-def calibrate(preset, channels, tile_bytes):
+def calibrate(preset: str, channels: int, tile_bytes: int) -> tuple[int, float, float]:
     """(latency ps, sustained B/s, pJ per byte) of `channels` DRAM channels of `preset`
     reading a stream of tiles of `tile_bytes` (at most `CALIBRATION_MAX_TILE_BYTES`), each
     interleaved over the channels.
@@ -166,7 +176,7 @@ def calibrate(preset, channels, tile_bytes):
     return result
 
 
-def _read_tile(chans, t, tile_bytes):
+def _read_tile(chans: list[DramChannel], t: int, tile_bytes: int) -> int:
     """Read tile `t` of a sequential stream interleaved over `chans`; its arrival (ps)."""
     from tlmsim.kernel import Command, Status, Transaction
     end = 0

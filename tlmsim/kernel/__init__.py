@@ -7,6 +7,7 @@ from tlmsim.kernel.simulator import PS_PER_S, Clock, Simulator, ps, ps_from_ns, 
 from tlmsim.kernel.module import Module
 from tlmsim.kernel.transaction import Command, Extension, Status, Transaction
 from tlmsim.kernel.socket import InitiatorSocket, TargetSocket
+from tlmsim.kernel.interfaces import ServingTarget, TransportTarget
 from tlmsim.kernel.quantum import QuantumKeeper
 from tlmsim.kernel.energy import EnergyLedger
 from tlmsim.kernel.stats import Histogram, Stats, records_frame
@@ -16,4 +17,5 @@ __all__ = [
     "PS_PER_S", "Clock", "Simulator", "ps", "ps_from_ns", "seconds", "Module", "Command", "Extension",
     "Status", "Transaction", "InitiatorSocket", "TargetSocket",
     "QuantumKeeper", "EnergyLedger", "Histogram", "Stats", "records_frame", "Timeline",
+    "ServingTarget", "TransportTarget",
 ]

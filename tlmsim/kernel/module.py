@@ -1,6 +1,15 @@
 """Modules: the named, hierarchical building blocks of a platform."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator
+
+from simpy import Environment
+
 from tlmsim.kernel.stats import Stats
+
+if TYPE_CHECKING:
+    from tlmsim.kernel.simulator import Simulator
 
 
 class Module:
@@ -14,15 +23,17 @@ class Module:
     """
 
     #: energy per action in pJ; subclasses or instances set their own table
-    energy_pj = {}
+    energy_pj: dict[str, float] = {}
     #: static (leakage and clock) power drawn for the whole run, in W
-    static_power_w = 0.0
+    static_power_w: float = 0.0
     #: kind of component for utilisation summaries ("core", "noc", "dram", ...)
-    kind = "module"
+    kind: str = "module"
 
-    def __init__(self, parent, name, params=None):
+    def __init__(self, parent: Module | Simulator, name: str, params: Any = None) -> None:
         from tlmsim.kernel.simulator import Simulator
 
+        self.sim: Simulator
+        self.parent: Module | None
         if isinstance(parent, Simulator):
             self.sim, self.parent = parent, None
         else:
@@ -30,24 +41,24 @@ class Module:
         if not name or "." in name:
             raise ValueError(f"module name {name!r} must be non-empty and contain no '.'")
         self.name = name
-        self.full_name = name if self.parent is None else f"{self.parent.full_name}.{name}"
+        self.full_name: str = name if self.parent is None else f"{self.parent.full_name}.{name}"
         self.params = params
-        self.children = []
-        self.counts = {}
+        self.children: list[Module] = []
+        self.counts: dict[str, int] = {}
         self.stats = Stats()
         if self.parent is not None:
             self.parent.children.append(self)
         self.sim.register_module(self)
 
     @property
-    def env(self):
+    def env(self) -> Environment:
         return self.sim.env
 
-    def count(self, action, n=1):
+    def count(self, action: str, n: int = 1) -> None:
         """Record `n` occurrences of an energy-bearing `action`."""
         self.counts[action] = self.counts.get(action, 0) + n
 
-    def busy(self, start_ps, end_ps, label="busy"):
+    def busy(self, start_ps: int, end_ps: int, label: str = "busy") -> None:
         """Record that this module worked from `start_ps` to `end_ps`.
 
         Adds to the busy time behind its utilisation and, when the simulator records a
@@ -58,7 +69,7 @@ class Module:
         if timeline is not None:
             timeline.record(self.full_name, start_ps, end_ps, label)
 
-    def settle(self, now_ps):
+    def settle(self, now_ps: int) -> None:
         """Bring lazily kept counters up to time `now_ps` before they are read.
 
         `EnergyLedger` calls it on every module it accounts. Most modules count as they
@@ -66,11 +77,11 @@ class Module:
         Must be idempotent for the same `now_ps`.
         """
 
-    def walk(self):
+    def walk(self) -> Iterator[Module]:
         """This module and all its descendants, depth first."""
         yield self
         for child in self.children:
             yield from child.walk()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.full_name}>"

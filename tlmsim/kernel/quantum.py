@@ -1,5 +1,14 @@
 """Temporal decoupling: an initiator runs ahead of simulated time, up to a quantum."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simpy.events import Timeout
+
+if TYPE_CHECKING:
+    from tlmsim.kernel.simulator import Simulator
+
 
 class QuantumKeeper:
     """Local time offset of one initiator, after TLM-2.0's tlm_quantumkeeper.
@@ -12,26 +21,30 @@ class QuantumKeeper:
 
     __slots__ = ("sim", "local_ps", "quantum_ps", "syncs")
 
-    def __init__(self, sim, quantum_ps=None):
+    def __init__(self, sim: Simulator, quantum_ps: int | None = None) -> None:
         self.sim = sim
         self.local_ps = 0
         self.quantum_ps = sim.global_quantum_ps if quantum_ps is None else int(quantum_ps)
         self.syncs = 0
 
-    def inc(self, delay_ps):
+    def inc(self, delay_ps: int) -> None:
+        """Advance the local offset by `delay_ps`."""
         self.local_ps += delay_ps
 
-    def set(self, local_ps):
+    def set(self, local_ps: int) -> None:
+        """Set the local offset to `local_ps`."""
         self.local_ps = local_ps
 
     @property
-    def current_time(self):
-        return self.sim.env.now + self.local_ps
+    def current_time(self) -> int:
+        """The initiator's own now: simulated time plus its local offset, ps."""
+        return self.sim.now + self.local_ps
 
-    def need_sync(self):
+    def need_sync(self) -> bool:
+        """True when the local offset has reached the quantum."""
         return self.local_ps >= self.quantum_ps
 
-    def sync(self):
+    def sync(self) -> Timeout:
         """An event that fires after the local offset; the offset restarts at zero."""
         delay, self.local_ps = self.local_ps, 0
         self.syncs += 1

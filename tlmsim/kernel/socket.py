@@ -11,33 +11,51 @@ Approximately timed (AT), where a target needs contention to be visible as queue
 ``yield socket.transport(txn)`` runs the target's `serve(txn)` generator as its own
 process; the target may wait on resources and events, and the transaction is stamped
 with its request and response times.
+
+The target's side of the contract is stated in `tlmsim.kernel.interfaces`
+(`TransportTarget`, `ServingTarget`); the sockets here are the conveniences that bind it.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simpy.events import Process
+
 from tlmsim.errors import BindingError
+from tlmsim.kernel.interfaces import BTransport, Serve, ServeProcess
+from tlmsim.kernel.transaction import Transaction
+
+if TYPE_CHECKING:
+    from tlmsim.kernel.module import Module
 
 
 class _Socket:
-    def __init__(self, module, name, required=True):
+    def __init__(self, module: Module, name: str, required: bool = True) -> None:
         self.module = module
         self.name = name
-        self.full_name = f"{module.full_name}.{name}"
+        self.full_name: str = f"{module.full_name}.{name}"
         self.required = required
-        self.peer = None
+        self.peer: _Socket | None = None
         module.sim.sockets.append(self)
 
     @property
-    def bound(self):
+    def bound(self) -> bool:
         return self.peer is not None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.full_name}>"
 
 
 class TargetSocket(_Socket):
     """A target's socket. `b_transport(txn, delay_ps) -> delay_ps` serves LT calls;
-    `serve(txn)`, a generator, serves AT calls."""
+    `serve(txn)`, a generator, serves AT calls (the contract:
+    `tlmsim.kernel.interfaces.TransportTarget` and `ServingTarget`)."""
 
-    def __init__(self, module, name, b_transport=None, serve=None, required=True):
+    peer: InitiatorSocket | None
+
+    def __init__(self, module: Module, name: str, b_transport: BTransport | None = None,
+                 serve: Serve | None = None, required: bool = True) -> None:
         super().__init__(module, name, required)
         if b_transport is None and serve is None:
             raise BindingError(f"target socket {self.full_name} needs b_transport or serve")
@@ -48,7 +66,12 @@ class TargetSocket(_Socket):
 class InitiatorSocket(_Socket):
     """An initiator's socket; bind it once to a target socket before the run."""
 
-    def bind(self, target):
+    peer: TargetSocket | None
+
+    #: the bound target's AT entry point (None until bound to a target that serves)
+    _serve: Serve | None = None
+
+    def bind(self, target: TargetSocket) -> InitiatorSocket:
         if not isinstance(target, TargetSocket):
             raise BindingError(f"{self.full_name} can only bind to a TargetSocket, "
                                f"not {type(target).__name__}")
@@ -63,30 +86,32 @@ class InitiatorSocket(_Socket):
         self.peer = target
         target.peer = self
         if target.b_transport is not None:
-            self.b_transport = target.b_transport
+            # the target's method replaces this one: an LT call costs one function call
+            self.b_transport = target.b_transport  # type: ignore[method-assign, assignment]
         if target.serve is not None:
             self._serve = target.serve
         return self
 
     __rshift__ = bind
 
-    def b_transport(self, txn, delay_ps=0):
+    def b_transport(self, txn: Transaction, delay_ps: int = 0) -> int:
         """LT transport (replaced by the target's own method on binding)."""
         if self.peer is None:
             raise BindingError(f"{self.full_name} is not bound")
         raise BindingError(f"{self.peer.full_name} does not serve blocking transport; use transport()")
 
-    def transport(self, txn, delay_ps=0):
+    def transport(self, txn: Transaction, delay_ps: int = 0) -> Process:
         """AT transport: a process event that fires with `txn` when the target responds."""
         if self.peer is None or self.peer.serve is None:
             raise BindingError(f"{self.full_name} is not bound to a target that serves transport()")
         return self.module.sim.env.process(self._run(txn, delay_ps))
 
-    def _run(self, txn, delay_ps):
+    def _run(self, txn: Transaction, delay_ps: int) -> ServeProcess:
         env = self.module.sim.env
         if delay_ps:
             yield env.timeout(delay_ps)
-        txn.t_request = env.now
+        assert self._serve is not None    # checked by transport()
+        txn.t_request = self.module.sim.now
         yield from self._serve(txn)
-        txn.t_response = env.now
+        txn.t_response = self.module.sim.now
         return txn

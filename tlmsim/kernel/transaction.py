@@ -50,6 +50,15 @@ class Transaction:
     __slots__ = ("command", "address", "length", "source", "status", "t_request",
                  "t_response", "_extensions")
 
+    command: Command
+    address: int
+    length: int
+    source: str | None
+    status: Status
+    t_request: int | None
+    t_response: int | None
+    _extensions: dict[type[Extension], Extension] | None
+
     def __init__(self, command: Command = Command.READ, address: int = 0, length: int = 0,
                  source: str | None = None) -> None:
         self.command = command

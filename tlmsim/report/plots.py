@@ -17,6 +17,11 @@ A plot that would show nothing raises `NotApplicableError` saying why (`why_not`
 `save_all` skips it (`skipped` lists the reasons).
 """
 
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Sequence
+
 import matplotlib
 
 if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
@@ -31,25 +36,35 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from tlmsim.errors import NotApplicableError  # noqa: E402
 from tlmsim.report.axes import readable, si_scale  # noqa: E402
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-def _axes(ax, figsize=(6, 4)):
+    from tlmsim.kernel.timeline import Timeline
+    from tlmsim.report.report import Report
+
+#: a report table: a `ColumnTable` or a list of records
+Rows = Sequence[dict[str, Any]]
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float] = (6, 4)) -> tuple[Any, Any]:
     if ax is not None:
         return ax.figure, ax
     return plt.subplots(figsize=figsize)
 
 
-def _column(rows, name):
+def _column(rows: Rows, name: str) -> np.ndarray:
     """One column of a table (a `ColumnTable` or a list of records) as an array."""
     if hasattr(rows, "column"):
         return np.asarray(rows.column(name))
     return np.array([r[name] for r in rows])
 
 
-def _keys(rows):
+def _keys(rows: Rows) -> list[str]:
     return list(rows.keys()) if hasattr(rows, "keys") else (list(rows[0]) if rows else [])
 
 
-def why_not(report, plot, value=None):
+def why_not(report: Report, plot: str, value: str | None = None) -> str | None:
     """Why `plot` (``energy_breakdown``, ``step_latency``, ``mesh_heatmap``, ``gantt``,
     ``roofline``) would show nothing for this report, or None when it applies."""
     if plot == "energy_breakdown":
@@ -90,13 +105,13 @@ def why_not(report, plot, value=None):
     raise ValueError(f"unknown plot {plot!r}")
 
 
-def _require(report, plot, value=None):
+def _require(report: Report, plot: str, value: str | None = None) -> None:
     reason = why_not(report, plot, value)
     if reason:
         raise NotApplicableError(f"{plot}: {reason}")
 
 
-def energy_breakdown(report, ax=None, top=12):
+def energy_breakdown(report: Report, ax: Axes | None = None, top: int = 12) -> Figure:
     """Horizontal bars of energy per ``kind.action``, largest first."""
     _require(report, "energy_breakdown")
     fig, ax = _axes(ax)
@@ -112,7 +127,8 @@ def energy_breakdown(report, ax=None, top=12):
     return fig
 
 
-def _per_step(steps, values):
+def _per_step(steps: np.ndarray,
+              values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(steps, mean, min, max) of `values` grouped by step (over the samples)."""
     order, where = np.unique(steps, return_inverse=True)
     count = np.bincount(where)
@@ -124,7 +140,7 @@ def _per_step(steps, values):
     return order, mean, lo, hi
 
 
-def step_latency(report, ax=None):
+def step_latency(report: Report, ax: Axes | None = None) -> Figure:
     """Latency of each time step, the mean over the samples with their min-max band, and
     the step's mean energy on a second axis."""
     _require(report, "step_latency")
@@ -155,7 +171,7 @@ def step_latency(report, ax=None):
     return fig
 
 
-def mesh_heatmap(report, value="synaptic_ops", ax=None):
+def mesh_heatmap(report: Report, value: str = "synaptic_ops", ax: Axes | None = None) -> Figure:
     """A value per core laid out over the mesh (cores sharing a router are summed)."""
     _require(report, "mesh_heatmap", value)
     rows = report.tables["per_core"]
@@ -177,7 +193,7 @@ def mesh_heatmap(report, value="synaptic_ops", ax=None):
     return fig
 
 
-def gantt(timeline, ax=None, max_tracks=40):
+def gantt(timeline: Timeline, ax: Axes | None = None, max_tracks: int = 40) -> Figure:
     """Busy intervals per module, one row per module (the first `max_tracks`)."""
     spans = timeline.by_module()
     names = sorted(spans)[:max_tracks]
@@ -196,7 +212,7 @@ def gantt(timeline, ax=None, max_tracks=40):
     return fig
 
 
-def roofline(report, ax=None):
+def roofline(report: Report, ax: Axes | None = None) -> Figure:
     """Achieved operations/s per layer against operational intensity, with the roofs (one
     point per layer that has an intensity: layers without weights are not on the roofline)."""
     _require(report, "roofline")
@@ -226,11 +242,10 @@ def roofline(report, ax=None):
     return fig
 
 
-def save_all(report, directory):
+def save_all(report: Report, directory: str | os.PathLike[str]) -> list[str]:
     """Write every plot that applies to this report as PNG; return the file names.
 
     A plot that would show nothing is skipped; `skipped` says which and why."""
-    import os
     made = []
     for name, value in _plots(report):
         if why_not(report, name, value) is None:
@@ -241,22 +256,24 @@ def save_all(report, directory):
     return made
 
 
-def _draw(report, name, value):
+def _draw(report: Report, name: str, value: str | None) -> Figure:
     if name == "gantt":
+        assert report.timeline is not None, "why_not checks the timeline first"
         return gantt(report.timeline)
     if name == "mesh_heatmap":
+        assert value is not None, "_plots names the heat map's value"
         return mesh_heatmap(report, value)
     return {"energy_breakdown": energy_breakdown, "step_latency": step_latency,
             "roofline": roofline}[name](report)
 
 
-def skipped(report):
+def skipped(report: Report) -> dict[str, str]:
     """{file name: reason} of the plots `save_all` leaves out for this report."""
     reasons = {f"{name}.png": why_not(report, name, value) for name, value in _plots(report)}
     return {name: reason for name, reason in reasons.items() if reason}
 
 
-def _plots(report):
+def _plots(report: Report) -> tuple[tuple[str, str | None], ...]:
     """(plot, value) of every plot `save_all` considers; the heat map shows synaptic ops,
     or utilisation where a report has no synaptic ops per core."""
     rows = report.tables.get("per_core") or []

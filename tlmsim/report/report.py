@@ -7,13 +7,23 @@ kept as a breakdown; `energy_j` is its sum, so the two cannot disagree. Larger r
 as pandas frames with `to_frame`.
 """
 
+from __future__ import annotations
+
 import csv
 import json
 import math
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
 
 from tlmsim.errors import InvariantError, ParameterError, TlmsimError
+
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from tlmsim.kernel.timeline import Timeline
 
 #: the operation counts every report carries (zero where not applicable)
 OPS_KEYS = ("synaptic_ops", "neuron_updates", "spikes", "macs", "noc_hops", "dram_bytes")
@@ -35,41 +45,43 @@ class Report:
     steps: int
     samples: int
     latency_s: float
-    energy_breakdown_j: dict
-    ops: dict
-    utilization: dict
-    resources: dict
-    parameters: dict
+    energy_breakdown_j: dict[str, float]
+    ops: dict[str, int]
+    utilization: dict[str, float]
+    resources: dict[str, Any]
+    parameters: dict[str, Any]
     wall_s: float = 0.0
-    extra: dict = field(default_factory=dict)
-    tables: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: name -> records: a list of dicts or a `ColumnTable`
+    tables: dict[str, Sequence[dict[str, Any]]] = field(default_factory=dict)
     #: the recorded `Timeline` when the replay recorded one (not part of the JSON)
-    timeline: object = field(default=None, repr=False)
+    timeline: Timeline | None = field(default=None, repr=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         missing = [k for k in OPS_KEYS if k not in self.ops]
         for k in missing:
             self.ops[k] = 0
 
     @property
-    def energy_j(self):
+    def energy_j(self) -> float:
         return math.fsum(self.energy_breakdown_j.values())
 
     @property
-    def power_w(self):
+    def power_w(self) -> float:
         return self.energy_j / self.latency_s if self.latency_s > 0 else 0.0
 
     @property
-    def latency_per_sample_s(self):
+    def latency_per_sample_s(self) -> float:
         return self.latency_s / self.samples if self.samples else 0.0
 
-    def throughput(self):
+    def throughput(self) -> dict[str, float]:
+        """Samples and operations (synaptic ops plus MACs) per second of latency."""
         ops = self.ops.get("synaptic_ops", 0) + self.ops.get("macs", 0)
         if self.latency_s <= 0:
             return {"samples_per_s": 0.0, "ops_per_s": 0.0}
         return {"samples_per_s": self.samples / self.latency_s, "ops_per_s": ops / self.latency_s}
 
-    def check(self):
+    def check(self) -> Report:
         """End-of-replay invariants every report must satisfy."""
         for k, v in self.energy_breakdown_j.items():
             if not (v >= 0 and math.isfinite(v)):
@@ -81,7 +93,7 @@ class Report:
                 raise InvariantError(f"utilization of {k!r} is {v}, outside 0..1")
         return self
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """The JSON contract: plain types only."""
         out = {
             "platform": self.platform,
@@ -104,10 +116,11 @@ class Report:
             out.setdefault(k, _plain(v))
         return out
 
-    def to_json(self, **kw):
+    def to_json(self, **kw: Any) -> str:
+        """`to_dict` as JSON text (`kw` go to `json.dumps`)."""
         return json.dumps(self.to_dict(), **kw)
 
-    def to_frame(self, table="energy"):
+    def to_frame(self, table: str = "energy") -> pandas.DataFrame:
         """A named table as a pandas DataFrame (``energy``, ``per_step``, ``per_core``...)."""
         import pandas
         if table not in self.tables:
@@ -115,7 +128,7 @@ class Report:
         rows = self.tables[table]
         return pandas.DataFrame(rows.columns if hasattr(rows, "columns") else rows)
 
-    def summary(self):
+    def summary(self) -> str:
         """A short human-readable summary."""
         d = self.to_dict()
         lines = [
@@ -137,7 +150,8 @@ class Report:
         lines.append(f"  wall time {d['wall_s']:.2f} s")
         return "\n".join(lines)
 
-    def save(self, directory, plots=True):
+    def save(self, directory: str | os.PathLike[str],
+             plots: bool = True) -> str | os.PathLike[str]:
         """Write ``report.json``, each table as CSV, the plots as PNG and, when a
         timeline was recorded, ``timeline.json`` (Perfetto) and ``timeline.vcd``."""
         os.makedirs(directory, exist_ok=True)
@@ -159,30 +173,30 @@ class Report:
         return directory
 
     # plots: each returns a matplotlib Figure (see tlmsim.report.plots for the tables used)
-    def plot_energy(self, ax=None):
+    def plot_energy(self, ax: Axes | None = None) -> Figure:
         from tlmsim.report import plots
         return plots.energy_breakdown(self, ax)
 
-    def plot_steps(self, ax=None):
+    def plot_steps(self, ax: Axes | None = None) -> Figure:
         from tlmsim.report import plots
         return plots.step_latency(self, ax)
 
-    def plot_heatmap(self, value="synaptic_ops", ax=None):
+    def plot_heatmap(self, value: str = "synaptic_ops", ax: Axes | None = None) -> Figure:
         from tlmsim.report import plots
         return plots.mesh_heatmap(self, value, ax)
 
-    def plot_gantt(self, ax=None):
+    def plot_gantt(self, ax: Axes | None = None) -> Figure:
         from tlmsim.report import plots
         if self.timeline is None:
             raise ParameterError("this replay recorded no timeline: replay with timeline=True")
         return plots.gantt(self.timeline, ax)
 
-    def plot_roofline(self, ax=None):
+    def plot_roofline(self, ax: Axes | None = None) -> Figure:
         from tlmsim.report import plots
         return plots.roofline(self, ax)
 
 
-def _write_csv(path, rows):
+def _write_csv(path: str, rows: Sequence[dict[str, Any]]) -> None:
     keys = rows.keys() if hasattr(rows, "keys") else list(dict.fromkeys(k for r in rows for k in r))
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
@@ -191,7 +205,7 @@ def _write_csv(path, rows):
             w.writerow({k: _plain(v) for k, v in r.items()})
 
 
-def _plain(v):
+def _plain(v: Any) -> Any:
     """numpy scalars and arrays to plain Python, recursively."""
     if hasattr(v, "tolist"):
         return v.tolist()
@@ -206,7 +220,7 @@ _PREFIXES = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"),
              (1e3, "k"), (1e6, "M"), (1e9, "G")]
 
 
-def _si(value, unit):
+def _si(value: float, unit: str) -> str:
     if value == 0:
         return f"0 {unit}"
     scale, prefix = _PREFIXES[0]

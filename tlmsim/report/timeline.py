@@ -8,13 +8,23 @@ VCD: one integer signal per module, the number of intervals it has in progress (
 idle), in a scope per level of the module hierarchy; timescale 1 ps, SimPy's resolution.
 """
 
+from __future__ import annotations
+
 import json
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tlmsim.kernel.timeline import Timeline
+
+PathT = str | os.PathLike[str]
 
 
-def perfetto_events(timeline):
+def perfetto_events(timeline: Timeline) -> list[dict[str, Any]]:
     """The Chrome trace-event list of a `Timeline`."""
     spans = timeline.by_module()
-    pids, events = {}, []
+    pids: dict[str, int] = {}
+    events: list[dict[str, Any]] = []
     for tid, module in enumerate(sorted(spans), start=1):
         root = module.split(".")[0]
         if root not in pids:
@@ -32,7 +42,7 @@ def perfetto_events(timeline):
     return events
 
 
-def write_perfetto(timeline, path):
+def write_perfetto(timeline: Timeline, path: PathT) -> PathT:
     """Write a JSON file that ui.perfetto.dev and chrome://tracing open."""
     with open(path, "w") as f:
         json.dump({"traceEvents": perfetto_events(timeline), "displayTimeUnit": "ns",
@@ -40,7 +50,7 @@ def write_perfetto(timeline, path):
     return path
 
 
-def write_vcd(timeline, path):
+def write_vcd(timeline: Timeline, path: PathT) -> PathT:
     """Write a VCD file with one activity signal per module (needs pyvcd)."""
     try:
         from vcd import VCDWriter
@@ -48,14 +58,15 @@ def write_vcd(timeline, path):
         from tlmsim.errors import ParameterError
         raise ParameterError("VCD export needs pyvcd: pip install pyvcd") from None
     spans = timeline.by_module()
-    changes = []
+    changes: list[tuple[int, str, int]] = []
     for module, items in spans.items():
         for start, end, _ in items:
             changes.append((start, module, +1))
             changes.append((end, module, -1))
     changes.sort(key=lambda c: (c[0], c[2]))
     with open(path, "w") as f, VCDWriter(f, timescale="1 ps", date="today") as writer:
-        signals, level = {}, {}
+        signals: dict[str, Any] = {}
+        level: dict[str, int] = {}
         for module in sorted(spans):
             scope, _, name = module.rpartition(".")
             signals[module] = writer.register_var(scope or "top", name, "integer", size=16, init=0)

@@ -26,12 +26,18 @@ datapath that holds the conversion in its own memories (the `generic` platform) 
 converter unit with its own buffer (the `hybrid` platform) count the same work.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Mapping
 
 from tlmsim.components.sram import horowitz_sram_energy_pj
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import Module
 from tlmsim.params import param
+
+if TYPE_CHECKING:
+    from tlmsim.tiles.datapath import OpEnergyParams
 
 ENCODINGS = ("rate", "direct")
 DECODINGS = ("count", "last")
@@ -42,13 +48,15 @@ ASSUMED = "ASSUMPTION (no published converter unit)"
 OP_ACTIONS = ("rng", "compare", "integrate", "threshold", "reset", "scale")
 
 
-def conversion_counts(conversion, n, steps, nonzero=0, spikes_in=0, spikes_out=0):
+def conversion_counts(conversion: str, n: int, steps: int, nonzero: int = 0, spikes_in: int = 0,
+                      spikes_out: int = 0) -> dict[str, dict[str, int]]:
     """{"ops": {action: count}, "mem": {stream action: count}} of one sample of a
     conversion layer (`conversion`: an encoding or a decoding name; see the module doc)."""
     if not 0 <= nonzero <= n or spikes_out > n * steps or min(spikes_in, spikes_out) < 0:
         raise ParameterError(f"conversion counts out of range: n={n}, steps={steps}, "
                              f"nonzero={nonzero}, spikes_in={spikes_in}, spikes_out={spikes_out}")
-    ops, mem = {}, {}
+    ops: dict[str, int] = {}
+    mem: dict[str, int] = {}
     if conversion == "rate":
         ops = {"rng": nonzero * steps, "compare": nonzero * steps}
         mem = {"activation_read": nonzero * steps, "spike_write": n * steps}
@@ -69,7 +77,7 @@ def conversion_counts(conversion, n, steps, nonzero=0, spikes_in=0, spikes_out=0
             "mem": {k: int(v) for k, v in mem.items() if v}}
 
 
-def op_energies_pj(ops, acc_bits, activation_bits):
+def op_energies_pj(ops: OpEnergyParams, acc_bits: int, activation_bits: int) -> dict[str, float]:
     """{action: pJ} of the conversion's arithmetic, from an `OpEnergyParams` (Horowitz):
     the LFSR step and the integrate/threshold/reset adds are `acc_bits` wide, the rate
     comparison `activation_bits` wide, the scale a 32-bit multiply."""
@@ -107,7 +115,8 @@ class Converter(Module):
 
     kind = "converter"
 
-    def __init__(self, parent, name, params, ops):
+    def __init__(self, parent: Module, name: str, params: ConverterParams,
+                 ops: OpEnergyParams) -> None:
         super().__init__(parent, name, params)
         word_pj = params.buffer_access_pj
         if word_pj is None:
@@ -120,7 +129,7 @@ class Converter(Module):
         self.energy_pj = dict(op_energies_pj(ops, params.acc_bits, params.activation_bits))
         self.energy_pj.update({f"buffer_{a}": b * per_bit for a, b in self.bits.items()})
 
-    def charge(self, counts):
+    def charge(self, counts: Mapping[str, Mapping[str, int]]) -> int:
         """Count one conversion's actions; returns its busy cycles (arithmetic over the
         units; the buffer is assumed as wide as the units need)."""
         for action, n in counts["ops"].items():
@@ -130,7 +139,7 @@ class Converter(Module):
         units = self.params.parallel_units
         return -(-sum(counts["ops"].values()) // units)
 
-    def energy_of_pj(self, counts):
+    def energy_of_pj(self, counts: Mapping[str, Mapping[str, int]]) -> float:
         """Energy (pJ) of one conversion's `counts` from this unit's table."""
         return (sum(n * self.energy_pj[a] for a, n in counts["ops"].items())
                 + sum(n * self.energy_pj[f"buffer_{a}"] for a, n in counts["mem"].items()))

@@ -10,12 +10,16 @@ The replay engine calls `actions` and `busy_ps` on whole windows (arrays [ticks,
 a `CrossbarCore` module per used core carries the counts into the energy ledger.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
 from tlmsim.kernel import Module
 from tlmsim.registry import tile
+from tlmsim.tiles.protocols import NeuroCoreTile
 
 ACTIONS = ("synaptic_op", "neuron_update")
 
@@ -32,20 +36,21 @@ class CrossbarCoreCosts:
     static_power_w: float = 0.0
 
 
-@tile("crossbar_core")
+@tile("crossbar_core", family=NeuroCoreTile)
 class CrossbarCore(Module):
     """One crossbar core: counts its actions; the class computes a window's costs in bulk."""
 
     kind = "core"
 
-    def __init__(self, parent, name, costs):
+    def __init__(self, parent: Module, name: str, costs: CrossbarCoreCosts) -> None:
         super().__init__(parent, name, params=costs)
         self.energy_pj = {"synaptic_op": costs.synaptic_op_pj,
                           "neuron_update": costs.neuron_update_pj}
         self.static_power_w = costs.static_power_w
 
     @staticmethod
-    def actions(costs, counts):
+    def actions(costs: CrossbarCoreCosts,
+                counts: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """{action: int64 array [ticks, cores]} from the engine's per-window `counts`
         (``synaptic_ops`` [ticks, cores], ``compartments`` [cores]): ops integrated and
         neurons swept (all of them, every tick)."""
@@ -54,13 +59,14 @@ class CrossbarCore(Module):
         return {"synaptic_op": sops, "neuron_update": np.broadcast_to(neurons[None, :], sops.shape)}
 
     @staticmethod
-    def busy_ps(costs, actions):
+    def busy_ps(costs: CrossbarCoreCosts, actions: Mapping[str, np.ndarray]) -> np.ndarray:
         """Busy time per (tick, core), integer ps."""
         return (actions["synaptic_op"] * costs.synaptic_op_ps
                 + actions["neuron_update"] * costs.neuron_update_ps).astype(np.int64)
 
     @staticmethod
-    def energy_pj_of(costs, actions):
+    def energy_pj_of(costs: CrossbarCoreCosts,
+                     actions: Mapping[str, np.ndarray]) -> np.ndarray:
         """Dynamic energy per tick (pJ, float array [ticks])."""
         return (actions["synaptic_op"].sum(axis=1) * costs.synaptic_op_pj
                 + actions["neuron_update"].sum(axis=1) * costs.neuron_update_pj)

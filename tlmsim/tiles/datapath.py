@@ -62,11 +62,14 @@ units, one op per unit per cycle) and each memory level's transfer time (bits ov
 ``bandwidth_bits_per_cycle``): compute and memory overlap, the slower one sets the pace.
 """
 
+from __future__ import annotations
+
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Generator, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
+from simpy.events import Event
 
 from tlmsim import params as P
 from tlmsim.components.sram import horowitz_sram_energy_pj
@@ -198,13 +201,13 @@ class DatapathParams:
 
 # -- arithmetic energy by width ------------------------------------------------------
 
-def add_pj(ops, bits):
+def add_pj(ops: OpEnergyParams, bits: int) -> float:
     """Energy of a `bits`-wide integer add: linear in width through Horowitz's 8- and
     32-bit points."""
     return ops.add_8b_pj + (bits - 8) * (ops.add_32b_pj - ops.add_8b_pj) / 24
 
 
-def mult_pj(ops, bits):
+def mult_pj(ops: OpEnergyParams, bits: int) -> float:
     """Energy of a `bits`-wide integer multiply: linear in width squared (array size)
     through Horowitz's 8- and 32-bit points."""
     return ops.mult_8b_pj + (bits * bits - 64) * (ops.mult_32b_pj - ops.mult_8b_pj) / 960
@@ -236,23 +239,23 @@ class LayerSpec:
     steps: int = 1
 
     @property
-    def n_inputs(self):
+    def n_inputs(self) -> int:
         return int(np.prod(self.in_shape, dtype=np.int64))
 
     @property
-    def n_outputs(self):
+    def n_outputs(self) -> int:
         return int(np.prod(self.out_shape, dtype=np.int64))
 
     @property
-    def n_channels(self):
+    def n_channels(self) -> int:
         return self.out_shape[0] if len(self.out_shape) > 1 else self.n_outputs
 
     @property
-    def n_synapses(self):
+    def n_synapses(self) -> int:
         return int(self.fanout.sum())
 
     @property
-    def has_weights(self):
+    def has_weights(self) -> bool:
         return self.n_weights > 0
 
 
@@ -283,7 +286,7 @@ def _window_taps(size, out_size, k, stride, pad):
     return ((pos >= 0) & (pos < size)).sum(1).astype(np.int64)
 
 
-def expected_updated_neurons(spec, silent_fraction):
+def expected_updated_neurons(spec: LayerSpec, silent_fraction: float) -> int:
     """Neurons of `spec` expected to receive at least one input in a step when each input
     is silent (or zero) independently with probability `silent_fraction`: the sum over
     neurons of 1 - silent_fraction ** fan-in, rounded. A modelling choice for
@@ -296,7 +299,9 @@ def expected_updated_neurons(spec, silent_fraction):
     return int(round(float(np.sum(1.0 - np.power(float(silent_fraction), spec.fanin)))))
 
 
-def conv2d_layer(in_shape, out_channels, kernel=3, stride=1, padding=0, name="conv"):
+def conv2d_layer(in_shape: Sequence[int], out_channels: int, kernel: int | Sequence[int] = 3,
+                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+                 name: str = "conv") -> LayerSpec:
     """A 2-D convolution (groups=1) over a ``(channels, height, width)`` input. Padding
     taps touch no memory (the address generator knows them) and are not synapses."""
     try:
@@ -329,7 +334,8 @@ def conv2d_layer(in_shape, out_channels, kernel=3, stride=1, padding=0, name="co
                      int(out_channels) * c * kh * kw, fanout, fanin)
 
 
-def dense_layer(in_features, out_features, name="dense"):
+def dense_layer(in_features: int | Sequence[int], out_features: int,
+                name: str = "dense") -> LayerSpec:
     """A fully connected layer: every input drives every output."""
     if isinstance(out_features, bool) or not isinstance(out_features, (int, np.integer)):
         raise ParameterError(f"layer {name!r}: out_features must be an integer, "
@@ -349,7 +355,8 @@ class ArithmeticUnits(Module):
 
     kind = "datapath"
 
-    def __init__(self, parent, name, ops, dp):
+    def __init__(self, parent: Module, name: str, ops: OpEnergyParams,
+                 dp: DatapathParams) -> None:
         super().__init__(parent, name, dp)
         operand_bits = max(dp.weight_bits, dp.activation_bits)
         acc_add = add_pj(ops, dp.acc_bits)
@@ -372,7 +379,7 @@ class MemoryLevel(Module):
     """One level of the hierarchy; counts accesses per stream (each stream has its own
     width, so its own energy per access)."""
 
-    def __init__(self, parent, name, level, dp):
+    def __init__(self, parent: Module, name: str, level: Any, dp: DatapathParams) -> None:
         super().__init__(parent, name, level)
         self.kind = name
         word_pj = level.access_pj
@@ -395,13 +402,13 @@ class MemoryLevel(Module):
 class Work:
     """What one transaction does: {module name: {action: count}} and compute ops."""
 
-    def __init__(self):
-        self.counts = {}
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, int]] = {}
         self.compute_ops = 0
         self.active_synapses = 0
         self.neuron_updates = 0
 
-    def add(self, module, action, n):
+    def add(self, module: str, action: str, n: int) -> None:
         if n:
             row = self.counts.setdefault(module, {})
             row[action] = row.get(action, 0) + int(n)
@@ -415,7 +422,7 @@ class GenericDatapath:
     ``rf``, ``sram`` and ``dram`` (level parameters).
     """
 
-    def __init__(self, params):
+    def __init__(self, params: Any) -> None:
         P.validate(params)
         self.params = params
         dp = params.datapath
@@ -444,7 +451,7 @@ class GenericDatapath:
         self.transactions = 0
 
     # -- mapping ----------------------------------------------------------------------
-    def check_fit(self, layers, mode):
+    def check_fit(self, layers: Sequence[LayerSpec], mode: str) -> None:
         """Raise `MappingError` unless every layer's weights, activations and state fit
         their home levels (layers run one at a time: the largest layer must fit)."""
         dp = self.params.datapath
@@ -471,8 +478,8 @@ class GenericDatapath:
                         "state_in)")
 
     # -- accounting -------------------------------------------------------------------
-    def work(self, spec, mode, active_synapses, output_spikes=0, active_inputs=None,
-             active_outputs=None):
+    def work(self, spec: LayerSpec, mode: str, active_synapses: int, output_spikes: int = 0,
+             active_inputs: int | None = None, active_outputs: int | None = None) -> Work:
         """The `Work` of one pass (ANN) or one step (SNN) of `spec` with
         `active_synapses` synapses whose input is non-zero or spiked and `output_spikes`
         output spikes (SNN). The sparsity switches need two more counts, None when
@@ -563,7 +570,8 @@ class GenericDatapath:
                                  f"outside 0..{limit}")
         return int(value)
 
-    def footprint(self, specs, mode, tensors):
+    def footprint(self, specs: Iterable[LayerSpec], mode: str,
+                  tensors: Mapping[str, int]) -> list[dict[str, Any]]:
         """Bytes each stream needs stored to run `specs` as `mode`: every layer's weights
         and per-channel parameters and (SNN) membrane state, and each tensor of
         `tensors` ({name: elements}: the network's inputs and every layer's output) once,
@@ -583,7 +591,7 @@ class GenericDatapath:
                 "activations": dp.activations_in, "spikes": dp.activations_in}
         return [{"stream": k, "bytes": math.ceil(b / 8), "home": home[k]}
                 for k, b in bits.items()]
-    def conversion_work(self, spec, active, output_spikes):
+    def conversion_work(self, spec: LayerSpec, active: int, output_spikes: int) -> Work:
         """The `Work` of one sample of an encoder (`active`: non-zero input activations,
         `output_spikes`: its spikes) or a decoder (`active`: its input spikes) of a hybrid
         network, all `spec.steps` steps at once (`tlmsim.tiles.converter`): arithmetic on
@@ -606,13 +614,13 @@ class GenericDatapath:
     def _modules(self):
         return {"datapath": self.units, **self.levels}
 
-    def energy_pj(self, work):
+    def energy_pj(self, work: Work) -> float:
         """Energy of `work` in pJ, from the same tables the ledger uses."""
         mods = self._modules()
         return math.fsum(n * mods[m].energy_pj[a] for m, row in work.counts.items()
                          for a, n in row.items())
 
-    def cycles(self, work):
+    def cycles(self, work: Work) -> tuple[dict[str, int], str]:
         """({unit or level: cycles it is busy}, the one that takes longest) for `work`."""
         cycles = {"datapath": work.compute_ops}
         for name, row in work.counts.items():
@@ -625,7 +633,8 @@ class GenericDatapath:
         return cycles, limit
 
     # -- simulation -------------------------------------------------------------------
-    def transaction(self, work, layer, step, mode, spikes_out=0):
+    def transaction(self, work: Work, layer: str, step: int, mode: str,
+                    spikes_out: int = 0) -> Generator[Event, Any, None]:
         """A SimPy process body: charge `work` to the modules and take its time."""
         mods = self._modules()
         cycles, limit = self.cycles(work)
@@ -653,7 +662,7 @@ class GenericDatapath:
         self.transactions += 1
         yield self.sim.wait(duration)
 
-    def memory_bytes(self, work):
+    def memory_bytes(self, work: Work) -> float:
         """Bytes `work` moves at the levels beyond the register file (its traffic to
         memory, for the roofline)."""
         bits = sum(n * self.levels[name].bits[a] for name, row in work.counts.items()
@@ -671,7 +680,7 @@ class GenericDatapath:
         row["transactions"] += 1
         row["limited_by"][limit] = row["limited_by"].get(limit, 0) + 1
 
-    def run(self, items):
+    def run(self, items: Iterable[tuple[Any, ...]]) -> int:
         """Run the transactions `items` yields, in order: tuples ``(spec, mode, step,
         active_synapses, output_spikes)``, optionally followed by ``active_inputs,
         active_outputs`` (see `work`). Returns the simulated time in ps."""
@@ -692,7 +701,8 @@ class GenericDatapath:
         return min((self.levels[h].params.bandwidth_bits_per_cycle for h in homes),
                    default=self.levels["rf"].params.bandwidth_bits_per_cycle)
 
-    def report(self, platform, trace, steps, samples, mode, wall_s=0.0, footprint=None):
+    def report(self, platform: str, trace: str, steps: int, samples: int, mode: str,
+               wall_s: float = 0.0, footprint: list[dict[str, Any]] | None = None) -> Report:
         """The `Report` of everything run so far; `footprint`: the rows of `footprint`."""
         elapsed = self.sim.now
         ledger = EnergyLedger(self.sim.walk(), elapsed)

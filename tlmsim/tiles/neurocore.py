@@ -31,9 +31,11 @@ The replay engine calls `actions` and `busy_ps` on whole windows of steps for al
 once: `counts` maps ``synaptic_ops``, ``messages_in`` (spike messages received),
 ``messages_out`` (spike messages sent) and ``spikes`` (neurons that fired) to int64 arrays
 [steps, cores], and ``compartments`` to an array [cores]. A `NeuroCore` module per used
-core carries the action counts into the energy ledger. Another platform's tile (a software
-core, a crossbar core) plugs in by providing the same three static methods and an
-`energy_pj` table.
+core carries the action counts into the energy ledger. The contract is
+`tlmsim.tiles.protocols.NeuroCoreTile`: another tile (a crossbar core, a subclass with
+faster lanes) plugs in by providing the same three static methods and an `energy_pj`
+table. SpiNNaker's software core (`tlmsim.tiles.armcore`) is another family
+(`SoftwareCoreTile`): its replay times it from the cycle costs of its event handlers.
 
 Changes (issue 14): the spike-traffic actions, ``pipelined`` and per-core synaptic costs
 are new; all default to the old behaviour, so existing cost tables and subclasses keep
@@ -41,12 +43,16 @@ their results. ``counts`` may now also hold ``messages_out`` (engines that do no
 it leave ``message_out`` uncounted).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
 from tlmsim.kernel import Module
 from tlmsim.registry import tile
+from tlmsim.tiles.protocols import NeuroCoreTile
 
 ACTIONS = ("synaptic_op", "neuron_update_active", "neuron_update_inactive", "learning_update",
            "spike_out", "message_out", "message_in")
@@ -60,8 +66,8 @@ class NeuroCoreCosts:
     `core_ids` (optional) lists the core id of each column, so that a core module can find
     its own synaptic cost."""
 
-    synaptic_op_pj: object
-    synaptic_op_ps: object
+    synaptic_op_pj: float | np.ndarray
+    synaptic_op_ps: int | np.ndarray
     neuron_active_pj: float
     neuron_active_ps: int
     neuron_inactive_pj: float
@@ -77,15 +83,15 @@ class NeuroCoreCosts:
     message_in_pj: float = 0.0
     message_in_ps: int = 0
     pipelined: bool = False
-    core_ids: tuple = ()
+    core_ids: tuple[int, ...] = ()
 
     @property
-    def traffic(self):
+    def traffic(self) -> bool:
         """True when spikes or messages cost anything (the traffic actions are counted)."""
         return any((self.spike_out_pj, self.spike_out_ps, self.message_out_pj,
                     self.message_out_ps, self.message_in_pj, self.message_in_ps))
 
-    def synaptic_pj_of(self, name):
+    def synaptic_pj_of(self, name: str) -> float:
         """Synaptic-op energy of the core module called `name` (``core<id>``)."""
         if np.ndim(self.synaptic_op_pj) == 0:
             return float(self.synaptic_op_pj)
@@ -93,13 +99,13 @@ class NeuroCoreCosts:
         return float(np.asarray(self.synaptic_op_pj)[list(self.core_ids).index(core_id)])
 
 
-@tile("neurocore")
+@tile("neurocore", family=NeuroCoreTile)
 class NeuroCore(Module):
     """One neuro-core: counts its actions; the class computes a window's costs in bulk."""
 
     kind = "core"
 
-    def __init__(self, parent, name, costs):
+    def __init__(self, parent: Module, name: str, costs: NeuroCoreCosts) -> None:
         super().__init__(parent, name, params=costs)
         self.energy_pj = {
             "synaptic_op": costs.synaptic_pj_of(name),
@@ -113,12 +119,12 @@ class NeuroCore(Module):
         self.static_power_w = costs.static_power_w
 
     @staticmethod
-    def active(sops, spikes, compartments):
+    def active(sops: np.ndarray, spikes: np.ndarray, compartments: np.ndarray) -> np.ndarray:
         """Active compartments per (step, core): min(compartments, sops + spikes)."""
         return np.minimum(compartments[None, :], sops + spikes)
 
     @staticmethod
-    def actions(costs, counts):
+    def actions(costs: NeuroCoreCosts, counts: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """{action: int64 array [steps, cores]} of one window (see the module doc)."""
         sops, comps = counts["synaptic_ops"], counts["compartments"]
         active = NeuroCore.active(sops, counts["spikes"], comps)
@@ -135,7 +141,7 @@ class NeuroCore(Module):
         return out
 
     @staticmethod
-    def busy_ps(costs, actions):
+    def busy_ps(costs: NeuroCoreCosts, actions: Mapping[str, np.ndarray]) -> np.ndarray:
         """Busy time per (step, core), integer ps (see the module doc for `pipelined`)."""
         receive = actions["synaptic_op"] * np.asarray(costs.synaptic_op_ps)
         neuron = (actions["neuron_update_active"] * costs.neuron_active_ps
@@ -152,7 +158,7 @@ class NeuroCore(Module):
         return np.asarray(t).astype(np.int64)
 
     @staticmethod
-    def energy_pj_of(costs, actions):
+    def energy_pj_of(costs: NeuroCoreCosts, actions: Mapping[str, np.ndarray]) -> np.ndarray:
         """Dynamic energy per step (pJ, float array [steps])."""
         table = {"synaptic_op": costs.synaptic_op_pj,
                  "neuron_update_active": costs.neuron_active_pj,

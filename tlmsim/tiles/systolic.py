@@ -42,11 +42,15 @@ with load_{f+1} = k_{f+1} for a new tile and 0 for a reused one. `schedule` eval
 recurrence in plain Python: it is the reference the SimPy model is tested against.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import Module
 from tlmsim.registry import tile
+from tlmsim.tiles.protocols import SystolicArrayTile
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class Fold:
     m: int
     k: int
     n: int
-    tile_id: object
+    tile_id: tuple[Any, ...]
     group: int
     part: int
     first_in_group: bool
@@ -72,20 +76,22 @@ class Fold:
     row0: int = 0  # first row of the GEMM's A (over all parts) this fold streams
 
     @property
-    def macs(self):
+    def macs(self) -> int:
         return self.m * self.k * self.n
 
     @property
-    def weight_bytes(self):
+    def weight_bytes(self) -> int:
         return self.k * self.n
 
 
-def ceil_div(a, b):
+def ceil_div(a: int, b: int) -> int:
+    """The ceiling of a / b, for integers."""
     return -(-a // b)
 
 
-def gemm_folds(m, k, n, rows, cols, m_block, layer=0, group0=0, part=0, row_parts=None,
-               tile_prefix=None):
+def gemm_folds(m: int, k: int, n: int, rows: int, cols: int, m_block: int, layer: int = 0,
+               group0: int = 0, part: int = 0, row_parts: Sequence[int] | None = None,
+               tile_prefix: tuple[Any, ...] | None = None) -> tuple[list[Fold], int]:
     """The folds of ``(m x k) @ (k x n)`` on a rows x cols array, in issue order.
 
     Rows are split into parts (`row_parts`, a list of row counts summing to m; one part by
@@ -105,7 +111,7 @@ def gemm_folds(m, k, n, rows, cols, m_block, layer=0, group0=0, part=0, row_part
     prefix = (layer,) if tile_prefix is None else tile_prefix
     kb = ceil_div(k, rows)
     nb = ceil_div(n, cols)
-    folds = []
+    folds: list[Fold] = []
     group = group0
     part_row0 = 0
     for p, m_part in enumerate(row_parts):
@@ -126,13 +132,13 @@ def gemm_folds(m, k, n, rows, cols, m_block, layer=0, group0=0, part=0, row_part
     return folds, group
 
 
-def _replace(fold, **kw):
+def _replace(fold: Fold, **kw: Any) -> Fold:
     d = dict(fold.__dict__)
     d.update(kw)
     return Fold(**d)
 
 
-@tile("systolic_ws")
+@tile("systolic_ws", family=SystolicArrayTile)
 class WeightStationaryArray(Module):
     """A rows x cols weight-stationary systolic array of 8-bit MACs (the TPU's matrix unit).
 
@@ -143,32 +149,37 @@ class WeightStationaryArray(Module):
 
     kind = "mxu"
 
-    def __init__(self, parent, name, rows, cols, mac_energy_pj, weight_load_energy_pj_per_byte):
+    def __init__(self, parent: Module, name: str, rows: int, cols: int, mac_energy_pj: float,
+                 weight_load_energy_pj_per_byte: float) -> None:
         super().__init__(parent, name)
         self.rows = rows
         self.cols = cols
         self.energy_pj = {"mac": mac_energy_pj, "weight_load_byte": weight_load_energy_pj_per_byte}
 
-    def load_cycles(self, fold):
+    def load_cycles(self, fold: Fold) -> int:
         """Cycles to shift the fold's weight tile in: one row of the tile per cycle."""
         return fold.k
 
-    def stream_cycles(self, fold):
+    def stream_cycles(self, fold: Fold) -> int:
         """Cycles the fold occupies the array's input: one activation row per cycle."""
         return fold.m
 
-    def drain_cycles(self, fold):
+    def drain_cycles(self, fold: Fold) -> int:
         """Cycles from the last row entering to its last partial sum leaving."""
         return fold.k + fold.n - 2
 
-    def account(self, fold, new_tile):
+    def account(self, fold: Fold, new_tile: bool) -> None:
+        """Count the fold's MACs and, for a new tile, the weight bytes shifted in."""
         self.count("mac", fold.macs)
         if new_tile:
             self.count("weight_load_byte", fold.weight_bytes)
 
 
-def schedule(array, folds, weight_ready=None, input_ready=None, acc_buffers=2,
-             values_per_cycle=256, rows_ready=None):
+def schedule(array: SystolicArrayTile, folds: Sequence[Fold],
+             weight_ready: Sequence[int] | None = None,
+             input_ready: dict[tuple[int, int], int] | None = None, acc_buffers: int = 2,
+             values_per_cycle: int = 256,
+             rows_ready: dict[int, int] | None = None) -> dict[str, Any]:
     """Evaluate the documented recurrence (module docstring) for `folds`, in cycles.
 
     `weight_ready[f]`: cycle the tile of fold f is in the weight FIFO (0 if omitted; only
@@ -181,12 +192,13 @@ def schedule(array, folds, weight_ready=None, input_ready=None, acc_buffers=2,
     ``s``, drain ends ``E``, the activation end of each group ``X`` and ``end_cycle`` (all
     groups activated).
     """
-    s_prev = None
-    s, E = [], []
-    X = {}
+    s_prev: int | None = None
+    s: list[int] = []
+    E: list[int] = []
+    X: dict[int, int] = {}
     x_prev = 0
     group_free = [0] * acc_buffers  # cycle each accumulator buffer becomes free (FIFO order)
-    prev_tile = object()
+    prev_tile: object = object()
     group_count = 0
     for f, fold in enumerate(folds):
         new_tile = fold.tile_id != prev_tile

@@ -16,6 +16,12 @@ Parameters are read by duck typing, with the fields of `tlmsim.platforms.tpu.Par
 ``pooling``, ``static_power_w``, ``host_io``, ``host_overlap``).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generator
+
+from simpy.events import Event, Timeout
+
 from tlmsim import registry
 from tlmsim.components.bandwidth import BandwidthServer, CountingUnit
 from tlmsim.components.weight_memory import WeightMemory
@@ -25,7 +31,15 @@ from tlmsim.params import to_dict
 from tlmsim.replay.gemm import VECTOR_OP_CLASS, VectorOp
 from tlmsim.report import Report
 import tlmsim.tiles.systolic  # noqa: F401  (registers the "systolic_ws" tile)
+from tlmsim.tiles.protocols import SystolicArrayTile
 from tlmsim.tiles.systolic import ceil_div
+
+if TYPE_CHECKING:
+    from tlmsim.kernel import Simulator
+    from tlmsim.replay.gemm import LayerPlan
+
+#: a unit's SimPy process body
+UnitProcess = Generator[Event, Any, None]
 
 
 class SystolicChip(Module):
@@ -33,14 +47,14 @@ class SystolicChip(Module):
 
     kind = "chip"
 
-    def __init__(self, sim, params, name="tpu"):
+    def __init__(self, sim: Simulator, params: Any, name: str = "tpu") -> None:
         super().__init__(sim, name, params)
         p = params
         self.static_power_w = p.static_power_w
         self.energy_pj = {}
         self.clock = Clock(p.array.clock_hz)
         self.freq = p.array.clock_hz
-        array_cls = registry.get_tile(p.array.tile)
+        array_cls = registry.get_tile(p.array.tile, family=SystolicArrayTile)
         self.array = array_cls(self, "mxu", p.array.rows, p.array.cols, p.array.mac_energy_pj,
                                p.array.weight_load_energy_pj_per_byte)
         self.weight_memory = WeightMemory(self, "weight_memory", p.weight_memory,
@@ -68,7 +82,7 @@ class SystolicChip(Module):
                                  {"element": p.pooling.energy_pj_per_element})
 
     # time conversion -----------------------------------------------------------------------
-    def edge(self, t_ps):
+    def edge(self, t_ps: int) -> int:
         """The first array-clock cycle whose edge is at or after `t_ps`."""
         n = int(-(-t_ps * self.freq // PS_PER_S))
         while self.clock.cycles(n) < t_ps:
@@ -77,11 +91,11 @@ class SystolicChip(Module):
             n -= 1
         return n
 
-    def wait_until(self, cycle):
+    def wait_until(self, cycle: int) -> Timeout:
         return self.sim.env.timeout(max(0, self.clock.cycles(cycle) - self.sim.now))
 
     # the run ---------------------------------------------------------------------------------
-    def run(self, plans):
+    def run(self, plans: list[LayerPlan]) -> None:
         """Start the units' processes on `plans` (from `plan`); then run the simulator."""
         env = self.sim.env
         self.plans = plans
@@ -118,7 +132,7 @@ class SystolicChip(Module):
         self.sim.process(self.activation_unit(), "activation_unit")
         self.sim.process(self.host_writer(), "host_writer")
 
-    def weight_fetcher(self):
+    def weight_fetcher(self) -> UnitProcess:
         """Read_Weights: fetch each new tile from DRAM into the weight FIFO, in order.
 
         A fetch is issued as soon as a FIFO entry is free (up to `fifo_tiles` in flight);
@@ -134,7 +148,7 @@ class SystolicChip(Module):
             self.weight_arrival[f] = self.edge(done_ps)
             self.fifo.put(done_ps)
 
-    def host_reader(self):
+    def host_reader(self) -> UnitProcess:
         """Read_Host_Memory: bring each part's input rows into the Unified Buffer."""
         for lp in self.plans:
             for p, nbytes in enumerate(lp.part_input_bytes):
@@ -184,7 +198,7 @@ class SystolicChip(Module):
         need = fold.row0 + fold.m
         return next(c for c, (end, _) in enumerate(lp.chunks) if end >= need)
 
-    def matrix_unit(self):
+    def matrix_unit(self) -> UnitProcess:
         """MatrixMultiply/Convolve: the recurrence of `tlmsim.tiles.systolic`, fold by fold."""
         array = self.array
         prev_tile = object()
@@ -261,7 +275,7 @@ class SystolicChip(Module):
         yield self.wait_until(cycle)
         self.in_buffers.put()
 
-    def activation_unit(self):
+    def activation_unit(self) -> UnitProcess:
         """Activate: read each finished group of accumulator rows, write outputs; run the
         vector and pooling layers (`VectorOp`) in their turn, in layer order."""
         self.x_prev = 0
@@ -324,7 +338,7 @@ class SystolicChip(Module):
         if not lp.output_to_host:
             self.layer_written[lp.index].succeed()
 
-    def host_writer(self):
+    def host_writer(self) -> UnitProcess:
         """Write_Host_Memory: send outputs bound for the host over PCIe."""
         n_items = sum(len(lp.groups) if lp.groups else 1 for lp in self.plans
                       if lp.output_to_host)
@@ -337,7 +351,7 @@ class SystolicChip(Module):
                 self.layer_written[layer].succeed()
 
 
-def vector_cycles(op, params):
+def vector_cycles(op: VectorOp, params: Any) -> int:
     """Cycles of a `VectorOp` on the vector path: ``ceil(outputs / values_per_cycle)`` row
     passes per source operand for elementwise (one Unified Buffer row of each operand read per
     cycle), ``ceil(outputs x window / elements_per_cycle)`` for pooling."""
@@ -378,7 +392,9 @@ class _Tokens:
 # Report
 
 
-def chip_report(chip, plans, end_ps, trace, samples, wall_s, sim, platform="tpu"):
+def chip_report(chip: SystolicChip, plans: list[LayerPlan], end_ps: int, trace: str,
+                samples: int | None, wall_s: float, sim: Simulator,
+                platform: str = "tpu") -> Report:
     """The `Report` of a finished run, after checking its invariants.
 
     Table ``per_layer``, one row per layer (GEMM or `VectorOp`): shape (m, k, n), ``macs``,
@@ -493,7 +509,7 @@ SPLIT = (("idle", ("chip",)), ("array", ("mxu",)), ("buffers", ("unified_buffer"
          ("host_link", ("pcie",)))
 
 
-def energy_split(breakdown):
+def energy_split(breakdown: dict[str, float]) -> dict[str, float]:
     """Energy (J) by part of the chip: ``idle`` (the die's static power), ``array``,
     ``buffers`` (Unified Buffer, accumulators), ``vector_units`` (activation, vector and
     pooling), ``dram`` (weight memory reads, and the channels' background power in the
