@@ -25,8 +25,9 @@ import numpy as np
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.params import nested
 from tlmsim.progress import progress as progress_bar
-from tlmsim.tiles.datapath import (MODES, DatapathParams, DramParams, GenericDatapath,
-                                   LayerSpec, OpEnergyParams, RegisterFileParams, SramParams,
+from tlmsim.tiles.datapath import (MODES, DatapathParams, DramLevelParams, GenericDatapath,
+                                   LayerSpec, OpEnergyParams, RegisterFileParams,
+                                   SramLevelParams,
                                    conv2d_layer, dense_layer, expected_updated_neurons)
 
 DESCRIPTION = "generic digital datapath, Horowitz 45 nm energies: one layer as ANN or SNN"
@@ -42,8 +43,8 @@ class Params:
     op: OpEnergyParams = nested(OpEnergyParams)
     datapath: DatapathParams = nested(DatapathParams)
     rf: RegisterFileParams = nested(RegisterFileParams)
-    sram: SramParams = nested(SramParams)
-    dram: DramParams = nested(DramParams)
+    sram: SramLevelParams = nested(SramLevelParams)
+    dram: DramLevelParams = nested(DramLevelParams)
 
 
 def build(params=None):

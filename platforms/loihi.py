@@ -93,7 +93,7 @@ import numpy as np
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import ps_from_ns
-from tlmsim.params import Preset, nested, param, to_dict
+from tlmsim.params import Preset, nested, param, to_dict, validate
 from tlmsim.registry import get_tile
 from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
 from tlmsim.replay.snn import SnnPlatform, replay_snn
@@ -426,6 +426,7 @@ def replay(trace, params=None, progress=False, **options):
     placement, timeline = options.get("placement"), options.get("timeline", False)
     wall0 = time.perf_counter()
     p = params or Params()
+    validate(p)             # ranges and choices before the trace is read
     workload = open_workload(trace, prune_zero_weights=p.mapper.prune_zero_weights)
     try:
         mapping = map_workload(workload, p, placement)

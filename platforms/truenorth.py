@@ -87,7 +87,7 @@ from tlmsim.activity.synthetic import bernoulli_events
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import ps_from_ns
-from tlmsim.params import Preset, nested, override, param, to_dict, with_preset
+from tlmsim.params import Preset, nested, override, param, to_dict, validate, with_preset
 from tlmsim.validation import Check
 from tlmsim.replay.crossbar import (CrossbarLimits, FanInSplit, SplitterWorkload,
                                     map_crossbar, quantise_weights)
@@ -271,6 +271,7 @@ def replay(trace, params=None, progress=False, **options):
                              "known: placement, timeline")
     wall0 = time.perf_counter()
     p = params or Params()
+    validate(p)             # ranges and choices before the trace is read
     workload = open_workload(trace)
     try:
         split = FanInSplit(workload, p.core.axons) if p.mapper.split_fan_in else None
