@@ -155,7 +155,7 @@ BAD = {
     "loihi": [("core.synaptic_op_pj", -1.0, "minimum"), ("noc.freq_hz", 0.0, "minimum"),
               ("mapper.policy", "nosuch", "not one of")],
     "truenorth": [("core.synaptic_op_pj", -1.0, "minimum"),
-                  ("noc.link_ns_per_packet", 0.0, "minimum"),
+                  ("noc.freq_hz", 0.0, "minimum"),
                   ("mapper.policy", "nosuch", "not one of")],
     "spinnaker": [("power.neuron_update_nj", -1.0, "minimum"), ("core.freq_hz", 0.0, "minimum"),
                   ("mapper.policy", "nosuch", "not one of")],
@@ -210,3 +210,19 @@ def test_every_default_and_preset_is_in_range():
         P.validate(module.Params())
         for preset in P.presets_of(module):
             P.validate(P.with_preset(module, preset))
+
+
+def test_truenorth_exposes_its_mesh_as_mesh_params():
+    from tlmsim.components.noc import MeshParams
+    tn = get_platform("truenorth")
+    mesh = tn.mesh_params(tn.Params())
+    assert isinstance(tn.Params().noc, MeshParams) and isinstance(mesh, MeshParams)
+    assert (mesh.width, mesh.height) == (64, 64)                    # chip.cores_x, cores_y
+    assert (mesh.hop_ns_latency_ps, mesh.local_latency_ps) == (10_000, 10_000)
+    assert mesh.hop_ns_energy_pj == 2.15
+    assert mesh.freq_hz == 1e8 and mesh.chip_link_bytes_per_cycle == 4 * 10.0 / 25.0
+    small = tn.mesh_params(P.override(tn.Params(), {"chip.cores_x": 4, "noc.hop_ew_energy_pj":
+                                                    "3pJ"}))
+    assert (small.width, small.hop_ns_energy_pj) == (4, 3.0)
+    with pytest.raises(ParameterError, match="noc.width x noc.height = 8 x 64 routers"):
+        tn.check_params(P.override(tn.Params(), {"noc.width": 8}))
