@@ -161,6 +161,7 @@ TrueNorthMeshParams = respecified(
     width=(None, "one router per core", "chip.cores_x"),
     height=(None, "one router per core", "chip.cores_y"),
     chips_x=(1, "set by the replay from the mapping (chip.chips_x)"),
+    chips_y=(1, "set by the replay from the mapping"),
     hop_ew_latency_ps=(10_000, _HOP),
     hop_ns_latency_ps=(None, _HOP + ", as east-west", "noc.hop_ew_latency_ps"),
     local_latency_ps=(None, _HOP + ", as one hop", "noc.hop_ew_latency_ps"),
