@@ -17,15 +17,19 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import typing
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple, TypeVar
 
 from tlmsim import units
 from tlmsim.errors import ParameterError
 from tlmsim.kernel.simulator import MAX_PS, PS_PER_S
 
+#: a parameter dataclass instance (`resolve` returns one of the same class)
+ParamsT = TypeVar("ParamsT")
 
-def param(default, unit="", doc="", source="", choices=None, min=None, max=None,
-          follows=None):
+
+def param(default: object, unit: str = "", doc: str = "", source: str = "",
+          choices: Optional[tuple] = None, min: Optional[float] = None,
+          max: Optional[float] = None, follows: Optional[str] = None):
     """A dataclass field carrying its unit, meaning, source and allowed values.
 
     `follows` (a dotted name such as ``"core.freq_hz"``) makes a derived parameter: its
@@ -91,7 +95,7 @@ def describe(params, prefix=""):
     return rows
 
 
-def resolve(params):
+def resolve(params: ParamsT) -> ParamsT:
     """A copy of `params` whose derived parameters left at ``None`` (``param(...,
     follows="core.freq_hz")``) hold the value of the parameter they follow; the
     platform builds from it. A name that is not a parameter raises `ParameterError`."""
@@ -104,7 +108,7 @@ def resolve(params):
     return result
 
 
-def _followers(params, prefix=""):
+def _followers(params: object, prefix: str = "") -> List[Tuple[str, str]]:
     """(dotted name, followed name) of every derived parameter of `params`."""
     out = []
     for f in dataclasses.fields(params):
@@ -116,7 +120,7 @@ def _followers(params, prefix=""):
     return out
 
 
-def _leaf(params, path):
+def _leaf(params: object, path: str) -> Tuple[object, str]:
     """(the dataclass holding parameter `path`, its field name)."""
     *parents, leaf = path.split(".")
     target = params
