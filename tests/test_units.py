@@ -25,6 +25,7 @@ def value_of(params, name):
     ("1MiB", "KiB", 1024.0), ("16bit", "B", 2.0), ("2B", "bit", 16.0), ("2b", "bit", 2.0),
     ("34GB/s", "B/s", 34e9), ("34GB/s", "GB/s", 34.0), ("34GB/s", "bit/s", 272e9),
     ("1pJ/bit", "pJ/B", 8.0), ("8B/cycle", "bit/cycle", 64.0), ("1e-3s", "ms", 1.0),
+    ("2\u00b5s", "ns", 2000.0), ("2\u03bcs", "ns", 2000.0),
 ])
 def test_a_value_with_a_unit_is_converted_to_the_declared_unit(given, declared, expected):
     assert units.convert("x.y", given, declared) == pytest.approx(expected, rel=1e-15)

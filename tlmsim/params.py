@@ -9,7 +9,12 @@ with `param`, the way gem5 SimObjects declare theirs::
                                      source="Davies 2018, Table 2")
 
 A platform's parameters nest such dataclasses; `override` sets a field by a dotted path
-(``noc.hop_energy_pj=2.0``) from text, checking the name and the type.
+(``noc.hop_energy_pj=2.0``) from text, checking the name and the type. Text with a unit
+(``200MHz``) is converted to the field's unit (`tlmsim.units`). `validate` checks every
+value against its declared range and choices, or its unit's range (`unit_minimum`).
+A field made with ``param(None, ..., follows="core.freq_hz")`` is derived: `resolve`
+gives it the value it follows unless it was set on its own (one chip clock, copied
+nowhere). `respecified` makes a platform's variant of a component's parameter class.
 """
 
 from __future__ import annotations
@@ -49,8 +54,9 @@ def respecified(base: type, name: str, doc: str, module: str,
                 **fields: Tuple[object, ...]) -> type:
     """A parameter dataclass deriving from `base` whose listed fields get new defaults
     and sources, given as ``field=(value, source)``, or ``field=(None, source, follows)``
-    for a derived parameter (see `param`); units, meaning and ranges stay the base's. It is how a platform says "this component, with my chip's figures" without
-    copying the component's fields::
+    for a derived parameter (see `param`); units, meaning and ranges stay the base's. It
+    is how a platform says "this component, with my chip's figures" without copying the
+    component's fields::
 
         SdramParams = respecified(DramParams, "SdramParams", "SpiNNaker's SDRAM.",
                                   __name__, tCK_ps=(7500.0, "recalled: 133 MHz"))

@@ -7,7 +7,8 @@ converted to the declared unit, or refused when the two measure different things
 The grammar of a unit (case matters: ``m`` is milli, ``M`` mega; ``B`` byte, ``b`` bit)::
 
     unit      = [prefix] base ["/" per]
-    prefix    = SI, always powers of ten: f p n u µ m k M G T (K is read as k)
+    prefix    = SI, always powers of ten: f p n u µ m k M G T (K is read as k; micro is
+                u, the micro sign or the Greek mu)
               | binary, powers of 1024, for bytes and bits only: Ki Mi Gi Ti
     base      = Hz (frequency) | s (time) | J (energy) | W (power) | V (voltage)
               | B (byte) | b or bit (bit; a byte is 8 bits, so B and bit convert)
@@ -31,7 +32,7 @@ from typing import Optional, Tuple
 from tlmsim.errors import ParameterError
 
 #: SI prefixes as written on the command line (exponent of ten)
-SI_PREFIXES = {"f": -15, "p": -12, "n": -9, "u": -6, "µ": -6, "m": -3, "": 0,
+SI_PREFIXES = {"f": -15, "p": -12, "n": -9, "u": -6, "\u00b5": -6, "\u03bc": -6, "m": -3, "": 0,
                "k": 3, "K": 3, "M": 6, "G": 9, "T": 12}
 #: binary prefixes (exponent of 1024), for bytes and bits only
 BINARY_PREFIXES = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4}
@@ -50,7 +51,7 @@ EXAMPLES = {("Hz", None): "200MHz", ("s", None): "3.5ns", ("J", None): "23.6pJ",
             ("bit", "s"): "34GB/s"}
 
 _VALUE = re.compile(r"^\s*([-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
-                    r"([A-Za-zµ/]+)\s*$")
+                    r"([A-Za-z\u00b5\u03bc/]+)\s*$")
 
 #: a unit read: its factor to the base units, the base of the numerator and the `per`
 Unit = Tuple[Fraction, str, Optional[str]]
@@ -68,7 +69,7 @@ def split_value(raw: object) -> Optional[Tuple[float, str]]:
 
 def name_suffix(unit: str) -> str:
     """How a unit ends a parameter name: ``ns`` -> ``ns``, ``pJ`` -> ``pj``."""
-    return unit.replace("µ", "u").replace("/", "_per_").lower()
+    return unit.replace("\u00b5", "u").replace("\u03bc", "u").replace("/", "_per_").lower()
 
 
 def _prefixed(text: str) -> Optional[Tuple[Fraction, str]]:
