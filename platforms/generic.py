@@ -29,8 +29,9 @@ import numpy as np
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.params import nested
 from tlmsim.progress import progress as progress_bar
-from tlmsim.tiles.datapath import (MODES, DatapathParams, DramParams, GenericDatapath,
-                                   LayerSpec, OpEnergyParams, RegisterFileParams, SramParams,
+from tlmsim.tiles.datapath import (MODES, DatapathParams, DramLevelParams, GenericDatapath,
+                                   LayerSpec, OpEnergyParams, RegisterFileParams,
+                                   SramLevelParams,
                                    conv2d_layer, dense_layer, expected_updated_neurons)
 
 if TYPE_CHECKING:
@@ -50,8 +51,8 @@ class Params:
     op: OpEnergyParams = nested(OpEnergyParams)
     datapath: DatapathParams = nested(DatapathParams)
     rf: RegisterFileParams = nested(RegisterFileParams)
-    sram: SramParams = nested(SramParams)
-    dram: DramParams = nested(DramParams)
+    sram: SramLevelParams = nested(SramLevelParams)
+    dram: DramLevelParams = nested(DramLevelParams)
 
 
 def build(params: Params | None = None) -> GenericDatapath:

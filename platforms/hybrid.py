@@ -27,15 +27,15 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
-from tlmsim.params import nested, param, to_dict, validate
+from tlmsim.params import nested, param, resolve, to_dict, validate
 from tlmsim.platforms import generic, loihi
 from tlmsim.platforms import tpu as tpu_platform
 from tlmsim.replay.hybrid_chip import replay_hybrid, run_cores, run_datapath, run_systolic
 from tlmsim.tiles.converter import ConverterParams
-from tlmsim.tiles.datapath import (DatapathParams, DramParams, OpEnergyParams,
-                                   RegisterFileParams, SramParams)
+from tlmsim.tiles.datapath import (DatapathParams, DramLevelParams, OpEnergyParams,
+                                   RegisterFileParams, SramLevelParams)
 
 if TYPE_CHECKING:
     from tlmsim.replay.hybrid import MemoryTrace
@@ -72,8 +72,9 @@ class MapperParams(loihi.MapperParams):
 class LinkParams:
     """The bus and DMA between the engine's buffer and the converter's buffer."""
 
-    bus_freq_hz: float = param(1e9, "Hz", "bus and DMA clock",
-                               source=ASSUMPTION + "; the generic datapath's clock", min=1.0)
+    bus_freq_hz: Optional[float] = param(None, "Hz", "bus and DMA clock",
+                                         source=ASSUMPTION + "; the generic datapath's clock",
+                                         min=1.0, follows="datapath.clock_hz")
     bus_width_bytes: int = param(32, "B/cycle", "bus data path width",
                                  source=ASSUMPTION + "; tlmsim.components.bus default", min=1)
     bus_byte_energy_pj: float = param(0.0, "pJ/B", "wire energy per byte on the bus",
@@ -99,8 +100,8 @@ class Params:
     op: OpEnergyParams = nested(OpEnergyParams)
     datapath: DatapathParams = nested(DatapathParams)
     rf: RegisterFileParams = nested(RegisterFileParams)
-    sram: SramParams = nested(SramParams)
-    dram: DramParams = nested(DramParams)
+    sram: SramLevelParams = nested(SramLevelParams)
+    dram: DramLevelParams = nested(DramLevelParams)
     tpu: tpu_platform.Params = nested(tpu_platform.Params)
     core: loihi.CoreParams = nested(loihi.CoreParams)
     chip: loihi.ChipParams = nested(loihi.ChipParams)
@@ -141,7 +142,7 @@ def replay(trace: str | os.PathLike[str] | MemoryTrace, params: Params | None = 
         raise ParameterError("the hybrid platform records no timeline yet: replay without "
                              "--timeline (the engine's and the cores' timelines: replay the "
                              "ann or snn part on generic or loihi)")
-    p = params if params is not None else Params()
+    p = resolve(params if params is not None else Params())
     validate(p)
     t0 = time.perf_counter()
     if isinstance(trace, str) or hasattr(trace, "__fspath__"):

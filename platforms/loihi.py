@@ -97,7 +97,7 @@ import numpy as np
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import ps_from_ns
-from tlmsim.params import Preset, nested, param, to_dict
+from tlmsim.params import Preset, nested, param, to_dict, validate
 from tlmsim.registry import get_tile
 from tlmsim.tiles.protocols import NeuroCoreTile
 from tlmsim.replay.mapper import CoreLimits, POLICIES, map_network
@@ -439,6 +439,7 @@ def replay(trace: str | os.PathLike[str] | Workload, params: Params | None = Non
     placement, timeline = options.get("placement"), options.get("timeline", False)
     wall0 = time.perf_counter()
     p = params or Params()
+    validate(p)             # ranges and choices before the trace is read
     workload = open_workload(trace, prune_zero_weights=p.mapper.prune_zero_weights)
     try:
         mapping = map_workload(workload, p, placement)

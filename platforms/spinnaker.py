@@ -105,7 +105,8 @@ from tlmsim.components.router import (LOCAL, N_LINKS, MulticastRouter,  # noqa: 
 from tlmsim.components.sram import Sram, SramParams
 from tlmsim.errors import InvariantError, MappingError, ParameterError
 from tlmsim.kernel import EnergyLedger, Module, Simulator
-from tlmsim.params import nested, override, param, to_dict, validate
+from tlmsim.params import (nested, override, param, resolve, respecified, to_dict,
+                           validate)
 from tlmsim.progress import progress as progress_bar
 from tlmsim.replay.mapper import POLICIES, CoreLimits, map_network
 from tlmsim.replay.workload import LayerInfo, Workload, count_window, open_workload
@@ -195,26 +196,13 @@ class ChipParams:
     chips_y: int = param(6, "chips", "rows of chips", ASSUMED, min=1)
 
 
-def _respecified(base, name, doc, **fields):
-    """A subclass of the parameter dataclass `base` whose listed fields get new defaults
-    and sources: ``field=(value, source)``. Units, meaning and ranges stay the base's."""
-    ns, notes = {"__doc__": doc, "__module__": __name__}, {}
-    for f in dataclasses.fields(base):
-        if f.name in fields:
-            value, source = fields[f.name]
-            ns[f.name] = dataclasses.field(default=value, metadata={**f.metadata,
-                                                                    "source": source})
-            notes[f.name] = f.type
-    ns["__annotations__"] = notes
-    return dataclass(type(name, (base,), ns))
-
-
 _LPDDR = ASSUMED + ": typical mobile DDR (LPDDR1) at 7.5 ns"
 _IN_ES = "0: " + S13 + "'s energy per synaptic event covers the row fetch"
 _IN_IDLE = "0: " + S13 + "'s idle chip power covers the SDRAM's standby"
 #: SpiNNaker's SDRAM: 128 MB mobile DDR, 32 bit at 133 MHz (about 1 GB/s)
-SdramParams = _respecified(
+SdramParams = respecified(
     DramParams, "SdramParams", "SpiNNaker's SDRAM (one channel per chip, DramParams fields).",
+    __name__,
     tCK_ps=(7500.0, P13 + ", " + RECALLED + ": 133 MHz mobile DDR"),
     width_bits=(32, P13 + ", " + RECALLED + ": 32-bit interface"),
     bankgroups=(1, "mobile DDR has no bank groups"), banks_per_group=(4, _LPDDR),
@@ -230,24 +218,24 @@ SdramParams = _respecified(
 
 #: the chip's system NoC as a crossbar: SDRAM on one port (shared by the 16 DMAs), each
 #: DTCM on its own
-SystemBusParams = _respecified(
-    BusParams, "SystemBusParams", "The chip's system NoC in front of the SDRAM.",
-    freq_hz=(200e6, ASSUMED + ": the cores' clock"),
+SystemBusParams = respecified(
+    BusParams, "SystemBusParams", "The chip's system NoC in front of the SDRAM.", __name__,
+    freq_hz=(None, ASSUMED + ": the cores' clock", "core.freq_hz"),
     width_bytes=(8, ASSUMED + ": 64 bit, faster than the SDRAM it serves"),
     byte_energy_pj=(0.0, _IN_ES))
 
 #: one core's DMA controller (transactions larger than the real 16-word bursts keep the
 #: events few; the SDRAM still times every burst inside them)
-CoreDmaParams = _respecified(
-    DmaParams, "CoreDmaParams", "One application core's DMA controller.",
-    freq_hz=(200e6, ASSUMED + ": the core's clock"),
+CoreDmaParams = respecified(
+    DmaParams, "CoreDmaParams", "One application core's DMA controller.", __name__,
+    freq_hz=(None, ASSUMED + ": the core's clock", "core.freq_hz"),
     burst_bytes=(4096, ASSUMED + ": transaction unit of the model, not the chip's burst"),
     max_outstanding=(2, ASSUMED), setup_cycles=(16, ASSUMED),
     descriptor_energy_pj=(0.0, _IN_ES), burst_energy_pj=(0.0, _IN_ES))
 
 #: the chip's router; its energy per packet routed is power.packet_routed_nj (S13)
-ChipRouterParams = _respecified(
-    RouterParams, "ChipRouterParams", "One chip's multicast router.",
+ChipRouterParams = respecified(
+    RouterParams, "ChipRouterParams", "One chip's multicast router.", __name__,
     route_energy_pj=(0.0, "unused: build() takes power.packet_routed_nj (" + S13 + ")"),
     link_bit_energy_pj=(0.0, "0: " + S13 + "'s energy per packet routed covers the links"))
 
@@ -618,7 +606,7 @@ def replay(trace, params=None, progress=False, **options):
         raise ParameterError(f"spinnaker.replay: unknown option(s) {sorted(unknown)}; "
                              "known: mapping, timeline")
     wall0 = time.perf_counter()
-    p = params or Params()
+    p = resolve(params or Params())
     check_params(p)
     workload = open_workload(trace)
     try:

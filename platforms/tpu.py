@@ -275,6 +275,7 @@ def replay(trace_path: str | os.PathLike[str], params: Params | None = None,
     recorded activity replays the same (the TPU does every MAC, zeros included)."""
     from tlmsim.activity import open_trace
     t0 = time.perf_counter()
+    validate(Params() if params is None else params)   # ranges before the trace is read
     with open_trace(trace_path) as tr:
         gemms = layers_from_trace(tr)
         samples = tr.n_samples

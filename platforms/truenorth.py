@@ -91,7 +91,8 @@ from tlmsim.activity.synthetic import bernoulli_events
 from tlmsim.components.noc import MeshParams
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import ps_from_ns
-from tlmsim.params import Preset, nested, override, param, to_dict, with_preset
+from tlmsim.params import (Preset, nested, override, param, resolve, respecified, to_dict,
+                           validate, with_preset)
 from tlmsim.validation import Check
 from tlmsim.replay.crossbar import (CrossbarLimits, FanInSplit, SplitterWorkload,
                                     map_crossbar, quantise_weights)
@@ -158,26 +159,32 @@ class ChipParams:
                                     "a chip leaks in all its cores")
 
 
-@dataclass
-class NocParams:
-    """The asynchronous spike mesh: one 32-bit packet per spike, XY routing."""
-
-    hop_energy_pj: float = param(2.15, "pJ", "one spike crossing one core-to-core hop",
-                                 M14 + ", Fig. S4: 2.3 pJ at 0.775 V; at 0.75 V", min=0)
-    local_energy_pj: float = param(0.0, "pJ", "a spike to an axon of its own core",
-                                   "not published (Fig. S4's model gives 0 at distance 0)",
-                                   min=0)
-    hop_latency_ns: float = param(10.0, "ns", "latency of one hop", "ASSUMPTION", min=0)
-    link_ns_per_packet: float = param(10.0, "ns", "a link's time per packet (its throughput)",
-                                      "ASSUMPTION", min=1e-6)
-    packet_bits: int = param(32, "bit", "spike packet width", M14 + ", Fig. S4", min=1)
-    chip_link_energy_pj: float = param(832.0, "pJ", "one spike between adjacent chips",
-                                       M14 + ", §S5: 26 pJ/bit at 1.8 V x 32 bits", min=0)
-    chip_link_latency_ns: float = param(100.0, "ns", "latency of a chip-to-chip hop",
-                                        "ASSUMPTION", min=0)
-    chip_link_ns_per_packet: float = param(25.0, "ns", "a chip link's time per packet",
-                                           M14 + ", §S6: >160 Mspikes/s over all ports, read "
-                                           "as 40 M per side (an interpretation)", min=1e-6)
+_HOP = "ASSUMPTION: 10 ns a hop (no published figure)"
+_LINK = "ASSUMPTION: a link moves one 32-bit packet per 10 ns (no published figure)"
+#: the asynchronous spike mesh (one 32-bit packet per spike, XY routing) as the
+#: `MeshParams` Loihi's mesh uses; links modelled as moving one packet per cycle
+TrueNorthMeshParams = respecified(
+    MeshParams, "TrueNorthMeshParams", "TrueNorth's spike mesh (MeshParams fields): one "
+    "router per core, one hop cost in both directions.", __name__,
+    width=(None, "one router per core", "chip.cores_x"),
+    height=(None, "one router per core", "chip.cores_y"),
+    chips_x=(1, "set by the replay from the mapping (chip.chips_x)"),
+    chips_y=(1, "set by the replay from the mapping"),
+    hop_ew_latency_ps=(10_000, _HOP),
+    hop_ns_latency_ps=(None, _HOP + ", as east-west", "noc.hop_ew_latency_ps"),
+    local_latency_ps=(None, _HOP + ", as one hop", "noc.hop_ew_latency_ps"),
+    hop_ew_energy_pj=(2.15, M14 + ", Fig. S4: 2.3 pJ at 0.775 V; at 0.75 V"),
+    hop_ns_energy_pj=(None, M14 + ", Fig. S4: one hop energy, as east-west",
+                      "noc.hop_ew_energy_pj"),
+    local_energy_pj=(0.0, "not published (Fig. S4's model gives 0 at distance 0)"),
+    chip_link_latency_ps=(100_000, "ASSUMPTION: 100 ns (no published figure)"),
+    chip_link_energy_pj=(832.0, M14 + ", §S5: 26 pJ/bit at 1.8 V x 32 bits"),
+    packet_bytes=(4, M14 + ", Fig. S4: 32-bit spike packet"),
+    freq_hz=(1e8, _LINK + "; the link clock is the packet rate"),
+    link_bytes_per_cycle=(4.0, _LINK + ": one packet per cycle"),
+    chip_link_bytes_per_cycle=(1.6, M14 + ", §S6: >160 Mspikes/s over all ports, read as "
+                               "40 M per side (an interpretation): one packet per 25 ns, "
+                               "0.4 of a link cycle"))
 
 
 @dataclass
@@ -210,25 +217,25 @@ class Params:
 
     core: CoreParams = nested(CoreParams)
     chip: ChipParams = nested(ChipParams)
-    noc: NocParams = nested(NocParams)
+    noc: MeshParams = nested(TrueNorthMeshParams)
     tick: TickParams = nested(TickParams)
     mapper: MapperParams = nested(MapperParams)
 
 
 def mesh_params(params=None):
-    """The `MeshParams` of one chip's spike mesh."""
-    n = (params or Params()).noc
-    c = (params or Params()).chip
-    packet_bytes = max(1, -(-n.packet_bits // 8))
-    return MeshParams(
-        width=c.cores_x, height=c.cores_y,
-        hop_ew_latency_ps=ps_from_ns(n.hop_latency_ns), hop_ns_latency_ps=ps_from_ns(n.hop_latency_ns),
-        hop_ew_energy_pj=n.hop_energy_pj, hop_ns_energy_pj=n.hop_energy_pj,
-        local_latency_ps=ps_from_ns(n.hop_latency_ns), local_energy_pj=n.local_energy_pj,
-        chip_link_latency_ps=ps_from_ns(n.chip_link_latency_ns),
-        chip_link_energy_pj=n.chip_link_energy_pj, packet_bytes=packet_bytes,
-        link_bytes_per_cycle=float(packet_bytes), freq_hz=1e9 / n.link_ns_per_packet,
-        chip_link_bytes_per_cycle=packet_bytes * n.link_ns_per_packet / n.chip_link_ns_per_packet)
+    """The `MeshParams` of one chip's spike mesh (its derived parameters resolved)."""
+    return resolve(params or Params()).noc
+
+
+def check_params(p):
+    """Validate ranges and choices, and the mesh against the core grid (`ParameterError`)."""
+    validate(p)
+    mesh, c = mesh_params(p), p.chip
+    if (mesh.width, mesh.height) != (c.cores_x, c.cores_y):
+        raise ParameterError(f"noc.width x noc.height = {mesh.width} x {mesh.height} routers "
+                             f"but chip.cores_x x chip.cores_y = {c.cores_x} x {c.cores_y} "
+                             "cores (one router each): set chip.cores_x/cores_y and leave "
+                             "noc.width/height at None")
 
 
 def build(params: Params | None = None) -> SnnPlatform:
@@ -280,6 +287,7 @@ def replay(trace: str | os.PathLike[str] | Workload, params: Params | None = Non
                              "known: placement, timeline")
     wall0 = time.perf_counter()
     p = params or Params()
+    check_params(p)         # ranges and choices before the trace is read
     workload = open_workload(trace)
     try:
         split = FanInSplit(workload, p.core.axons) if p.mapper.split_fan_in else None
@@ -390,10 +398,10 @@ NOMINAL_V = 0.75
 def at_voltage(volts):
     """Dynamic energies at `volts` (C V^2 from the 0.75 V defaults); leakage unchanged."""
     scale = (volts / NOMINAL_V) ** 2
-    c, n = CoreParams(), NocParams()
+    c, n = CoreParams(), TrueNorthMeshParams()
     return {"core.synaptic_op_pj": round(c.synaptic_op_pj * scale, 4),
             "core.neuron_update_pj": round(c.neuron_update_pj * scale, 4),
-            "noc.hop_energy_pj": round(n.hop_energy_pj * scale, 4)}
+            "noc.hop_ew_energy_pj": round(n.hop_ew_energy_pj * scale, 4)}
 
 
 _SCALING = "; dynamic energies x (V/0.75 V)^2, leakage as at 0.8 V (" + DERIVED + ")"

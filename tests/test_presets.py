@@ -62,10 +62,10 @@ def test_cli_replay_with_preset_runs_the_preset_values(tmp_path, capsys):
     trace = synth(str(tmp_path / "t.h5"), [30, 40], connectivity="dense", rates_hz=[50, 20],
                   n_steps=5, seed=1)
     assert main(["replay", trace, "-p", "truenorth", "--json", "--preset", "v0.80",
-                 "--set", "noc.hop_energy_pj=9"]) == 0
+                 "--set", "noc.hop_ew_energy_pj=9"]) == 0
     params = json.loads(capsys.readouterr().out)["parameters"]
     assert params["core.synaptic_op_pj"] == tn.PRESETS["v0.80"].values["core.synaptic_op_pj"]
-    assert params["noc.hop_energy_pj"] == 9.0
+    assert params["noc.hop_ew_energy_pj"] == 9.0
 
 
 def test_truenorth_voltage_presets_scale_dynamic_energy_as_v_squared():
@@ -75,7 +75,7 @@ def test_truenorth_voltage_presets_scale_dynamic_energy_as_v_squared():
         s = (volts / 0.75) ** 2
         assert p.core.synaptic_op_pj == pytest.approx(base.core.synaptic_op_pj * s, rel=1e-4)
         assert p.core.neuron_update_pj == pytest.approx(base.core.neuron_update_pj * s, rel=1e-4)
-        assert p.noc.hop_energy_pj == pytest.approx(base.noc.hop_energy_pj * s, rel=1e-4)
+        assert p.noc.hop_ew_energy_pj == pytest.approx(base.noc.hop_ew_energy_pj * s, rel=1e-4)
         assert p.core.static_power_uw == base.core.static_power_uw
     assert set(presets_of(tn)) == {"v0.70", "v0.775", "v0.80"}
 

@@ -32,7 +32,7 @@ def test_spikes_of_tick_t_are_integrated_in_tick_t_plus_1():
     # the slowest core is core 1: it sweeps 10 neurons every tick, and integrates in tick 1
     assert t0["busy_s"] == pytest.approx(10 * c.neuron_update_ns * NS)
     assert t1["busy_s"] == pytest.approx((10 * c.neuron_update_ns + 10 * c.synaptic_op_ns) * NS)
-    assert t0["network_s"] == pytest.approx(tn.Params().noc.hop_latency_ns * NS)
+    assert t0["network_s"] == pytest.approx(tn.Params().noc.hop_ew_latency_ps * 1e-12)
     b = r.energy_breakdown_j
     assert r.ops["noc_hops"] == 1
     assert b["noc.hop_east"] == pytest.approx(2.15 * PJ)
@@ -100,9 +100,9 @@ def test_params_carry_units_and_sources():
     assert rows["core.neurons"]["value"] == 256 and rows["core.axons"]["value"] == 256
     assert rows["chip.cores_x"]["value"] * rows["chip.cores_y"]["value"] == 4096
     assert rows["tick.tick_s"]["value"] == 1e-3
-    assert "Merolla" in rows["noc.hop_energy_pj"]["source"]
+    assert "Merolla" in rows["noc.hop_ew_energy_pj"]["source"]
     assert "Akopyan" in rows["core.static_power_uw"]["source"]
-    assert "ASSUMPTION" in rows["noc.hop_latency_ns"]["source"]
+    assert "ASSUMPTION" in rows["noc.hop_ew_latency_ps"]["source"]
 
 
 def _synth(tmp_path, connectivity="dense", layers=(64, 200, 10)):

@@ -135,7 +135,7 @@ def test_static_and_dynamic_energy_add_up_from_their_parts(real_time):
     assert b["core.synaptic_op"] == pytest.approx(
         d["ops"]["synaptic_ops"] * c.synaptic_op_pj * 1e-12, rel=1e-9)
     hops_j = sum(v for k, v in b.items() if k.startswith("noc.hop"))
-    assert hops_j == pytest.approx(d["ops"]["noc_hops"] * tn.Params().noc.hop_energy_pj * 1e-12,
+    assert hops_j == pytest.approx(d["ops"]["noc_hops"] * tn.Params().noc.hop_ew_energy_pj * 1e-12,
                                    rel=1e-9)
     assert d["static_energy_j"] + d["dynamic_energy_j"] == pytest.approx(d["energy_j"], rel=1e-9)
     assert math.fsum(b.values()) == d["energy_j"]

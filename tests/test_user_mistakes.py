@@ -135,14 +135,23 @@ def test_sweep_workers_start_deaf_to_ctrl_c():
 
 
 @pytest.mark.parametrize("assignment, says", [
-    ("noc.freq_hz=200MHz", "type --set noc.freq_hz=200000000"),
-    ("core.synaptic_op_ns=2us", "type --set core.synaptic_op_ns=2000"),
-    ("core.synaptic_op_ns=2pJ", "plain numbers in ns"),
+    ("core.synaptic_op_ns=2pJ", "core.synaptic_op_ns is in ns; 2pJ is an energy: give a "
+                                "time, e.g. --set core.synaptic_op_ns=3.5ns"),
+    ("core.synaptic_op_ns=2k", "for the number, type --set core.synaptic_op_ns=2000"),
     ("core.synaptic_op=2ns", "did you mean --set core.synaptic_op_ns=2?"),
     ("core.synaptc_op_ns=3", "did you mean core.synaptic_op_ns"),
     ("noc.hop_energy=2", "`tlmsim params --platform loihi` lists them"),
 ])
-def test_set_with_a_unit_or_a_near_miss_says_what_to_type(assignment, says, capsys):
+def test_set_with_a_wrong_unit_or_a_near_miss_says_what_to_type(assignment, says, capsys):
     _, err = one_error(capsys, ["params", "--platform", "loihi", "--set", assignment])
     assert says in err
-    assert "loihi" in err or "type --set" in err
+    assert "loihi" in err or "--set" in err
+
+
+@pytest.mark.parametrize("assignment, shows", [
+    ("noc.freq_hz=200MHz", "noc.freq_hz = 200000000.0 Hz"),
+    ("core.synaptic_op_ns=2us", "core.synaptic_op_ns = 2000.0 ns"),
+])
+def test_set_with_a_unit_converts_to_the_parameters_unit(assignment, shows, capsys):
+    assert main(["params", "--platform", "loihi", "--set", assignment]) == 0
+    assert shows in capsys.readouterr().out

@@ -9,27 +9,73 @@ with `param`, the way gem5 SimObjects declare theirs::
                                      source="Davies 2018, Table 2")
 
 A platform's parameters nest such dataclasses; `override` sets a field by a dotted path
-(``noc.hop_energy_pj=2.0``) from text, checking the name and the type.
+(``noc.hop_energy_pj=2.0``) from text, checking the name and the type. Text with a unit
+(``200MHz``) is converted to the field's unit (`tlmsim.units`). `validate` checks every
+value against its declared range and choices, or its unit's range (`unit_minimum`).
+A field made with ``param(None, ..., follows="core.freq_hz")`` is derived: `resolve`
+gives it the value it follows unless it was set on its own (one chip clock, copied
+nowhere). `respecified` makes a platform's variant of a component's parameter class.
 """
+
+from __future__ import annotations
 
 import dataclasses
 import difflib
 import typing
+from typing import List, Optional, Tuple, TypeVar
 
 from tlmsim import units
 from tlmsim.errors import ParameterError
 from tlmsim.kernel.simulator import MAX_PS, PS_PER_S
 
+#: a parameter dataclass instance (`resolve` returns one of the same class)
+ParamsT = TypeVar("ParamsT")
 
-def param(default, unit="", doc="", source="", choices=None, min=None, max=None):
-    """A dataclass field carrying its unit, meaning, source and allowed values."""
+
+def param(default: object, unit: str = "", doc: str = "", source: str = "",
+          choices: Optional[tuple] = None, min: Optional[float] = None,
+          max: Optional[float] = None, follows: Optional[str] = None):
+    """A dataclass field carrying its unit, meaning, source and allowed values.
+
+    `follows` (a dotted name such as ``"core.freq_hz"``) makes a derived parameter: its
+    value ``None`` means "the value of that parameter", resolved by `resolve` when the
+    platform builds (one chip clock that the bus and DMA follow unless set on their own).
+    """
     meta = {"unit": unit, "doc": doc, "source": source, "choices": choices,
-            "min": min, "max": max}
+            "min": min, "max": max, "follows": follows}
     if isinstance(default, (list, dict, set)) or dataclasses.is_dataclass(default):
         factory = (lambda d=default: type(d)(d)) if not dataclasses.is_dataclass(default) \
             else (lambda d=default: dataclasses.replace(d))
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
+
+
+def respecified(base: type, name: str, doc: str, module: str,
+                **fields: Tuple[object, ...]) -> type:
+    """A parameter dataclass deriving from `base` whose listed fields get new defaults
+    and sources, given as ``field=(value, source)``, or ``field=(None, source, follows)``
+    for a derived parameter (see `param`); units, meaning and ranges stay the base's. It
+    is how a platform says "this component, with my chip's figures" without copying the
+    component's fields::
+
+        SdramParams = respecified(DramParams, "SdramParams", "SpiNNaker's SDRAM.",
+                                  __name__, tCK_ps=(7500.0, "recalled: 133 MHz"))
+
+    `name`, `doc` and `module` (the caller's ``__name__``) name and describe the new class.
+    An unknown field name raises `ParameterError`.
+    """
+    known = {f.name: f for f in dataclasses.fields(base)}
+    unknown = sorted(set(fields) - set(known))
+    if unknown:
+        raise ParameterError(f"{base.__name__} has no parameter {', '.join(unknown)}")
+    ns, notes = {"__doc__": doc, "__module__": module}, {}
+    for field_name, (value, source, *follows) in fields.items():
+        f = known[field_name]
+        meta = {**f.metadata, "source": source, "follows": follows[0] if follows else None}
+        ns[field_name] = dataclasses.field(default=value, metadata=meta)
+        notes[field_name] = Optional[f.type] if follows else f.type
+    ns["__annotations__"] = notes
+    return dataclasses.dataclass(type(name, (base,), ns))
 
 
 def nested(cls):
@@ -47,14 +93,55 @@ def describe(params, prefix=""):
             rows.extend(describe(value, name + "."))
         else:
             m = f.metadata
+            doc = m.get("doc", "")
+            if m.get("follows"):
+                doc += f" (None: follows {m['follows']})"
             rows.append({"name": name, "value": value, "unit": m.get("unit", ""),
-                         "doc": m.get("doc", ""), "source": m.get("source", "")})
+                         "doc": doc, "source": m.get("source", "")})
     return rows
 
 
+def resolve(params: ParamsT) -> ParamsT:
+    """A copy of `params` whose derived parameters left at ``None`` (``param(...,
+    follows="core.freq_hz")``) hold the value of the parameter they follow; the
+    platform builds from it. A name that is not a parameter raises `ParameterError`."""
+    result = _deep_copy(params)
+    for path, follows in _followers(result):
+        target, leaf = _leaf(result, path)
+        if getattr(target, leaf) is None:
+            source, source_leaf = _leaf(result, follows)
+            setattr(target, leaf, getattr(source, source_leaf))
+    return result
+
+
+def _followers(params: object, prefix: str = "") -> List[Tuple[str, str]]:
+    """(dotted name, followed name) of every derived parameter of `params`."""
+    out = []
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        if dataclasses.is_dataclass(value):
+            out.extend(_followers(value, prefix + f.name + "."))
+        elif f.metadata.get("follows"):
+            out.append((prefix + f.name, f.metadata["follows"]))
+    return out
+
+
+def _leaf(params: object, path: str) -> Tuple[object, str]:
+    """(the dataclass holding parameter `path`, its field name)."""
+    *parents, leaf = path.split(".")
+    target = params
+    for part in parents:
+        target = getattr(target, part, None)
+    if not _has_field(target, leaf) or dataclasses.is_dataclass(getattr(target, leaf)):
+        raise ParameterError(f"parameter {path!r} does not exist (a derived parameter "
+                             "follows it)")
+    return target, leaf
+
+
 def to_dict(params):
-    """Every parameter in force as a flat {dotted name: value} mapping (JSON-safe)."""
-    return {r["name"]: _jsonable(r["value"]) for r in describe(params)}
+    """Every parameter in force as a flat {dotted name: value} mapping (JSON-safe);
+    derived parameters left at None show the value they follow."""
+    return {r["name"]: _jsonable(r["value"]) for r in describe(resolve(params))}
 
 
 def _jsonable(v):
@@ -99,7 +186,11 @@ def parse_assignments(items):
 
 
 def validate(params, prefix=""):
-    """Check every leaf parameter against its declared choices and range."""
+    """Check every leaf parameter against its declared choices and range.
+
+    A parameter without a declared ``min`` gets one from its unit: frequencies must be
+    above 0; times, energies, powers, sizes and rates (any unit `tlmsim.units` reads)
+    at least 0. The message names the parameter, its range and the value."""
     for f in dataclasses.fields(params):
         value = getattr(params, f.name)
         if dataclasses.is_dataclass(value):
@@ -110,13 +201,35 @@ def validate(params, prefix=""):
         if m.get("choices") is not None and value not in m["choices"]:
             raise ParameterError(f"parameter {name}={value!r} is not one of "
                                  f"{', '.join(map(repr, m['choices']))}")
-        if m.get("min") is not None and value is not None and value < m["min"]:
-            raise ParameterError(f"parameter {name}={value!r} is below its minimum {m['min']}"
-                                 f"{' ' + m['unit'] if m.get('unit') else ''}")
-        if m.get("max") is not None and value is not None and value > m["max"]:
-            raise ParameterError(f"parameter {name}={value!r} is above its maximum {m['max']}"
-                                 f"{' ' + m['unit'] if m.get('unit') else ''}")
+        _check_range(name, value, m)
         _check_duration(name, value, m.get("unit", ""))
+
+
+def unit_minimum(unit: str) -> Tuple[Optional[float], bool]:
+    """(lowest value, whether the lowest is excluded) a parameter in `unit` may take
+    when it declares no ``min``: frequencies > 0, other physical units >= 0, (None,
+    False) for counts and unitless parameters (their ranges are declared)."""
+    read = units.parse_unit(unit) if unit else None
+    if read is None:
+        return None, False
+    return 0.0, read[1] == "Hz" and read[2] is None
+
+
+def _check_range(name: str, value: object, meta: dict) -> None:
+    """Refuse a number outside the declared ``min``/``max`` or its unit's default range."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    unit = meta.get("unit", "")
+    low, strict = (meta["min"], False) if meta.get("min") is not None else unit_minimum(unit)
+    high = meta.get("max")
+    in_unit = f" {unit}" if unit else ""
+    if low is not None and (value < low or (strict and value == low)):
+        limit = f"above {low:g}" if strict else f"at least {low:g}"
+        raise ParameterError(f"parameter {name}={value!r} is below its minimum {low}{in_unit}"
+                             if not strict else
+                             f"parameter {name}={value!r} must be {limit}{in_unit}")
+    if high is not None and value > high:
+        raise ParameterError(f"parameter {name}={value!r} is above its maximum {high}{in_unit}")
 
 
 #: picoseconds per unit of the duration parameters
@@ -156,16 +269,16 @@ def _set(params, path, raw, platform=None):
     typ = hints.get(leaf, type(current))
     if typ in (tuple, list) and current:
         typ = typing.List[type(current[0])] if typ is list else typing.Tuple[type(current[0]), ...]
-    try:
-        value = coerce(raw, typ, path)
-    except ParameterError:
-        unit = next(f.metadata.get("unit", "") for f in dataclasses.fields(target)
-                    if f.name == leaf)
-        hint = units.hint(path, raw, unit)
-        if hint:
-            raise ParameterError(hint) from None
-        raise
-    setattr(target, leaf, value)
+    unit = next(f.metadata.get("unit", "") for f in dataclasses.fields(target) if f.name == leaf)
+    converted = units.convert(path, raw, unit, whole=_counts_whole(typ)) \
+        if isinstance(raw, str) else None
+    setattr(target, leaf, coerce(raw if converted is None else converted, typ, path))
+
+
+def _counts_whole(typ) -> bool:
+    """Whether a field of type `typ` holds whole numbers (int, or an optional int)."""
+    args = [a for a in typing.get_args(typ) if a is not type(None)]
+    return typ is int or (typing.get_origin(typ) is typing.Union and args == [int])
 
 
 def _has_field(obj, name):

@@ -25,6 +25,11 @@ for every platform (top level), per platform (``platforms: {truenorth: {preset: 
 which wins over the top level) or per explicit run. A list of names sweeps them like a
 parameter's values; ``null`` is the platform's defaults.
 
+Values are given as on the command line: a plain number in the parameter's unit, or a
+number with a unit (``core.freq_hz: [100MHz, 200MHz]``, ``core.dtcm_bytes: 64KiB``),
+converted when the runs are planned (`tlmsim.units`); runs whose values convert to the
+same number are one run.
+
 Every mistake raises `ParameterError` naming the key and saying how to fix it.
 """
 

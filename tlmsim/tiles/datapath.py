@@ -120,7 +120,7 @@ class RegisterFileParams:
 
 
 @dataclass
-class SramParams:
+class SramLevelParams:
     """On-chip SRAM: the home of weights, activations and state by default."""
 
     enabled: bool = param(True, "", "whether this level exists",
@@ -136,7 +136,7 @@ class SramParams:
 
 
 @dataclass
-class DramParams:
+class DramLevelParams:
     """Off-chip DRAM: optional home of weights, activations or state."""
 
     enabled: bool = param(False, "", "whether this level exists",
