@@ -99,9 +99,8 @@ from tlmsim.activity.synthetic import bernoulli_events
 from tlmsim.components.bus import Bus, BusParams
 from tlmsim.components.dma import Descriptor, Dma, DmaParams
 from tlmsim.components.dram import DramChannel, DramParams
-from tlmsim.components.router import (LOCAL, N_LINKS, MulticastRouter,  # noqa: F401
-                                      RouterParams, check_fits, compress_table, opposite,
-                                      route_bits)
+from tlmsim.components.router import (N_LINKS, MulticastRouter, RouterParams,
+                                      compressed_tables, key_mask, multicast_routing)
 from tlmsim.components.sram import Sram, SramParams
 from tlmsim.errors import InvariantError, MappingError, ParameterError
 from tlmsim.kernel import EnergyLedger, Module, Simulator
@@ -132,8 +131,6 @@ S13_COEF = ("RECALLED: S13's coefficients are not in its abstract, the only part
 SDRAM_BASE = 0x6000_0000
 DTCM_BASE = 0x1_0000_0000
 DTCM_STRIDE = 0x10_0000
-#: link numbers (router.LINK_NAMES: E, NE, N, W, SW, S) and their step on the chip grid
-LINK_STEP = ((1, 0), (1, 1), (0, 1), (-1, 0), (-1, -1), (0, -1))
 
 
 # -- parameters --------------------------------------------------------------------------
@@ -367,48 +364,6 @@ class SpinnakerMapping:
         return int(len(self.base.cores))
 
 
-def chip_path(a, b):
-    """Links (0..5) a packet takes from chip coordinates `a` to `b`: diagonal links (NE/SW)
-    while both coordinates must move the same way, then E/W, then N/S."""
-    (x, y), (x2, y2) = a, b
-    dx, dy = x2 - x, y2 - y
-    out = []
-    while dx > 0 and dy > 0:
-        out.append(1)
-        dx, dy = dx - 1, dy - 1
-    while dx < 0 and dy < 0:
-        out.append(4)
-        dx, dy = dx + 1, dy + 1
-    out += [0] * max(dx, 0) + [3] * max(-dx, 0) + [2] * max(dy, 0) + [5] * max(-dy, 0)
-    return out
-
-
-def multicast_tree(src_chip, dst_chips, local_cores, chips_x):
-    """{chip: [in link, set of out links, set of local cores, parent chip]} of one source
-    core's packets, parents before children (the source first, its parent None).
-
-    `local_cores` maps a destination chip to the local core numbers to deliver to. The in
-    link is the link a packet arrives on (travelling east, it arrives on the west link,
-    and default routing sends it on east). The dimension-order paths from one source form
-    a tree (a chip on a path is reached by its own path's prefix), so each chip has one in
-    link (`LOCAL` at the source)."""
-    def xy(c):
-        return (c % chips_x, c // chips_x)
-    tree = {src_chip: [LOCAL, set(), set(), None]}
-    for d in dst_chips:
-        here, (x, y) = src_chip, xy(src_chip)
-        for link in chip_path(xy(src_chip), xy(d)):
-            tree[here][1].add(link)
-            x, y = x + LINK_STEP[link][0], y + LINK_STEP[link][1]
-            nxt = y * chips_x + x
-            node = tree.setdefault(nxt, [opposite(link), set(), set(), here])
-            if node[0] != opposite(link):   # pragma: no cover - see docstring
-                raise InvariantError(f"multicast tree reaches chip {nxt} on two links")
-            here = nxt
-        tree[d][2].update(local_cores[d])
-    return tree
-
-
 def _board_of(need):
     return f"a board of at least {need} chips (--set chip.chips_x=.. --set chip.chips_y=..)"
 
@@ -467,40 +422,10 @@ def map_workload(workload, params=None):
     key_bits = max(1, int(math.ceil(math.log2(max(2, p.mapper.neurons_per_core)))))
     if (int(cores.max()) + 1) << key_bits >= 1 << 32:
         raise MappingError(f"{u} cores x 2^{key_bits} neuron keys do not fit 32-bit keys")
-    mask = ((1 << 32) - 1) ^ ((1 << key_bits) - 1)
     # multicast trees and routing tables
-    order = np.argsort(pair_src, kind="stable")
-    bounds = np.searchsorted(pair_src[order], np.arange(u + 1))
-    entries = [[] for _ in range(n_chips_board)]
-    v_chip, v_src, v_in, v_parent, v_depth = [], [], [], [], []
-    for s in range(u):
-        dsts = pair_dst[order[bounds[s]:bounds[s + 1]]]
-        if len(dsts) == 0:
-            continue
-        locs = {}
-        for d in dsts.tolist():
-            locs.setdefault(int(chip[d]), set()).add(int(local[d]))
-        tree = multicast_tree(int(chip[s]), sorted(locs), locs, ch.chips_x)
-        key = int(cores[s]) << key_bits
-        index = {}
-        for h, (in_link, outs, locals_, parent) in tree.items():
-            index[h] = len(v_chip)
-            v_parent.append(-1 if parent is None else index[parent])
-            v_depth.append(0 if parent is None else v_depth[index[parent]] + 1)
-            v_chip.append(h)
-            v_src.append(s)
-            v_in.append(in_link)
-            default = (in_link != LOCAL and not locals_ and outs == {opposite(in_link)})
-            if not default:
-                entries[h].append((key, mask, route_bits(sorted(outs), sorted(locals_))))
-    tables, sizes = [], []
-    for h in range(n_chips_board):
-        compressed = compress_table(entries[h]) if entries[h] else []
-        check_fits(len(compressed), p.router.table_entries,
-                   f"routing table of chip {h} ({len(entries[h])} entries before compression)")
-        tables.append(compressed)
-        sizes.append((len(entries[h]), len(compressed)))
-    visits = tuple(np.array(v, np.int64) for v in (v_chip, v_src, v_in, v_parent, v_depth))
+    entries, visits = multicast_routing(pair_src, pair_dst, chip, local, cores << key_bits,
+                                        key_mask(key_bits), n_chips_board, ch.chips_x)
+    tables, sizes = compressed_tables(entries, p.router.table_entries)
     return SpinnakerMapping(base, chip_xy, chip, local, key_bits, tables, sizes, visits,
                             dtcm.astype(np.int64), sdram, row_bytes, pair_src, pair_dst)
 

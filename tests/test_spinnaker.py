@@ -43,7 +43,6 @@ def test_parameters_are_spinnaker_figures_with_sources():
     assert p.chip.sdram_bytes == 128 * 2 ** 20 == p.sdram.capacity_bytes
     assert p.router.table_entries == 1024
     assert (p.router.packet_bits, p.router.payload_packet_bits) == (40, 72)
-    assert len(S.LINK_STEP) == S.N_LINKS == 6
     assert p.chip.chips_x * p.chip.chips_y == 48
     from tlmsim.params import describe
     rows = {r["name"]: r for r in describe(p)}
@@ -169,15 +168,6 @@ def test_routing_tables_compress_and_default_route():
     chip1 = next(x for x in r.tables["routers"] if x["router"].endswith("chip1.router"))
     assert chip1["default_routed_packets"] == 3
     assert d["ops"]["synaptic_ops"] == 3 * 16
-
-
-def test_chip_paths_use_diagonal_links_first():
-    assert S.chip_path((0, 0), (2, 1)) == [1, 0]          # NE then E
-    assert S.chip_path((3, 3), (1, 0)) == [4, 4, 5]       # SW SW S
-    assert S.chip_path((0, 2), (2, 0)) == [0, 0, 5, 5]    # no diagonal for mixed signs
-    tree = S.multicast_tree(0, [2, 5], {2: {1}, 5: {0}}, chips_x=3)
-    assert tree[0][0] == S.LOCAL and tree[1][0] == 3 and tree[4][0] == 4   # arrival links
-    assert tree[0][1] == {0, 1} and tree[2][2] == {1} and tree[5][2] == {0}
 
 
 # -- calibration at a scaled board -------------------------------------------------------

@@ -27,11 +27,14 @@ Energy: ``route`` per packet looked up (every packet entering the router) and
 ``link_bit`` per bit sent on an inter-chip link. Local core outputs cost no link energy.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from tlmsim.errors import MappingError, ParameterError
+from tlmsim.errors import InvariantError, MappingError, ParameterError
 from tlmsim.kernel.module import Module
 from tlmsim.kernel.simulator import PS_PER_S
 from tlmsim.params import param, validate
@@ -41,6 +44,11 @@ LINK_NAMES = ("E", "NE", "N", "W", "SW", "S")
 N_LINKS = 6
 #: input index meaning "from a local core" (no default route)
 LOCAL = -1
+#: each link's step (dx, dy) on the chip grid, in link order (E, NE, N, W, SW, S)
+LINK_STEP = ((1, 0), (1, 1), (0, 1), (-1, 0), (-1, -1), (0, -1))
+
+#: a routing-table entry: (key, mask, route bit mask)
+Entry = tuple[int, int, int]
 
 _SPINN = "Furber et al., IEEE Trans. Computers 2013 (reference/platforms.md, SpiNNaker)"
 _ASSUMED = "assumption: no primary source checked"
@@ -451,3 +459,149 @@ def compress_table(entries):
             continue
         out.append((k, m, r))
     return out
+
+
+# -- multicast trees and the tables that carry them ----------------------------------------
+
+#: one router of a multicast tree: [in link, out links, local cores, parent chip]
+TreeNode = list
+#: the router visits of multicast trees as int64 arrays: (chip, source core, in link,
+#: parent visit (-1 at the source), depth)
+Visits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def chip_path(a: tuple[int, int], b: tuple[int, int]) -> list[int]:
+    """Links (0..5) a packet takes from chip coordinates `a` to `b`: diagonal links (NE/SW)
+    while both coordinates must move the same way, then E/W, then N/S."""
+    (x, y), (x2, y2) = a, b
+    dx, dy = x2 - x, y2 - y
+    out = []
+    while dx > 0 and dy > 0:
+        out.append(1)
+        dx, dy = dx - 1, dy - 1
+    while dx < 0 and dy < 0:
+        out.append(4)
+        dx, dy = dx + 1, dy + 1
+    out += [0] * max(dx, 0) + [3] * max(-dx, 0) + [2] * max(dy, 0) + [5] * max(-dy, 0)
+    return out
+
+
+def multicast_tree(src_chip: int, dst_chips: Iterable[int],
+                   local_cores: Mapping[int, Iterable[int]],
+                   chips_x: int) -> dict[int, TreeNode]:
+    """{chip: [in link, set of out links, set of local cores, parent chip]} of one source
+    core's packets, parents before children (the source first, its parent None).
+
+    `local_cores` maps a destination chip to the local core numbers to deliver to. The in
+    link is the link a packet arrives on (travelling east, it arrives on the west link,
+    and default routing sends it on east). The dimension-order paths from one source form
+    a tree (a chip on a path is reached by its own path's prefix), so each chip has one in
+    link (`LOCAL` at the source)."""
+    def xy(c):
+        return (c % chips_x, c // chips_x)
+    tree = {src_chip: [LOCAL, set(), set(), None]}
+    for d in dst_chips:
+        here, (x, y) = src_chip, xy(src_chip)
+        for link in chip_path(xy(src_chip), xy(d)):
+            tree[here][1].add(link)
+            x, y = x + LINK_STEP[link][0], y + LINK_STEP[link][1]
+            nxt = y * chips_x + x
+            node = tree.setdefault(nxt, [opposite(link), set(), set(), here])
+            if node[0] != opposite(link):   # pragma: no cover - see docstring
+                raise InvariantError(f"multicast tree reaches chip {nxt} on two links")
+            here = nxt
+        tree[d][2].update(local_cores[d])
+    return tree
+
+
+def key_mask(key_bits: int) -> int:
+    """The 32-bit mask of a routing key whose lowest `key_bits` bits number the neurons."""
+    return ((1 << 32) - 1) ^ ((1 << key_bits) - 1)
+
+
+def tree_entries(tree: Mapping[int, TreeNode], key: int,
+                 mask: int) -> list[tuple[int, Entry]]:
+    """(chip, entry) for each router of `tree` that needs a table entry for `key`: every
+    router but those where default routing already sends the packet on (it arrives on a
+    link, leaves only straight across, delivers to no local core)."""
+    out = []
+    for h, (in_link, outs, locals_, _parent) in tree.items():
+        default = (in_link != LOCAL and not locals_ and outs == {opposite(in_link)})
+        if not default:
+            out.append((h, (key, mask, route_bits(sorted(outs), sorted(locals_)))))
+    return out
+
+
+def _cores_by_chip(dsts: Iterable[int], chip: np.ndarray,
+                   local: np.ndarray) -> dict[int, set[int]]:
+    """{chip: local core numbers} of the destination cores `dsts`."""
+    locs: dict[int, set[int]] = {}
+    for d in dsts:
+        locs.setdefault(int(chip[d]), set()).add(int(local[d]))
+    return locs
+
+
+class _VisitRows:
+    """The growing columns of `Visits`, one row per router a tree passes."""
+
+    def __init__(self) -> None:
+        self.chip: list[int] = []
+        self.src: list[int] = []
+        self.in_link: list[int] = []
+        self.parent: list[int] = []
+        self.depth: list[int] = []
+
+    def add_tree(self, tree: Mapping[int, TreeNode], src: int) -> None:
+        """Append the routers of source core `src`'s tree (parents come first)."""
+        index: dict[int, int] = {}
+        for h, (in_link, _outs, _locals, parent) in tree.items():
+            index[h] = len(self.chip)
+            self.parent.append(-1 if parent is None else index[parent])
+            self.depth.append(0 if parent is None else self.depth[index[parent]] + 1)
+            self.chip.append(h)
+            self.src.append(src)
+            self.in_link.append(in_link)
+
+    def arrays(self) -> Visits:
+        cols = (self.chip, self.src, self.in_link, self.parent, self.depth)
+        return tuple(np.array(v, np.int64) for v in cols)  # type: ignore[return-value]
+
+
+def multicast_routing(pair_src: np.ndarray, pair_dst: np.ndarray, chip: np.ndarray,
+                      local: np.ndarray, keys: np.ndarray, mask: int, n_chips: int,
+                      chips_x: int) -> tuple[list[list[Entry]], Visits]:
+    """The multicast trees from every source core to its destination cores, as per-chip
+    routing entries (uncompressed) and router visits.
+
+    Cores are numbered 0..n-1; `chip` and `local` give each core's chip and its number on
+    the chip, `keys` each source core's routing key (matched under `mask`);
+    (`pair_src[i]`, `pair_dst[i]`) are the (source, destination) pairs with synapses.
+    Chips are numbered row by row on a grid `chips_x` wide; `n_chips` is its size."""
+    order = np.argsort(pair_src, kind="stable")
+    bounds = np.searchsorted(pair_src[order], np.arange(len(chip) + 1))
+    entries: list[list[Entry]] = [[] for _ in range(n_chips)]
+    rows = _VisitRows()
+    for s in range(len(chip)):
+        dsts = pair_dst[order[bounds[s]:bounds[s + 1]]]
+        if len(dsts) == 0:
+            continue
+        locs = _cores_by_chip(dsts.tolist(), chip, local)
+        tree = multicast_tree(int(chip[s]), sorted(locs), locs, chips_x)
+        rows.add_tree(tree, s)
+        for h, entry in tree_entries(tree, int(keys[s]), mask):
+            entries[h].append(entry)
+    return entries, rows.arrays()
+
+
+def compressed_tables(entries: list[list[Entry]],
+                      capacity: int) -> tuple[list[list[Entry]], list[tuple[int, int]]]:
+    """Each chip's entries compressed (`compress_table`) and checked against the table
+    `capacity`; returns the tables and per chip (entries before, after compression)."""
+    tables, sizes = [], []
+    for h, chip_entries in enumerate(entries):
+        compressed = compress_table(chip_entries) if chip_entries else []
+        check_fits(len(compressed), capacity,
+                   f"routing table of chip {h} ({len(chip_entries)} entries before compression)")
+        tables.append(compressed)
+        sizes.append((len(chip_entries), len(compressed)))
+    return tables, sizes
