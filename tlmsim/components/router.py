@@ -233,22 +233,33 @@ class MulticastRouter(Module):
         return RouteResult(res.delay_ps, int(res.routes[0]), res.link_packets[0],
                            res.core_packets[0], int(res.dropped[0]))
 
-    def route_batch(self, keys, packets, in_links=None, payload=False, delay_ps=0, window_ps=0):
+    def route_batch(self, keys, packets, in_links=None, payload: bool = False,
+                    delay_ps: int = 0, window_ps: int = 0) -> BatchResult:
         """Route many transactions issued together; arrays of keys, packet counts and
         input links (`LOCAL` = -1 for packets from local cores; default: all local).
 
         On a shared output link, transactions are served in the order given: in drop mode
         the first ones are accepted and the drops fall on the later ones.
         """
+        keys, packets, in_links = _batch_arrays(keys, packets, in_links)
+        routes, default, unrouted = self._routes(keys, in_links)
+        t = self.sim.now + delay_ps
+        want = _link_bits(routes) * packets[:, None]
+        accepted, finish_max = self._serve_links(want, t, payload, window_ps)
+        link_drops = want - accepted
+        dropped = link_drops.sum(axis=1) + np.where(unrouted, packets, 0)
+        cores = self._core_bits(routes) * packets[:, None]   # delivered at once
+        self._account(packets, accepted, link_drops, cores, default, unrouted, payload)
+        delay = 0
+        if int(packets.sum()):
+            delay = self.params.router_latency_ps + (finish_max - t)
+        return BatchResult(delay_ps + delay, routes, accepted, cores, dropped)
+
+    def _routes(self, keys: np.ndarray,
+                in_links: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each transaction's route (table lookup, else default routing, else 0), and
+        which ones were default-routed and unrouted (from a local core, no entry)."""
         p = self.params
-        keys = np.asarray(keys, dtype=np.int64).ravel()
-        packets = np.asarray(packets, dtype=np.int64).ravel()
-        in_links = np.full(keys.size, LOCAL, np.int64) if in_links is None else \
-            np.asarray(in_links, dtype=np.int64).ravel()
-        if not (keys.size == packets.size == in_links.size):
-            raise ValueError("keys, packets and in_links must have the same length")
-        if (packets < 0).any() or ((in_links < LOCAL) | (in_links >= N_LINKS)).any():
-            raise ValueError("packet counts must be >= 0 and in_links in -1..5")
         routes = self.table.lookup_many(keys)
         missed = routes < 0
         default = missed & (in_links >= 0)
@@ -260,10 +271,12 @@ class MulticastRouter(Module):
             bad = int(routes[too_wide][0])
             raise ParameterError(f"{self.full_name}: route 0x{bad:x} names a core beyond the "
                                  f"router's {p.n_cores} cores (bits {N_LINKS}..{N_LINKS + p.n_cores - 1})")
-        # packets wanted on each output link, in transaction order
-        bits = (routes[:, None] >> np.arange(N_LINKS)[None, :]) & 1
-        want = bits * packets[:, None]
-        t = self.sim.now + delay_ps
+        return routes, default, unrouted
+
+    def _serve_links(self, want: np.ndarray, t: int, payload: bool,
+                     window_ps: int) -> tuple[np.ndarray, int]:
+        """Serve the packets each transaction wants on each output link (`want`, (n, 6)),
+        in transaction order; returns those accepted (n, 6) and when the last has left."""
         ser = self.packet_ser_ps(payload)
         accepted = np.zeros_like(want)
         finish_max = t
@@ -274,12 +287,18 @@ class MulticastRouter(Module):
             before = np.cumsum(col) - col
             accepted[:, link] = np.clip(n_ok - before, 0, col)
             finish_max = max(finish_max, finish)
-        link_drops = want - accepted
-        dropped = link_drops.sum(axis=1) + np.where(unrouted, packets, 0)
-        # local cores: delivered at once, no link contention
-        n_cores = p.n_cores
-        cbits = (routes[:, None] >> (N_LINKS + np.arange(n_cores))[None, :]) & 1
-        cores = cbits * packets[:, None]
+        return accepted, finish_max
+
+    def _core_bits(self, routes: np.ndarray) -> np.ndarray:
+        """(n, cores) 0/1: which local cores each route delivers to."""
+        n_cores = self.params.n_cores
+        return (routes[:, None] >> (N_LINKS + np.arange(n_cores))[None, :]) & 1
+
+    def _account(self, packets: np.ndarray, accepted: np.ndarray, link_drops: np.ndarray,
+                 cores: np.ndarray, default: np.ndarray, unrouted: np.ndarray,
+                 payload: bool) -> None:
+        """Add a batch to the per-link and per-core counters, energy and `stats`."""
+        p = self.params
         self.core_packets += cores.sum(axis=0)
         self.link_packets += accepted.sum(axis=0)
         self.link_dropped += link_drops.sum(axis=0)
@@ -293,10 +312,6 @@ class MulticastRouter(Module):
         self.stats.add("dropped_packets", int(link_drops.sum()))
         self.stats.add("unrouted_packets", int(packets[unrouted].sum()))
         self.stats.add("default_routed_packets", int(packets[default].sum()))
-        delay = 0
-        if total:
-            delay = p.router_latency_ps + (finish_max - t)
-        return BatchResult(delay_ps + delay, routes, accepted, cores, dropped)
 
     def _serve(self, link, n, t, ser, window_ps):
         """Serve `n` packets arriving evenly over [t, t + window_ps) on output `link`;
@@ -345,6 +360,25 @@ class MulticastRouter(Module):
                                       "utilization": float(util[i])} for i in range(N_LINKS)},
             "core_packets": self.core_packets.tolist(),
         }
+
+
+def _batch_arrays(keys, packets,
+                  in_links) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A batch's keys, packet counts and input links as int64 arrays, checked."""
+    keys = np.asarray(keys, dtype=np.int64).ravel()
+    packets = np.asarray(packets, dtype=np.int64).ravel()
+    in_links = np.full(keys.size, LOCAL, np.int64) if in_links is None else \
+        np.asarray(in_links, dtype=np.int64).ravel()
+    if not (keys.size == packets.size == in_links.size):
+        raise ValueError("keys, packets and in_links must have the same length")
+    if (packets < 0).any() or ((in_links < LOCAL) | (in_links >= N_LINKS)).any():
+        raise ValueError("packet counts must be >= 0 and in_links in -1..5")
+    return keys, packets, in_links
+
+
+def _link_bits(routes: np.ndarray) -> np.ndarray:
+    """(n, 6) 0/1: which inter-chip links each route sends on."""
+    return (routes[:, None] >> np.arange(N_LINKS)[None, :]) & 1
 
 
 class RouteResult:
@@ -397,7 +431,7 @@ def _overlaps(keys, masks, routes, chunk=1024):
     return None
 
 
-def compress_table(entries):
+def compress_table(entries: Iterable[tuple[int, int, int]]) -> list[Entry]:
     """Merge routing entries that share a route; returns a shorter list of (key, mask,
     route) that routes every key exactly as `entries` does.
 
@@ -414,6 +448,21 @@ def compress_table(entries):
     (ordered covering, Mundy et al. 2016, does better by exploiting the first-match order
     and default routing); entries whose route equals the default route are kept.
     """
+    entries = _checked_entries(entries)
+    if not entries:
+        return []
+    groups: dict[tuple[int, int], set[int]] = {}
+    for k, m, r in entries:
+        groups.setdefault((r, m), set()).add(k)
+    changed = True
+    while changed:
+        groups, changed = _merge_pass(groups)
+    return _drop_covered(groups)
+
+
+def _checked_entries(entries: Iterable[tuple[int, int, int]]) -> list[Entry]:
+    """`entries` as int triples, refused (`ParameterError`) if a key has bits outside its
+    mask and (`MappingError`) if entries of different routes match a common key."""
     entries = [(int(k), int(m), int(r)) for k, m, r in entries]
     for k, m, r in entries:
         if k & ~m:
@@ -428,32 +477,40 @@ def compress_table(entries):
             f"compress_table: entries {i} (0x{keys[i]:x}/0x{masks[i]:x}) and {j} "
             f"(0x{keys[j]:x}/0x{masks[j]:x}) match a common key with different routes; "
             "the merge needs entries of different routes to be disjoint")
-    groups = {}
-    for k, m, r in entries:
-        groups.setdefault((r, m), set()).add(k)
-    changed = True
-    while changed:
-        changed = False
-        new = {}
-        for (r, m), ks in groups.items():
-            used = set()
-            bits = [1 << b for b in range(m.bit_length()) if m >> b & 1]
-            for k in sorted(ks):
-                if k in used:
-                    continue
-                for bit in bits:
-                    partner = k ^ bit
-                    if partner in ks and partner not in used:
-                        used.update((k, partner))
-                        new.setdefault((r, m & ~bit), set()).add(k & ~bit)
-                        changed = True
-                        break
-                else:
-                    new.setdefault((r, m), set()).add(k)
-        groups = new
+    return entries
+
+
+def _merge_pass(groups: dict[tuple[int, int], set[int]]
+                ) -> tuple[dict[tuple[int, int], set[int]], bool]:
+    """One merging pass over the keys of each (route, mask) group: a key and a partner
+    differing in one mask bit become one key under a mask without that bit (each key
+    merges at most once). Returns the new groups and whether anything merged."""
+    changed = False
+    new: dict[tuple[int, int], set[int]] = {}
+    for (r, m), ks in groups.items():
+        used: set[int] = set()
+        bits = [1 << b for b in range(m.bit_length()) if m >> b & 1]
+        for k in sorted(ks):
+            if k in used:
+                continue
+            for bit in bits:
+                partner = k ^ bit
+                if partner in ks and partner not in used:
+                    used.update((k, partner))
+                    new.setdefault((r, m & ~bit), set()).add(k & ~bit)
+                    changed = True
+                    break
+            else:
+                new.setdefault((r, m), set()).add(k)
+    return new, changed
+
+
+def _drop_covered(groups: dict[tuple[int, int], set[int]]) -> list[Entry]:
+    """The groups' entries, by route and larger key sets first, without those whose key
+    set lies inside an entry of the same route already kept."""
     flat = sorted(((k, m, r) for (r, m), ks in groups.items() for k in ks),
                   key=lambda e: (e[2], bin(e[1]).count("1"), e[1], e[0]))
-    out = []
+    out: list[Entry] = []
     for k, m, r in flat:  # fewer mask bits (larger key sets) first within a route
         if any(r2 == r and m & m2 == m2 and k & m2 == k2 for k2, m2, r2 in out):
             continue
