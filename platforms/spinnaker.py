@@ -95,19 +95,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tlmsim.activity.synthetic import bernoulli_events
+from tlmsim.activity.synthetic import microcircuit, population_network
 from tlmsim.components.bus import Bus, BusParams
 from tlmsim.components.dma import Descriptor, Dma, DmaParams
 from tlmsim.components.dram import DramChannel, DramParams
-from tlmsim.components.router import (N_LINKS, MulticastRouter, RouterParams,
-                                      compressed_tables, key_mask, multicast_routing)
+from tlmsim.components.router import N_LINKS, MulticastRouter, RouterParams
 from tlmsim.components.sram import Sram, SramParams
-from tlmsim.errors import InvariantError, MappingError, ParameterError
+from tlmsim.errors import InvariantError, ParameterError
 from tlmsim.kernel import EnergyLedger, Module, Simulator
 from tlmsim.params import nested, override, param, to_dict, validate
 from tlmsim.progress import progress as progress_bar
-from tlmsim.replay.mapper import POLICIES, CoreLimits, map_network
-from tlmsim.replay.workload import LayerInfo, Workload, count_window, open_workload
+from tlmsim.replay import softcore_mapper
+from tlmsim.replay.mapper import POLICIES
+from tlmsim.replay.softcore_mapper import format_mapping
+from tlmsim.replay.workload import Workload, count_window, open_workload
 from tlmsim.replay.steplog import StepLog
 from tlmsim.report import Report
 from tlmsim.report.table import ColumnTable
@@ -327,122 +328,12 @@ def check_params(p):
 
 # -- mapping -----------------------------------------------------------------------------
 
-@dataclass
-class SpinnakerMapping:
-    """A `tlmsim.replay.mapper.Mapping` (cores = 16 per chip, one tile per chip) plus what
-    SpiNNaker needs: routing keys, per-chip routing tables, multicast trees, memory use.
-
-    `chip_xy` (n_chips, 2) chip coordinates; `local` each used core's index on its chip;
-    `key_bits` neuron bits under each core's key; `tables` per chip the compressed
-    (key, mask, route) entries and `table_sizes` (before, after compression);
-    `visits` the multicast trees as arrays (chip, source core, in link, parent visit,
-    depth) -- one row per router a source core's packets pass; `dtcm_bytes`, `sdram_bytes` per core and per
-    chip; `row_bytes` per used core (the pitch of its synaptic matrix); `pair_src`,
-    `pair_dst` every (source core, destination core) pair with synapses.
-    """
-
-    base: object
-    chip_xy: np.ndarray
-    chip: np.ndarray
-    local: np.ndarray
-    key_bits: int
-    tables: list
-    table_sizes: list
-    visits: tuple
-    dtcm_bytes: np.ndarray
-    sdram_chip_bytes: np.ndarray
-    row_bytes: np.ndarray
-    pair_src: np.ndarray
-    pair_dst: np.ndarray
-
-    @property
-    def n_chips(self):
-        return len(self.chip_xy)
-
-    @property
-    def cores_used(self):
-        return int(len(self.base.cores))
-
-
-def _board_of(need):
-    return f"a board of at least {need} chips (--set chip.chips_x=.. --set chip.chips_y=..)"
-
-
 def map_workload(workload, params=None):
-    """Place neurons on cores (populations of up to ``mapper.neurons_per_core``), build the
-    routing tables, check DTCM, SDRAM and table capacity; returns a `SpinnakerMapping`
-    or raises `MappingError` naming what overflowed and how to fix it."""
+    """`tlmsim.replay.softcore_mapper.map_workload` after checking the parameters (default:
+    the platform's): a `SpinnakerMapping`, or `MappingError` naming what overflowed."""
     p = params or Params()
     check_params(p)
-    ch = p.chip
-    n_chips_board = ch.chips_x * ch.chips_y
-    limits = CoreLimits(p.mapper.neurons_per_core, 1 << 40, 1 << 40, 1 << 62)
-    base = map_network(workload, limits, ch.app_cores, 1, 1, n_chips_board, ch.chips_x,
-                       p.mapper.policy, None, True, more_chips=_board_of)
-    cores = base.cores.astype(np.int64)
-    chip = cores // ch.app_cores
-    local = cores % ch.app_cores
-    u = len(cores)
-    chip_xy = np.stack([np.arange(n_chips_board) % ch.chips_x,
-                        np.arange(n_chips_board) // ch.chips_x], axis=1)
-    c = p.core
-    # synaptic rows: one per (source neuron, destination core) entry of the fan-out table
-    f_indptr, f_core, f_syn = base.fanout_indptr, base.fanout_core, base.fanout_synapses
-    src_of_entry = np.repeat(base.compact_of_neuron, np.diff(f_indptr))
-    entry_bytes = c.row_header_bytes + c.synapse_bytes * f_syn.astype(np.int64)
-    row_bytes = np.zeros(u, dtype=np.int64)
-    if len(f_core):
-        np.maximum.at(row_bytes, f_core, entry_bytes)
-    pairs = np.unique(src_of_entry.astype(np.int64) * u + f_core) if len(f_core) else \
-        np.zeros(0, np.int64)
-    pair_src, pair_dst = pairs // u, pairs % u
-    sources_per_core = np.bincount(pair_dst, minlength=u)
-    # DTCM
-    dtcm = (c.fixed_dtcm_bytes + base.neurons * (c.neuron_state_bytes + c.ring_buffer_bytes)
-            + sources_per_core * c.master_table_entry_bytes + 2 * row_bytes)
-    over = np.flatnonzero(dtcm > c.dtcm_bytes)
-    if len(over):
-        i = over[np.argmax(dtcm[over])]
-        raise MappingError(
-            f"DTCM overflow: core {int(cores[i])} (chip {int(chip[i])}, layer "
-            f"{base.layer[i]!r}) needs {int(dtcm[i])} B of its {c.dtcm_bytes} B "
-            f"({int(base.neurons[i])} neurons x {c.neuron_state_bytes + c.ring_buffer_bytes} B, "
-            f"{int(sources_per_core[i])} source cores, row buffers 2 x {int(row_bytes[i])} B, "
-            f"{c.fixed_dtcm_bytes} B fixed); {len(over)} core(s) overflow: lower "
-            "mapper.neurons_per_core")
-    # SDRAM per chip: the synaptic matrices of its cores
-    per_core_sdram = np.bincount(f_core, weights=entry_bytes, minlength=u).astype(np.int64)
-    sdram = np.bincount(chip, weights=per_core_sdram, minlength=n_chips_board).astype(np.int64)
-    if (sdram > ch.sdram_bytes).any():
-        k = int(np.argmax(sdram))
-        raise MappingError(f"SDRAM overflow: chip {k} needs {int(sdram[k])} B of synaptic "
-                           f"rows, it has {ch.sdram_bytes} B; spread the network over more "
-                           "chips (lower mapper.neurons_per_core) or prune synapses")
-    # keys: core id above the neuron bits
-    key_bits = max(1, int(math.ceil(math.log2(max(2, p.mapper.neurons_per_core)))))
-    if (int(cores.max()) + 1) << key_bits >= 1 << 32:
-        raise MappingError(f"{u} cores x 2^{key_bits} neuron keys do not fit 32-bit keys")
-    # multicast trees and routing tables
-    entries, visits = multicast_routing(pair_src, pair_dst, chip, local, cores << key_bits,
-                                        key_mask(key_bits), n_chips_board, ch.chips_x)
-    tables, sizes = compressed_tables(entries, p.router.table_entries)
-    return SpinnakerMapping(base, chip_xy, chip, local, key_bits, tables, sizes, visits,
-                            dtcm.astype(np.int64), sdram, row_bytes, pair_src, pair_dst)
-
-
-def format_mapping(m, p):
-    """A short text summary of a mapping: cores, chips, and the worst use of each limit."""
-    b = m.base
-    lines = [f"mapping: {m.cores_used} cores on {len(set(m.chip.tolist()))} chip(s), "
-             f"up to {int(b.neurons.max()) if len(b.neurons) else 0} of "
-             f"{p.mapper.neurons_per_core} neurons per core",
-             f"  DTCM: up to {int(m.dtcm_bytes.max()) if len(m.dtcm_bytes) else 0} of "
-             f"{p.core.dtcm_bytes} B per core; SDRAM: up to {int(m.sdram_chip_bytes.max())} of "
-             f"{p.chip.sdram_bytes} B per chip",
-             f"  routing tables: up to {max((c for _, c in m.table_sizes), default=0)} of "
-             f"{p.router.table_entries} entries per chip after compression "
-             f"({sum(a for a, _ in m.table_sizes)} -> {sum(c for _, c in m.table_sizes)} in all)"]
-    return "\n".join(lines)
+    return softcore_mapper.map_workload(workload, p)
 
 
 # -- the board -----------------------------------------------------------------------------
@@ -928,48 +819,6 @@ class _Replay:
 
 # -- a synthetic workload like S13's ------------------------------------------------------
 
-def population_network(n_pops, pop_size, synapses_per_neuron, rate_hz, n_steps,
-                       targets=2, n_samples=1, seed=0, dt_s=1e-3, name="populations"):
-    """A recurrent network of `n_pops` populations of `pop_size` neurons (one layer), each
-    neuron with `synapses_per_neuron` random synapses spread over `targets` target
-    populations (population p projects to p + 1 and to p + d for `targets` - 1 random
-    offsets d, the same for all, so every population receives from `targets` others),
-    Poisson spikes at `rate_hz`.
-
-    With ``mapper.neurons_per_core = pop_size`` each population fills one core, so a
-    spike fetches `targets` rows of ``synapses_per_neuron / targets`` synapses: the
-    population-to-population structure of the networks S13 ran."""
-    if n_pops < 1 or pop_size < 1 or synapses_per_neuron < 1 or targets < 1:
-        raise ParameterError("population_network needs positive sizes")
-    rng = np.random.default_rng(seed)
-    n = n_pops * pop_size
-    pop = np.arange(n) // pop_size
-    # population p projects to p + offset (mod n_pops) for each offset: every population
-    # receives from exactly `targets` populations (a balanced load)
-    offsets = [1] + (rng.choice(np.arange(2, n_pops), size=min(targets - 1, max(0, n_pops - 2)),
-                                replace=False).tolist() if targets > 1 and n_pops > 2 else [])
-    offsets = (offsets + [1] * targets)[:targets]
-    tp = (pop[:, None] + np.array(offsets, dtype=np.int64)[None, :]) % n_pops
-    post = np.empty((n, synapses_per_neuron), dtype=np.int32)
-    chunk = max(1, (1 << 22) // synapses_per_neuron)       # bounded temporaries
-    for a in range(0, n, chunk):
-        b = min(n, a + chunk)
-        which = rng.integers(0, targets, size=(b - a, synapses_per_neuron))
-        block = tp[np.arange(a, b)[:, None], which] * pop_size \
-            + rng.integers(0, pop_size, size=(b - a, synapses_per_neuron))
-        block.sort(axis=1)
-        post[a:b] = block
-    indptr = np.arange(n + 1, dtype=np.int64) * synapses_per_neuron
-    layers = [LayerInfo("pop", n, ("pop",), 16, "recurrent")]
-    spikes = []
-    p_fire = rate_hz * dt_s
-    for _ in range(n_samples):
-        counts, ids = bernoulli_events(rng, n, p_fire, n_steps)
-        spikes.append((np.repeat(np.arange(n_steps), counts), ids.astype(np.int64)))
-    return Workload(name, layers, {(0, 0): (indptr, post.ravel())}, spikes,
-                    n_steps, dt_s)
-
-
 def stromatias_power_w(p, n_chips, neuron_updates_per_s, synaptic_events_per_s,
                        packets_routed_per_s):
     """S13's model evaluated directly: the power the replay's ledger should reproduce."""
@@ -978,72 +827,6 @@ def stromatias_power_w(p, n_chips, neuron_updates_per_s, synaptic_events_per_s,
             + neuron_updates_per_s * w.neuron_update_nj * 1e-9
             + synaptic_events_per_s * w.synaptic_event_nj * 1e-9
             + packets_routed_per_s * w.packet_routed_nj * 1e-9)
-
-
-# -- the cortical microcircuit (Potjans & Diesmann 2014), scaled ----------------------------
-
-#: PD14's populations (L2/3e, L2/3i, L4e, L4i, L5e, L5i, L6e, L6i): full-scale sizes, and
-#: connection probabilities [target][source] (PD14, Cereb. Cortex 24(3), Table 5; RECALLED
-#: from the model's published parameter files; they reproduce the 77,169 neurons and
-#: 0.30 G synapses van Albada et al. 2018 state in their abstract)
-MICROCIRCUIT_SIZES = (20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948)
-MICROCIRCUIT_PROBS = (
-    (0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0.0, 0.0076, 0.0),
-    (0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0.0, 0.0042, 0.0),
-    (0.0077, 0.0059, 0.0497, 0.1350, 0.0067, 0.0003, 0.0453, 0.0),
-    (0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0.0, 0.1057, 0.0),
-    (0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0.0),
-    (0.0548, 0.0269, 0.0257, 0.0022, 0.0600, 0.3158, 0.0086, 0.0),
-    (0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252),
-    (0.0364, 0.0010, 0.0034, 0.0005, 0.0277, 0.0080, 0.0658, 0.1443))
-#: mean firing rates of the populations, Hz (PD14 Fig. 6 and van Albada 2018 Fig. 4 show
-#: rates of this size; RECALLED, not read off the figures here)
-MICROCIRCUIT_RATES_HZ = (0.9, 2.8, 4.4, 5.7, 7.4, 8.6, 1.1, 7.7)
-
-
-def microcircuit_indegrees():
-    """Synapses a neuron of population i receives from population j at full scale,
-    ``round(-ln(1 - p_ij) N_j)`` (PD14's synapse count with multapses, per target)."""
-    return np.rint(-np.log1p(-np.array(MICROCIRCUIT_PROBS))
-                   * np.array(MICROCIRCUIT_SIZES)[None, :]).astype(np.int64)
-
-
-def microcircuit(scale, n_steps, dt_s=1e-4, seed=0, name="microcircuit"):
-    """The cortical microcircuit of Potjans & Diesmann (2014) with its population sizes
-    times `scale` and the full-scale in-degrees: a neuron of population i receives
-    ``-ln(1 - p_ij) N_j`` synapses (PD14's count of synapses with multapses, per target)
-    from random neurons of population j, so each neuron sees as many synaptic events per
-    second as at full scale. Spikes are Poisson at `MICROCIRCUIT_RATES_HZ`; the external
-    drive is left out (PD14's DC-input variant: no external spikes, no external events)."""
-    if not 0 < scale <= 1 or n_steps < 1:
-        raise ParameterError("microcircuit needs 0 < scale <= 1 and n_steps >= 1")
-    rng = np.random.default_rng(seed)
-    sizes = np.maximum(1, np.rint(np.array(MICROCIRCUIT_SIZES) * scale)).astype(np.int64)
-    start = np.concatenate([[0], np.cumsum(sizes)])
-    n = int(start[-1])
-    indegree = microcircuit_indegrees()
-    pre, post = [], []
-    for i in range(8):
-        for j in range(8):
-            k = int(indegree[i, j])
-            if k:
-                post.append(np.repeat(np.arange(start[i], start[i + 1]), k))
-                pre.append(rng.integers(start[j], start[j + 1], size=k * int(sizes[i])))
-    key = np.concatenate(pre) * n + np.concatenate(post)     # rows by source, sorted
-    key.sort()
-    pre, post = key // n, key % n
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n))]).astype(np.int64)
-    steps, ids = [], []
-    for j in range(8):
-        counts, hit = bernoulli_events(rng, int(sizes[j]), MICROCIRCUIT_RATES_HZ[j] * dt_s,
-                                       n_steps)
-        steps.append(np.repeat(np.arange(n_steps), counts))
-        ids.append(hit.astype(np.int64) + start[j])
-    steps, ids = np.concatenate(steps), np.concatenate(ids)
-    by_step = np.lexsort((ids, steps))
-    layers = [LayerInfo("cortex", n, ("cortex",), 16, "recurrent")]
-    return Workload(name, layers, {(0, 0): (indptr, post.astype(np.int32))},
-                    [(steps[by_step], ids[by_step])], n_steps, dt_s)
 
 
 # -- validation: published figures and the model's values ---------------------------------
