@@ -12,6 +12,7 @@ from tlmsim.cli import main
 from tlmsim.params import override
 from tlmsim.platforms import spinnaker as S
 from tlmsim.replay.softcore_mapper import format_mapping, map_workload
+from tlmsim.replay.softcore_power import stromatias_power_w
 from tlmsim.replay.workload import LayerInfo, Workload, dense_csr
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -210,8 +211,8 @@ def test_s13_calibration_real_time_under_one_watt_per_chip():
     assert events_per_chip_s == pytest.approx(1.8e9 / 48, rel=0.1)
     assert d["power_per_chip_w"] < 1.0
     routed = sum(x["packets"] for x in r.tables["routers"])
-    model = S.stromatias_power_w(p, 2, d["ops"]["neuron_updates"] / d["latency_s"],
-                                 events_per_chip_s * 2, routed / d["latency_s"])
+    model = stromatias_power_w(p, 2, d["ops"]["neuron_updates"] / d["latency_s"],
+                               events_per_chip_s * 2, routed / d["latency_s"])
     assert d["power_w"] == pytest.approx(model, rel=1e-9)
 
 
