@@ -26,7 +26,7 @@ Model (transaction level: one DMA transaction and a few SimPy events per core pe
 * Every 1 ms timer tick each used core (a SimPy process) updates its neurons; the spikes
   of tick k travel as multicast packets (key = source core and neuron) through the
   routers, along a multicast tree per source core (dimension-order on the chip grid,
-  diagonal links first); routers deliver to the destination cores, which take an
+  diagonal links first; `tlmsim.components.router.multicast_routing`); routers deliver to the destination cores, which take an
   interrupt and a row lookup per packet, then fetch the tick's rows that hold synapses
   on them with ONE DMA descriptor (rows of mean length at the pitch of the core's
   synaptic matrix, all landing in the DTCM row buffer), over the chip's bus into the
@@ -34,7 +34,8 @@ Model (transaction level: one DMA transaction and a few SimPy events per core pe
   (pipelined: processing ends at ``max(DMA done + one row, DMA issue + all rows)``).
   Cycle costs: `tlmsim.tiles.armcore`.
 * Every layer, input layers included, is placed on cores (spike sources are
-  populations on cores in sPyNNaker); populations of up to ``mapper.neurons_per_core``.
+  populations on cores in sPyNNaker); populations of up to ``mapper.neurons_per_core``
+  (`tlmsim.replay.softcore_mapper`: placement, DTCM, SDRAM, keys, routing tables).
 * A core whose tick's work ends after the next tick was due overruns: its next tick
   starts late (the timer event waits), and the report lists every overrun (which core,
   which tick, how late), as SpiNNaker's timer-overrun provenance does.
@@ -47,7 +48,7 @@ Model (transaction level: one DMA transaction and a few SimPy events per core pe
   already includes fetching the row, and its idle power the SDRAM's standby power.
 
 What the figures were checked against (``tlmsim validate --platform spinnaker``,
-`validation_checks`; run in about 13 s)
+`validation_checks`, replays in `tlmsim.replay.softcore_power`; run in about 13 s)
 -----------------------------------------------------------------------------------
 Read in the primary text (abstracts only: the papers' bodies were not reachable here):
   P13 abstract: 18 ARM968 cores, 102 mm2, peak 3.96 GIPS, "peak power consumption of 1 W

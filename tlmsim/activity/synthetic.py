@@ -351,31 +351,46 @@ def microcircuit(scale: float, n_steps: int, dt_s: float = 1e-4, seed: int = 0,
     rng = np.random.default_rng(seed)
     sizes = np.maximum(1, np.rint(np.array(MICROCIRCUIT_SIZES) * scale)).astype(np.int64)
     start = np.concatenate([[0], np.cumsum(sizes)])
+    indptr, post = _microcircuit_synapses(rng, sizes, start)
+    steps, ids = _microcircuit_spikes(rng, sizes, start, n_steps, dt_s)
+    layers = [LayerInfo("cortex", int(start[-1]), ("cortex",), 16, "recurrent")]
+    return Workload(name, layers, {(0, 0): (indptr, post.astype(np.int32))},
+                    [(steps, ids)], n_steps, dt_s)
+
+
+def _microcircuit_synapses(rng: np.random.Generator, sizes: np.ndarray,
+                           start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The circuit's synapses as CSR rows by source neuron (indptr, targets): each neuron
+    of population i gets `microcircuit_indegrees()[i, j]` from random neurons of j."""
     n = int(start[-1])
     indegree = microcircuit_indegrees()
-    pre, post = [], []
+    pre_parts, post_parts = [], []
     for i in range(8):
         for j in range(8):
             k = int(indegree[i, j])
             if k:
-                post.append(np.repeat(np.arange(start[i], start[i + 1]), k))
-                pre.append(rng.integers(start[j], start[j + 1], size=k * int(sizes[i])))
-    key = np.concatenate(pre) * n + np.concatenate(post)     # rows by source, sorted
+                post_parts.append(np.repeat(np.arange(start[i], start[i + 1]), k))
+                pre_parts.append(rng.integers(start[j], start[j + 1], size=k * int(sizes[i])))
+    key = np.concatenate(pre_parts) * n + np.concatenate(post_parts)  # rows by source, sorted
     key.sort()
     pre, post = key // n, key % n
     indptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n))]).astype(np.int64)
-    steps, ids = [], []
+    return indptr, post
+
+
+def _microcircuit_spikes(rng: np.random.Generator, sizes: np.ndarray, start: np.ndarray,
+                         n_steps: int, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson spikes of every population at its `MICROCIRCUIT_RATES_HZ`, as (step,
+    neuron) arrays ordered by step, then neuron."""
+    step_parts, id_parts = [], []
     for j in range(8):
         counts, hit = bernoulli_events(rng, int(sizes[j]), MICROCIRCUIT_RATES_HZ[j] * dt_s,
                                        n_steps)
-        steps.append(np.repeat(np.arange(n_steps), counts))
-        ids.append(hit.astype(np.int64) + start[j])
-    steps, ids = np.concatenate(steps), np.concatenate(ids)
+        step_parts.append(np.repeat(np.arange(n_steps), counts))
+        id_parts.append(hit.astype(np.int64) + start[j])
+    steps, ids = np.concatenate(step_parts), np.concatenate(id_parts)
     by_step = np.lexsort((ids, steps))
-    layers = [LayerInfo("cortex", n, ("cortex",), 16, "recurrent")]
-    return Workload(name, layers, {(0, 0): (indptr, post.astype(np.int32))},
-                    [(steps[by_step], ids[by_step])], n_steps, dt_s)
-
+    return steps[by_step], ids[by_step]
 
 __all__ = ["synth", "synth_ann", "bernoulli_events", "population_network", "microcircuit",
            "microcircuit_indegrees", "MICROCIRCUIT_SIZES", "MICROCIRCUIT_PROBS",

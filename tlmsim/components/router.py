@@ -556,7 +556,7 @@ def multicast_tree(src_chip: int, dst_chips: Iterable[int],
     link (`LOCAL` at the source)."""
     def xy(c):
         return (c % chips_x, c // chips_x)
-    tree = {src_chip: [LOCAL, set(), set(), None]}
+    tree: dict[int, TreeNode] = {src_chip: [LOCAL, set(), set(), None]}
     for d in dst_chips:
         here, (x, y) = src_chip, xy(src_chip)
         for link in chip_path(xy(src_chip), xy(d)):
