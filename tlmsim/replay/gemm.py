@@ -2,8 +2,8 @@
 placement in an on-chip activation buffer.
 
 - `Gemm`, `dense_gemm`, `conv_gemm` (im2col lowering), `conv_output_size`, `im2col`;
-- `VectorOp`: an elementwise or pooling layer (the activation unit's vector and pooling
-  paths);
+- `VectorOp` (defined with the chip that runs it, `tlmsim.tiles.vector_op`): an
+  elementwise or pooling layer (the activation unit's vector and pooling paths);
 - `layers_from_trace` (and `gemms_from_trace`, its GEMMs only): an ANN activity trace's
   layers (with the share of zero input activations and the MACs on non-zero activations
   when recorded);
@@ -15,10 +15,14 @@ placement in an on-chip activation buffer.
 ``params.host_io`` (as in `tlmsim.platforms.tpu.Params`).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
 from tlmsim.errors import MappingError, ParameterError
+from tlmsim.shapes import PairLike, pair
 from tlmsim.tiles.systolic import ceil_div, gemm_folds
+from tlmsim.tiles.vector_op import VECTOR_OP_CLASS, VectorOp
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,68 +76,6 @@ class Gemm:
         return self.m * self.n
 
 
-#: elementwise operations by the arithmetic they cost on the vector unit
-VECTOR_OP_CLASS = {"add": "add", "sub": "add", "max": "add", "relu": "add", "neg": "add",
-                   "identity": "add", "mul": "mul", "scale": "mul", "sigmoid": "nonlinear",
-                   "tanh": "nonlinear", "exp": "nonlinear"}
-
-
-@dataclass
-class VectorOp:
-    """One layer that runs on the activation unit's vector or pooling path, not the array.
-
-    ``kind="elementwise"``: `outputs` values, each from `sources` input values by `op`
-    (one of `VECTOR_OP_CLASS`: LSTM gates, residual adds, activations as separate ops);
-    ``kind="pooling"``: `outputs` values, each combining `window` inputs (max or average),
-    read from a source of `inputs` values. Values are int8: bytes = values.
-    """
-
-    kind: str
-    outputs: int
-    op: str = "identity"
-    sources: int = 1
-    window: int = 1
-    inputs: int = None
-    name: str = ""
-    m = k = n = None
-    macs = 0
-    weight_bytes = 0
-    input_zero_fraction = None
-    nonzero_act_macs = None
-
-    def __post_init__(self):
-        if self.kind not in ("elementwise", "pooling"):
-            raise ParameterError(f"vector layer {self.name or '?'}: kind {self.kind!r} is not "
-                                 "elementwise or pooling")
-        for dim in ("outputs", "sources", "window"):
-            v = getattr(self, dim)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ParameterError(f"vector layer {self.name or '?'}: {dim}={v!r} must be a "
-                                     "positive integer")
-        if self.kind == "elementwise" and self.op not in VECTOR_OP_CLASS:
-            raise ParameterError(f"vector layer {self.name or '?'}: op {self.op!r} unknown "
-                                 f"(one of {', '.join(VECTOR_OP_CLASS)})")
-        if self.inputs is None:
-            self.inputs = self.outputs * (self.sources if self.kind == "elementwise" else
-                                          self.window)
-
-    @property
-    def input_bytes(self):
-        return self.inputs
-
-    @property
-    def output_bytes(self):
-        return self.outputs
-
-    @property
-    def operations(self):
-        """Arithmetic operations: one per output per source after the first (at least one)
-        for elementwise, one per window element for pooling."""
-        if self.kind == "pooling":
-            return self.outputs * self.window
-        return self.outputs * max(1, self.sources - 1)
-
-
 def conv_output_size(size, kernel, stride, pad_before, pad_after=None):
     """Output length of a convolution along one axis."""
     pad_after = pad_before if pad_after is None else pad_after
@@ -158,12 +100,10 @@ def conv_gemm(batch, in_hw, in_channels, out_channels, kernel, stride=1, padding
     `stride` and `padding` are ints or (h, w) pairs (padding may be ((top, bottom), (left,
     right))). The input occupies batch x H x W x C_in bytes of the Unified Buffer.
     """
-    h, w = _pair(in_hw)
-    kh, kw = _pair(kernel)
-    sh, sw = _pair(stride)
-    ph, pw = _pair(padding)
-    ph = ph if isinstance(ph, (tuple, list)) else (ph, ph)
-    pw = pw if isinstance(pw, (tuple, list)) else (pw, pw)
+    h, w = pair(in_hw, "in_hw")
+    kh, kw = pair(kernel, "kernel")
+    sh, sw = pair(stride, "stride")
+    ph, pw = _padding(padding)
     oh = conv_output_size(h, kh, sh, *ph)
     ow = conv_output_size(w, kw, sw, *pw)
     return Gemm(batch * oh * ow, kh * kw * in_channels, out_channels, name=name, kind="conv2d",
@@ -190,12 +130,15 @@ def input_bytes_for_rows(g, rows):
     return (sample * h + iy + 1) * w * c
 
 
-def _pair(v):
-    if isinstance(v, (tuple, list)):
-        if len(v) != 2:
-            raise MappingError(f"expected a pair (h, w), got {v!r}")
-        return tuple(v)
-    return (v, v)
+def _padding(padding: PairLike | tuple) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((top, bottom), (left, right)) of a padding given as an int, a (rows, cols) pair or
+    per-axis pairs ((top, bottom), (left, right))."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and \
+            any(isinstance(p, (tuple, list)) for p in padding):
+        rows, cols = (pair(p, "padding") for p in padding)
+        return rows, cols
+    ph, pw = pair(padding, "padding")
+    return (ph, ph), (pw, pw)
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,11 +353,9 @@ def im2col(x, kernel, stride, padding):
     """The im2col matrix of int8 feature maps `x` [samples, C, H, W]: one row per output
     pixel (sample, row, col), columns in the weights' (C, KH, KW) order."""
     import numpy as np
-    kh, kw = _pair(kernel)
-    sh, sw = _pair(stride)
-    ph, pw = _pair(padding)
-    ph = ph if isinstance(ph, (tuple, list)) else (ph, ph)
-    pw = pw if isinstance(pw, (tuple, list)) else (pw, pw)
+    kh, kw = pair(kernel, "kernel")
+    sh, sw = pair(stride, "stride")
+    ph, pw = _padding(padding)
     xp = np.pad(x, ((0, 0), (0, 0), tuple(ph), tuple(pw)))
     win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
     s, c, oh, ow = win.shape[:4]

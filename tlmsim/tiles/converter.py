@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from tlmsim.components.sram import horowitz_sram_energy_pj
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import Module
+from tlmsim.tiles.arithmetic import add_pj
 from tlmsim.params import param
 
 ENCODINGS = ("rate", "direct")
@@ -73,7 +74,6 @@ def op_energies_pj(ops, acc_bits, activation_bits):
     """{action: pJ} of the conversion's arithmetic, from an `OpEnergyParams` (Horowitz):
     the LFSR step and the integrate/threshold/reset adds are `acc_bits` wide, the rate
     comparison `activation_bits` wide, the scale a 32-bit multiply."""
-    from tlmsim.tiles.datapath import add_pj
     acc = add_pj(ops, acc_bits)
     return {"rng": acc, "compare": add_pj(ops, activation_bits), "integrate": acc,
             "threshold": acc, "reset": acc, "scale": ops.mult_32b_pj}

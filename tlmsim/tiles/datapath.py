@@ -74,6 +74,8 @@ from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import Clock, EnergyLedger, Module, Simulator, seconds
 from tlmsim.params import param
 from tlmsim.report import Report
+from tlmsim.shapes import pair
+from tlmsim.tiles.arithmetic import add_pj, mult_pj
 from tlmsim.tiles.converter import conversion_counts, op_energies_pj
 
 HOROWITZ = "Horowitz, ISSCC 2014, 45 nm"
@@ -196,20 +198,6 @@ class DatapathParams:
                           source=SCRIPT + " (one SRAM)")
 
 
-# -- arithmetic energy by width ------------------------------------------------------
-
-def add_pj(ops, bits):
-    """Energy of a `bits`-wide integer add: linear in width through Horowitz's 8- and
-    32-bit points."""
-    return ops.add_8b_pj + (bits - 8) * (ops.add_32b_pj - ops.add_8b_pj) / 24
-
-
-def mult_pj(ops, bits):
-    """Energy of a `bits`-wide integer multiply: linear in width squared (array size)
-    through Horowitz's 8- and 32-bit points."""
-    return ops.mult_8b_pj + (bits * bits - 64) * (ops.mult_32b_pj - ops.mult_8b_pj) / 960
-
-
 # -- layers --------------------------------------------------------------------------
 
 @dataclass
@@ -256,17 +244,6 @@ class LayerSpec:
         return self.n_weights > 0
 
 
-def _pair(value, name):
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return (int(value), int(value))
-    try:
-        a, b = value
-        return (int(a), int(b))
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be an integer or a pair of integers, got {value!r}") \
-            from None
-
-
 def _window_fanout(size, out_size, k, stride, pad):
     """For each input position along one axis: how many (output position, kernel offset)
     pairs read it."""
@@ -307,9 +284,9 @@ def conv2d_layer(in_shape, out_channels, kernel=3, stride=1, padding=0, name="co
     if isinstance(out_channels, bool) or not isinstance(out_channels, (int, np.integer)):
         raise ParameterError(f"layer {name!r}: out_channels must be an integer, "
                              f"got {out_channels!r}")
-    kh, kw = _pair(kernel, "kernel")
-    sh, sw = _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
+    kh, kw = pair(kernel, "kernel")
+    sh, sw = pair(stride, "stride")
+    ph, pw = pair(padding, "padding")
     if min(c, h, w, out_channels, kh, kw, sh, sw) < 1 or min(ph, pw) < 0:
         raise ParameterError(f"layer {name!r}: shapes, kernel and stride must be >= 1 and "
                              f"padding >= 0 (in_shape={in_shape}, out_channels={out_channels}, "

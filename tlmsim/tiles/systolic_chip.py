@@ -22,7 +22,7 @@ from tlmsim.components.weight_memory import WeightMemory
 from tlmsim.errors import InvariantError
 from tlmsim.kernel import Clock, EnergyLedger, Module, PS_PER_S
 from tlmsim.params import to_dict
-from tlmsim.replay.gemm import VECTOR_OP_CLASS, VectorOp
+from tlmsim.tiles.vector_op import VECTOR_OP_CLASS, VectorOp
 from tlmsim.report import Report
 import tlmsim.tiles.systolic  # noqa: F401  (registers the "systolic_ws" tile)
 from tlmsim.tiles.systolic import ceil_div
