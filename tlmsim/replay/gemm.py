@@ -164,7 +164,7 @@ class LayerPlan:
     groups: list = field(default_factory=list)  # (group id, rows, n cols) in order
 
 
-def plan(gemms, params):
+def plan(gemms: list[Gemm | VectorOp], params) -> list[LayerPlan]:
     """Place each GEMM in the Unified Buffer and cut it into folds.
 
     A layer fits when its input and output fit in the Unified Buffer together; consecutive
@@ -177,13 +177,7 @@ def plan(gemms, params):
     (``params.host_overlap``, the array starting on the rows already in) or one transfer
     (serialised). `VectorOp`s get no folds; they must fit the Unified Buffer.
     """
-    if not gemms:
-        raise MappingError("nothing to replay: the list of GEMMs is empty")
-    bad = [i for i, g in enumerate(gemms) if not isinstance(g, (Gemm, VectorOp))]
-    if bad:
-        raise ParameterError(f"item {bad[0]} of the GEMM list is a {type(gemms[bad[0]]).__name__}"
-                             ", not a tlmsim.platforms.tpu.Gemm (build one with Gemm(m, k, n), "
-                             "dense_gemm or conv_gemm) or VectorOp")
+    _check_items(gemms)
     a, b = params.array, params.buffers
     ub = b.unified_buffer_bytes
     m_block = b.accumulator_rows // b.accumulator_buffers
@@ -198,28 +192,9 @@ def plan(gemms, params):
         from_host = (i == 0 and params.host_io) or not fits[i] or (i > 0 and not fits[i - 1])
         to_host = (i == last and params.host_io) or not fits[i] or (i < last and not fits[i + 1])
         if isinstance(g, VectorOp):
-            if not fits[i]:
-                raise MappingError(
-                    f"layer {i} ({g.name or g.kind}): its input ({g.input_bytes} B) and output "
-                    f"({g.output_bytes} B) do not fit the Unified Buffer ({ub} B) together; the "
-                    "vector unit works in the Unified Buffer: raise "
-                    "buffers.unified_buffer_bytes or replay a smaller batch")
-            plans.append(LayerPlan(i, g, from_host, to_host, [1], [g.input_bytes], True))
+            plans.append(_vector_plan(i, g, from_host, to_host, fits[i], ub))
             continue
-        if fits[i]:
-            parts = [g.m]
-        else:
-            in_row = ceil_div(g.input_bytes, g.m)
-            staging = 2 * min(g.m, m_block) * min(g.n, a.cols)
-            rows = (ub - staging) // (2 * in_row)
-            if rows < 1:
-                raise MappingError(
-                    f"layer {i} ({g.name or g.kind}): one row of its input ({in_row} B) does not "
-                    f"fit twice in the Unified Buffer ({ub} B) next to the output staging; raise "
-                    "buffers.unified_buffer_bytes or split the layer")
-            n_parts = ceil_div(g.m, rows)
-            base = ceil_div(g.m, n_parts)
-            parts = [base] * (g.m // base) + ([g.m % base] if g.m % base else [])
+        parts = [g.m] if fits[i] else _row_parts(i, g, ub, m_block, a.cols)
         part_in = [ceil_div(g.input_bytes * r, g.m) for r in parts]
         lp = LayerPlan(i, g, from_host, to_host, parts, part_in, fits[i])
         if from_host and fits[i]:
@@ -231,6 +206,45 @@ def plan(gemms, params):
         group = next_group
         plans.append(lp)
     return plans
+
+
+def _check_items(gemms: list) -> None:
+    """The list to plan is not empty and holds only `Gemm`s and `VectorOp`s."""
+    if not gemms:
+        raise MappingError("nothing to replay: the list of GEMMs is empty")
+    bad = [i for i, g in enumerate(gemms) if not isinstance(g, (Gemm, VectorOp))]
+    if bad:
+        raise ParameterError(f"item {bad[0]} of the GEMM list is a {type(gemms[bad[0]]).__name__}"
+                             ", not a tlmsim.platforms.tpu.Gemm (build one with Gemm(m, k, n), "
+                             "dense_gemm or conv_gemm) or VectorOp")
+
+
+def _vector_plan(i: int, g: VectorOp, from_host: bool, to_host: bool, fits: bool,
+                 ub: int) -> LayerPlan:
+    """The plan of a vector layer: no folds; it must fit the Unified Buffer."""
+    if not fits:
+        raise MappingError(
+            f"layer {i} ({g.name or g.kind}): its input ({g.input_bytes} B) and output "
+            f"({g.output_bytes} B) do not fit the Unified Buffer ({ub} B) together; the "
+            "vector unit works in the Unified Buffer: raise "
+            "buffers.unified_buffer_bytes or replay a smaller batch")
+    return LayerPlan(i, g, from_host, to_host, [1], [g.input_bytes], True)
+
+
+def _row_parts(i: int, g: Gemm, ub: int, m_block: int, cols: int) -> list[int]:
+    """Rows of A per part of a GEMM that does not fit: two parts' inputs (one multiplied,
+    the next arriving) and two groups of outputs must fit the Unified Buffer (`ub` B)."""
+    in_row = ceil_div(g.input_bytes, g.m)
+    staging = 2 * min(g.m, m_block) * min(g.n, cols)
+    rows = (ub - staging) // (2 * in_row)
+    if rows < 1:
+        raise MappingError(
+            f"layer {i} ({g.name or g.kind}): one row of its input ({in_row} B) does not "
+            f"fit twice in the Unified Buffer ({ub} B) next to the output staging; raise "
+            "buffers.unified_buffer_bytes or split the layer")
+    n_parts = ceil_div(g.m, rows)
+    base = ceil_div(g.m, n_parts)
+    return [base] * (g.m // base) + ([g.m % base] if g.m % base else [])
 
 
 def _input_chunks(g, rows_per_chunk):

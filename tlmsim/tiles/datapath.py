@@ -260,6 +260,12 @@ def _window_taps(size, out_size, k, stride, pad):
     return ((pos >= 0) & (pos < size)).sum(1).astype(np.int64)
 
 
+def _check_range(spec: LayerSpec, count: int, limit: int, what: str) -> None:
+    """A count of one pass or step of `spec` must lie in 0..`limit`."""
+    if not 0 <= count <= limit:
+        raise ParameterError(f"layer {spec.name!r}: {count} {what}, outside 0..{limit}")
+
+
 def expected_updated_neurons(spec, silent_fraction):
     """Neurons of `spec` expected to receive at least one input in a step when each input
     is silent (or zero) independently with probability `silent_fraction`: the sum over
@@ -448,8 +454,8 @@ class GenericDatapath:
                         "state_in)")
 
     # -- accounting -------------------------------------------------------------------
-    def work(self, spec, mode, active_synapses, output_spikes=0, active_inputs=None,
-             active_outputs=None):
+    def work(self, spec: LayerSpec, mode: str, active_synapses: int, output_spikes: int = 0,
+             active_inputs: int | None = None, active_outputs: int | None = None) -> Work:
         """The `Work` of one pass (ANN) or one step (SNN) of `spec` with
         `active_synapses` synapses whose input is non-zero or spiked and `output_spikes`
         output spikes (SNN). The sparsity switches need two more counts, None when
@@ -460,17 +466,30 @@ class GenericDatapath:
         dp = self.params.datapath
         if spec.conversion:
             return self.conversion_work(spec, active_synapses, output_spikes)
-        syn = spec.n_synapses
-        if not 0 <= active_synapses <= syn:
-            raise ParameterError(f"layer {spec.name!r}: {active_synapses} active synapses, "
-                                 f"outside 0..{syn}")
-        if not 0 <= output_spikes <= spec.n_outputs:
-            raise ParameterError(f"layer {spec.name!r}: {output_spikes} output spikes, "
-                                 f"outside 0..{spec.n_outputs}")
+        _check_range(spec, active_synapses, spec.n_synapses, "active synapses")
+        _check_range(spec, output_spikes, spec.n_outputs, "output spikes")
         if mode == "ann" and not dp.skip_zero_inputs:
-            active_synapses = syn
-        fetch_all = dp.fetch_zero_inputs
-        n_out, n_ch = spec.n_outputs, spec.n_channels
+            active_synapses = spec.n_synapses
+        inputs_read, written, updated = self._element_counts(spec, mode, output_spikes,
+                                                             active_inputs, active_outputs)
+        w = Work()
+        self._add_operands(w, spec, mode, active_synapses, inputs_read)
+        if mode == "ann":
+            self._add_ann_outputs(w, spec, active_synapses, written)
+        else:
+            self._add_snn_outputs(w, spec, active_synapses, output_spikes, written, updated)
+        w.active_synapses = active_synapses
+        w.compute_ops = (math.ceil(active_synapses / dp.parallel_units)
+                         + math.ceil(updated / dp.parallel_units))
+        return w
+
+    def _element_counts(self, spec: LayerSpec, mode: str, output_spikes: int,
+                        active_inputs: int | None, active_outputs: int | None
+                        ) -> tuple[int, int, int]:
+        """(input elements read from their home level, outputs written back, neurons
+        updated) of one pass or step, as the sparsity switches decide."""
+        dp = self.params.datapath
+        fetch_all, n_out = dp.fetch_zero_inputs, spec.n_outputs
         inputs_read = spec.n_inputs if fetch_all else \
             self._needed(spec, "active_inputs", active_inputs, spec.n_inputs,
                          "fetch_zero_inputs=false with reuse='full'"
@@ -478,53 +497,67 @@ class GenericDatapath:
         if mode == "ann":
             written = n_out if fetch_all else self._needed(
                 spec, "active_outputs", active_outputs, n_out, "fetch_zero_inputs=false")
-            updated = n_out
-        else:
-            written = n_out if fetch_all else output_spikes
-            updated = n_out if dp.update_silent_neurons else self._needed(
-                spec, "active_outputs", active_outputs, n_out, "update_silent_neurons=false")
-            if output_spikes > updated:
-                raise ParameterError(f"layer {spec.name!r}: {output_spikes} output spikes but "
-                                     f"only {updated} neurons updated (a neuron that spikes "
-                                     "is updated)")
-        w = Work()
-        wl, al, sl = dp.weights_in, dp.activations_in, dp.state_in
+            return inputs_read, written, n_out
+        written = n_out if fetch_all else output_spikes
+        updated = n_out if dp.update_silent_neurons else self._needed(
+            spec, "active_outputs", active_outputs, n_out, "update_silent_neurons=false")
+        if output_spikes > updated:
+            raise ParameterError(f"layer {spec.name!r}: {output_spikes} output spikes but "
+                                 f"only {updated} neurons updated (a neuron that spikes "
+                                 "is updated)")
+        return inputs_read, written, updated
+
+    def _add_operands(self, w: Work, spec: LayerSpec, mode: str, active_synapses: int,
+                      inputs_read: int) -> None:
+        """Input and weight reads: straight from their home levels (``reuse="none"``), or
+        each element fetched once into the register file and read there per synapse."""
+        dp = self.params.datapath
+        syn, fetch_all = spec.n_synapses, dp.fetch_zero_inputs
+        wl, al = dp.weights_in, dp.activations_in
         inp = "activation" if mode == "ann" else "spike"
         weights_used = active_synapses if spec.has_weights else 0
         if dp.reuse == "none":
             w.add(al, f"{inp}_read", syn if fetch_all else active_synapses)
             w.add(wl, "weight_read", weights_used)
-        else:
-            w.add(al, f"{inp}_read", inputs_read)
-            w.add("rf", f"{inp}_write", inputs_read)
-            w.add("rf", f"{inp}_read", syn if fetch_all else active_synapses)
-            if spec.has_weights:
-                w.add(wl, "weight_read", spec.n_weights)
-                w.add("rf", "weight_write", spec.n_weights)
-                w.add("rf", "weight_read", weights_used)
-        if mode == "ann":
-            w.add("datapath", "mac" if spec.has_weights else "activation", active_synapses)
-            w.add("datapath", "bias_add", n_out if spec.has_weights else 0)
-            w.add("datapath", "requantize", n_out)
-            w.add("datapath", "activation", n_out)
-            w.add(al, "activation_write", written)
-            w.add(wl, "param_read", n_ch * 2 if spec.has_weights else n_ch)
-        else:
-            w.add("datapath", "ac", active_synapses)
-            w.add(sl, "state_read", updated)
-            if dp.leak:
-                w.add("datapath", "leak", updated)
-            w.add("datapath", "bias_add", updated)
-            w.add("datapath", "threshold", updated)
-            w.add("datapath", "reset", output_spikes)
-            w.add(sl, "state_write", updated)
-            w.add(al, "spike_write", written)
-            w.add(wl, "param_read", n_ch * 3)
-            w.neuron_updates = updated
-        w.active_synapses = active_synapses
-        w.compute_ops = (math.ceil(active_synapses / dp.parallel_units)
-                         + math.ceil(updated / dp.parallel_units))
-        return w
+            return
+        w.add(al, f"{inp}_read", inputs_read)
+        w.add("rf", f"{inp}_write", inputs_read)
+        w.add("rf", f"{inp}_read", syn if fetch_all else active_synapses)
+        if spec.has_weights:
+            w.add(wl, "weight_read", spec.n_weights)
+            w.add("rf", "weight_write", spec.n_weights)
+            w.add("rf", "weight_read", weights_used)
+
+    def _add_ann_outputs(self, w: Work, spec: LayerSpec, active_synapses: int,
+                         written: int) -> None:
+        """An ANN pass: MACs, then per output bias, requantisation and activation, the
+        outputs written back and the per-channel parameters read."""
+        dp = self.params.datapath
+        n_out, n_ch = spec.n_outputs, spec.n_channels
+        w.add("datapath", "mac" if spec.has_weights else "activation", active_synapses)
+        w.add("datapath", "bias_add", n_out if spec.has_weights else 0)
+        w.add("datapath", "requantize", n_out)
+        w.add("datapath", "activation", n_out)
+        w.add(dp.activations_in, "activation_write", written)
+        w.add(dp.weights_in, "param_read", n_ch * 2 if spec.has_weights else n_ch)
+
+    def _add_snn_outputs(self, w: Work, spec: LayerSpec, active_synapses: int,
+                         output_spikes: int, written: int, updated: int) -> None:
+        """An SNN step: accumulates, then per updated neuron its state read, leak, bias,
+        threshold and state write, resets of the spiking ones, spikes written back."""
+        dp = self.params.datapath
+        sl = dp.state_in
+        w.add("datapath", "ac", active_synapses)
+        w.add(sl, "state_read", updated)
+        if dp.leak:
+            w.add("datapath", "leak", updated)
+        w.add("datapath", "bias_add", updated)
+        w.add("datapath", "threshold", updated)
+        w.add("datapath", "reset", output_spikes)
+        w.add(sl, "state_write", updated)
+        w.add(dp.activations_in, "spike_write", written)
+        w.add(dp.weights_in, "param_read", spec.n_channels * 3)
+        w.neuron_updates = updated
 
     @staticmethod
     def _needed(spec, what, value, limit, switch):
