@@ -34,7 +34,7 @@ class VectorOp:
     op: str = "identity"
     sources: int = 1
     window: int = 1
-    inputs: int = None
+    inputs: int | None = None
     name: str = ""
     m = k = n = None
     macs = 0
@@ -42,7 +42,7 @@ class VectorOp:
     input_zero_fraction = None
     nonzero_act_macs = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in ("elementwise", "pooling"):
             raise ParameterError(f"vector layer {self.name or '?'}: kind {self.kind!r} is not "
                                  "elementwise or pooling")
@@ -59,15 +59,15 @@ class VectorOp:
                                           self.window)
 
     @property
-    def input_bytes(self):
+    def input_bytes(self) -> int:
         return self.inputs
 
     @property
-    def output_bytes(self):
+    def output_bytes(self) -> int:
         return self.outputs
 
     @property
-    def operations(self):
+    def operations(self) -> int:
         """Arithmetic operations: one per output per source after the first (at least one)
         for elementwise, one per window element for pooling."""
         if self.kind == "pooling":
