@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tlmsim.activity import open_trace, validate
+from tlmsim.activity import open_trace, trace_stats, validate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(HERE, "..", "traces", "examples")
@@ -55,7 +55,7 @@ def test_example_validates_and_reports(name):
 def test_example_sop_matches_independent_count(name):
     path = os.path.join(EXAMPLES, name)
     with open_trace(path) as tr:
-        stats = tr.stats()
+        stats = trace_stats(tr)
         layers = list(tr.network)
     with h5py.File(path, "r") as f:
         a = f.attrs

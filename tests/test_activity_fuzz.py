@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activity_helpers import small_snn
-from tlmsim.activity import open_trace
+from tlmsim.activity import open_trace, trace_stats
 from tlmsim.errors import TraceFormatError
 
 
@@ -22,7 +22,7 @@ def exercise(path):
     with open_trace(path) as tr:
         tr.attrs
         tr.validate(max_events=7)
-        tr.stats()
+        trace_stats(tr)
         tr.labels()
         for layer in tr.network:
             for src in layer.sources:
@@ -67,4 +67,4 @@ def test_original_is_valid(tmp_path, original):
     path = tmp_path / "ok.h5"
     path.write_bytes(original)
     exercise(path)
-    assert np.isfinite(open_trace(path).stats()["totals"]["synaptic_ops"])
+    assert np.isfinite(trace_stats(path)["totals"]["synaptic_ops"])

@@ -2,7 +2,7 @@
 
 Reading (what platforms use)::
 
-    from tlmsim.activity import open_trace
+    from tlmsim.activity import open_trace, trace_stats
     with open_trace("trace.h5") as tr:         # TraceFormatError if unreadable
         tr.kind, tr.dt_s, tr.n_steps, tr.n_samples, tr.attrs
         for layer in tr.network:               # Layer objects, topological order
@@ -18,15 +18,21 @@ Reading (what platforms use)::
         for step0, offsets, ids in tr.iter_windows(name, sample, window_steps): ...
         for slot0, offsets, ids in tr.iter_blocks(name, max_events): ...  # whole layer
         tr.activations(name, samples), tr.nonzero_per_channel(name)    # ann traces
-        tr.stats()                             # NeuroBench-style statistics (dict)
         tr.validate()                          # read and check every value
+        trace_stats(tr)                        # NeuroBench-style statistics (dict)
 
 Writing: `TraceWriter` (chunked, bounded memory) and `write_trace` (from arrays).
-Checking: `validate(path)`. Statistics: `trace_stats`. The first samples of a trace as a
+Checking: `validate(path)` (whole file; one layer's description: `checks.check_layer`).
+Statistics: `trace_stats(trace_or_path)`. The first samples of a trace as a
 trace: `first_samples`. Synthetic workloads (in `tlmsim.activity.synthetic`): `synth`
 (spikes) and `synth_ann` (activations).
 Converters (`tlmsim.activity.convert`): `raster_to_events`, `tonic_events_to_slots`,
 `SpikeRecorder` (snnTorch), `layers_from_nir`.
+
+Layering (no import cycles): `schema` and `connectivity` at the bottom; `checks` (pure
+array checks) on them; the trace model `network` on `checks`; the `reader` and `writer` on
+the model; `validate`, `stats` and `subset` on the reader (so statistics are
+`trace_stats(tr)`, not a method of the trace); `synthetic` on the writer.
 """
 
 from tlmsim.activity.network import Layer, Network, Synapses

@@ -14,9 +14,12 @@
   through. Only plain numpy is needed: the graph's nodes are read by their attributes.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 from tlmsim.activity import connectivity as C
+from tlmsim.shapes import pair
 
 
 def raster_to_events(raster):
@@ -97,120 +100,149 @@ def _scalarise(value):
     return arr.tolist()
 
 
-def _pair(value):
-    return tuple(int(v) for v in np.broadcast_to(np.asarray(value).ravel(), (2,))) \
-        if np.asarray(value).size in (1, 2) else tuple(int(v) for v in np.asarray(value)[:2])
-
-
-def layers_from_nir(graph, weight_bits=32):
+def layers_from_nir(graph, weight_bits: int = 32) -> list[dict]:
     """`TraceWriter.add_layer` keyword dicts, in order, for a NIR graph.
 
     Input nodes become input layers (shape from their ``input_type``); each neuron node
     becomes a layer fed by the synapse nodes before it (a recurrent Affine/Linear makes a
     ``recurrent`` layer); a synapse node that feeds no neuron node (a readout) becomes a
     layer of its own with neuron model "none". Weights are stored (float)."""
-    nodes, edges = graph.nodes, graph.edges
-    preds = {n: [] for n in nodes}
-    succs = {n: [] for n in nodes}
-    for a, b in edges:
-        preds[b].append(a)
-        succs[a].append(b)
-    order, seen = [], set()
-    frontier = [n for n, node in nodes.items() if type(node).__name__ == "Input"]
-    while frontier:  # breadth-first: back edges of recurrent loops point to earlier nodes
-        nxt = []
-        for n in frontier:
-            if n not in seen:
-                seen.add(n)
-                order.append(n)
-                nxt.extend(succs[n])
-        frontier = nxt
-    kind_of = {n: type(node).__name__ for n, node in nodes.items()}
-    producer, shape, layers = {}, {}, []
+    return _NirLowering(graph, weight_bits).run()
 
-    def source_of(n):
+
+class _NirLowering:
+    """One pass over a NIR graph in breadth-first order from its inputs, turning nodes into
+    trace layers (see `layers_from_nir`)."""
+
+    def __init__(self, graph, weight_bits: int) -> None:
+        self.nodes, self.weight_bits = graph.nodes, weight_bits
+        self.preds = {n: [] for n in self.nodes}
+        self.succs = {n: [] for n in self.nodes}
+        for a, b in graph.edges:
+            self.preds[b].append(a)
+            self.succs[a].append(b)
+        self.kind_of = {n: type(node).__name__ for n, node in self.nodes.items()}
+        self.producer: dict[str, str] = {}  # synapse node -> the neuron node it feeds
+        self.shape: dict[str, tuple] = {}   # trace layer (or Flatten node) -> its shape
+
+    def order(self) -> list[str]:
+        """Nodes breadth-first from the inputs: back edges of recurrent loops point to
+        earlier nodes."""
+        order, seen = [], set()
+        frontier = [n for n in self.nodes if self.kind_of[n] == "Input"]
+        while frontier:
+            nxt = []
+            for n in frontier:
+                if n not in seen:
+                    seen.add(n)
+                    order.append(n)
+                    nxt.extend(self.succs[n])
+            frontier = nxt
+        return order
+
+    def run(self) -> list[dict]:
+        """The layers of the graph (see `layers_from_nir`)."""
+        layers = []
+        for n in self.order():
+            spec = self.lower(n)
+            if spec is not None:
+                layers.append(spec)
+                self.shape[n] = spec["shape"]
+        for spec in layers:  # flatten reshapes: a dense layer fed by a flattened source is fine
+            if "weights" in spec and not spec["weights"]:
+                del spec["weights"]
+        return layers
+
+    def lower(self, n: str) -> dict | None:
+        """The layer node `n` makes, or None (pass-through and absorbed synapse nodes)."""
+        k = self.kind_of[n]
+        if k == "Input":
+            shp = tuple(int(s) for s in np.asarray(self.nodes[n].input_type["input"]).ravel())
+            return dict(name=n, kind="input", shape=shp)
+        if k in _NEURON_NODES:
+            syn = [p for p in self.preds[n] if self.kind_of[p] in _SYNAPSE_NODES]
+            for s in syn:
+                self.producer[s] = n
+            # names of the sources that are this very neuron node resolve to n itself
+            return self.synapse_layer(n, syn, neuron=n)
+        if k in _SYNAPSE_NODES and not any(self.kind_of[s] in _NEURON_NODES
+                                           for s in self.succs[n]):
+            return self.synapse_layer(n, [n])
+        if k == "Flatten":
+            self.shape[n] = (int(np.prod(self.shape[self.source_of(n)])),)
+        return None
+
+    def source_of(self, n: str) -> str:
         """The trace layer whose neurons carry node n's output."""
-        while kind_of[n] in _PASS_NODES:
-            n = preds[n][0]
-        return producer.get(n, n)
+        while self.kind_of[n] in _PASS_NODES:
+            n = self.preds[n][0]
+        return self.producer.get(n, n)
 
-    def synapse_layer(name, syn_nodes, neuron=None):
-        spec = dict(name=name, sources=[], weights={}, weight_bits=weight_bits)
+    def synapse_layer(self, name: str, syn_nodes: list[str], neuron: str | None = None) -> dict:
+        """The layer `name` fed by the synapse nodes `syn_nodes` (and its neuron node)."""
+        spec = dict(name=name, sources=[], weights={}, weight_bits=self.weight_bits)
         kinds = set()
         for s in syn_nodes:
-            node = nodes[s]
-            src = source_of(preds[s][0])
-            in_shape = shape.get(src)
-            k = kind_of[s]
-            if k in ("Affine", "Linear"):
-                w = np.asarray(node.weight)
-                kinds.add("dense")
-                spec["shape"] = (w.shape[0],)
-                spec["weights"][src] = w
-            elif k == "Conv2d":
-                w = np.asarray(node.weight)
-                if int(np.max(node.dilation)) != 1 or int(node.groups) != 1:
-                    raise ValueError(f"NIR node {s}: only dilation 1 and groups 1 convert")
-                kernel, stride = w.shape[2:], _pair(node.stride)
-                pad = (kernel[0] // 2, kernel[1] // 2) if isinstance(node.padding, str) \
-                    and node.padding == "same" else (0, 0) if isinstance(node.padding, str) \
-                    else _pair(node.padding)
-                kinds.add("conv2d")
-                spec.update(kernel=kernel, stride=stride, padding=pad)
-                spec["shape"] = (w.shape[0],) + C.conv_output_hw(in_shape[1:], kernel, stride, pad)
-                spec["weights"][src] = w
-            else:
-                kernel, stride, pad = (_pair(node.kernel_size), _pair(node.stride),
-                                       _pair(node.padding))
-                kinds.add("pooling")
-                spec.update(kernel=kernel, stride=stride, padding=pad,
-                            pool="sum" if k == "SumPool2d" else "avg")
-                spec["shape"] = (in_shape[0],) + C.conv_output_hw(in_shape[1:], kernel, stride, pad)
+            src = self.source_of(self.preds[s][0])
+            kinds.add(self.add_synapses(spec, s, src))
             spec["sources"].append(src)
-        self_loop = name in spec["sources"]
-        if kinds == {"dense"}:
-            spec["kind"] = "recurrent" if self_loop else "dense"
-        elif len(kinds) == 1 and not self_loop:
-            spec["kind"] = kinds.pop()
-        else:
-            raise ValueError(f"NIR node {name}: cannot combine synapses {sorted(kinds)}")
+        spec["kind"] = _layer_kind(name, kinds, name in spec["sources"])
         if spec["kind"] == "pooling":
             del spec["weights"]
-        if neuron is not None:
-            node = nodes[neuron]
-            spec["neuron_model"] = kind_of[neuron]
-            spec["neuron_params"] = {k: _scalarise(v) for k, v in vars(node).items()
-                                     if k not in ("metadata", "input_type", "output_type")
-                                     and isinstance(v, (np.ndarray, float, int))}
-        else:
-            spec["neuron_model"] = "none"
+        spec.update(self.neuron_fields(neuron))
         return spec
 
-    for n in order:
-        k = kind_of[n]
-        if k == "Input":
-            shp = tuple(int(s) for s in np.asarray(nodes[n].input_type["input"]).ravel())
-            layers.append(dict(name=n, kind="input", shape=shp))
-            shape[n] = shp
-        elif k in _NEURON_NODES:
-            syn = [p for p in preds[n] if kind_of[p] in _SYNAPSE_NODES]
-            for s in syn:
-                producer[s] = n
-            # names of the sources that are this very neuron node resolve to n itself
-            spec = synapse_layer(n, syn, neuron=n)
-            layers.append(spec)
-            shape[n] = spec["shape"]
-        elif k in _SYNAPSE_NODES and not any(kind_of[s] in _NEURON_NODES for s in succs[n]):
-            spec = synapse_layer(n, [n])
-            layers.append(spec)
-            shape[n] = spec["shape"]
-        elif k == "Flatten":
-            src = source_of(n)
-            shape[n] = (int(np.prod(shape[src])),)
-    for spec in layers:  # flatten reshapes: a dense layer fed by a flattened source is fine
-        if "weights" in spec and not spec["weights"]:
-            del spec["weights"]
-    return layers
+    def add_synapses(self, spec: dict, s: str, src: str) -> str:
+        """Put synapse node `s` (from layer `src`) into `spec`; return the layer kind it
+        makes (dense, conv2d or pooling)."""
+        node, k, in_shape = self.nodes[s], self.kind_of[s], self.shape.get(src)
+        if k in ("Affine", "Linear"):
+            w = np.asarray(node.weight)
+            spec["shape"] = (w.shape[0],)
+            spec["weights"][src] = w
+            return "dense"
+        if k == "Conv2d":
+            w = np.asarray(node.weight)
+            if int(np.max(node.dilation)) != 1 or int(node.groups) != 1:
+                raise ValueError(f"NIR node {s}: only dilation 1 and groups 1 convert")
+            kernel, stride = w.shape[2:], pair(node.stride, "stride")
+            pad = _nir_padding(node.padding, kernel)
+            spec.update(kernel=kernel, stride=stride, padding=pad)
+            spec["shape"] = (w.shape[0],) + C.conv_output_hw(in_shape[1:], kernel, stride, pad)
+            spec["weights"][src] = w
+            return "conv2d"
+        kernel, stride, pad = (pair(node.kernel_size, "kernel_size"), pair(node.stride, "stride"),
+                               pair(node.padding, "padding"))
+        spec.update(kernel=kernel, stride=stride, padding=pad,
+                    pool="sum" if k == "SumPool2d" else "avg")
+        spec["shape"] = (in_shape[0],) + C.conv_output_hw(in_shape[1:], kernel, stride, pad)
+        return "pooling"
+
+    def neuron_fields(self, neuron: str | None) -> dict:
+        """``neuron_model`` and ``neuron_params`` of a layer from its neuron node (or the
+        model "none" for a readout without one)."""
+        if neuron is None:
+            return {"neuron_model": "none"}
+        params = {k: _scalarise(v) for k, v in vars(self.nodes[neuron]).items()
+                  if k not in ("metadata", "input_type", "output_type")
+                  and isinstance(v, (np.ndarray, float, int))}
+        return {"neuron_model": self.kind_of[neuron], "neuron_params": params}
+
+
+def _nir_padding(padding, kernel: tuple) -> tuple[int, int]:
+    """A NIR Conv2d's padding: "same" (half the kernel), "valid" (none) or numbers."""
+    if isinstance(padding, str):
+        return (kernel[0] // 2, kernel[1] // 2) if padding == "same" else (0, 0)
+    return pair(padding, "padding")
+
+
+def _layer_kind(name: str, kinds: set, self_loop: bool) -> str:
+    """The trace layer kind of synapse kinds `kinds` (recurrent: dense onto itself)."""
+    if kinds == {"dense"}:
+        return "recurrent" if self_loop else "dense"
+    if len(kinds) == 1 and not self_loop:
+        return next(iter(kinds))
+    raise ValueError(f"NIR node {name}: cannot combine synapses {sorted(kinds)}")
 
 
 # -- hybrid networks: activations <-> spikes (plain numpy) -----------------------------

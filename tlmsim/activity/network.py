@@ -10,6 +10,7 @@ import numpy as np
 
 from tlmsim.activity import connectivity as C
 from tlmsim.activity import schema as S
+from tlmsim.activity.checks import check_csr
 
 
 class Synapses:
@@ -149,7 +150,6 @@ class Layer:
                 if self.check_csr is not None:
                     self.check_csr(source, indptr, indices, self.n_neurons)
                 else:
-                    from tlmsim.activity.validate import check_csr
                     check_csr("<memory>", f"layer {self.name}", indptr, indices, self.n_neurons)
                 indices = indices.astype(np.int32)
                 table = (indptr, indices, np.arange(indices.size, dtype=np.int64))

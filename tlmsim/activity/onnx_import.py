@@ -48,15 +48,8 @@ import re
 
 import numpy as np
 
-from tlmsim.errors import TlmsimError, TraceFormatError
-
-
-class OnnxImportError(TlmsimError):
-    """An ONNX model cannot be lowered to a trace (or its inputs do not fit it)."""
-
-
-class UnsupportedOperator(OnnxImportError):
-    """A node's operator has no lowering."""
+from tlmsim.activity.onnx_spec import OnnxImportError, Spec, UnsupportedOperator
+from tlmsim.errors import TraceFormatError
 
 
 SUPPORTED_OPS = ("Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool",
@@ -79,28 +72,6 @@ def _need_onnx():
         raise OnnxImportError("reading ONNX models needs the onnx package: pip install "
                               "'tlmsim[onnx]'") from None
     return onnx
-
-
-class Spec:
-    """One lowered layer before it is written: the `TraceWriter.add_layer` arguments, the
-    graph tensor holding its output (None for values the graph does not hold, such as
-    LSTM gates, which `compute` derives from recorded tensors) and float weights."""
-
-    def __init__(self, name, kind, shape, sources=(), tensor=None, **kw):
-        self.name, self.kind, self.shape = name, kind, tuple(int(s) for s in shape)
-        self.sources = list(sources)
-        self.tensor = tensor
-        self.weights = kw.pop("weights", None)  # float: one array, or dict source -> array
-        self.bias = kw.pop("bias", None)
-        self.neuron_model = kw.pop("neuron_model", "linear" if kind in ("dense", "conv2d")
-                                   else "")
-        self.op = kw.pop("op", None)
-        self.compute = kw.pop("compute", None)  # f(values by layer name) -> [N, *shape]
-        self.window = kw  # kernel, stride, padding, pool
-
-    @property
-    def n_neurons(self):
-        return int(np.prod(self.shape))
 
 
 def lower(model):

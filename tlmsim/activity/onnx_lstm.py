@@ -16,6 +16,8 @@ initial state. See `tlmsim.activity.onnx_import` for the rest of the lowering.
 
 import numpy as np
 
+from tlmsim.activity.onnx_spec import Spec
+
 GATES = ("i", "o", "f", "c")  # ONNX order of the 4H rows of W, R and B
 
 
@@ -98,7 +100,6 @@ def _check(lw, node, a):
 
 
 def _layer(lw, name, kind, hidden, sources, compute, **kw):
-    from tlmsim.activity.onnx_import import Spec
     return lw.add(Spec(name, kind, (hidden,), sources, compute=compute, **kw)).name
 
 

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from tlmsim.activity.onnx_import import OnnxImportError
+from tlmsim.activity.onnx_spec import OnnxImportError
 
 
 #: float64 bytes of layer values held at once while recording (samples are run in chunks)

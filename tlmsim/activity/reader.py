@@ -6,7 +6,9 @@
             ...   # ids[offsets[k]:offsets[k+1]] spiked at step step0 + k
 
 Opening a trace checks its header, network and dataset shapes; `Trace.validate` also
-reads every value. HDF5 errors (corrupt, truncated or missing data) surface as
+reads every value. Statistics are computed above the reader, by
+`tlmsim.activity.stats.trace_stats(trace)`: the reader depends on the network model and its
+checks (`network`, `checks`), never on what is built from a trace. HDF5 errors (corrupt, truncated or missing data) surface as
 `TraceFormatError` naming the file and the dataset.
 """
 
@@ -18,7 +20,7 @@ import numpy as np
 
 from tlmsim.activity import schema as S
 from tlmsim.activity.network import Layer, Network, Synapses
-from tlmsim.activity.validate import check_csr, check_layer
+from tlmsim.activity.checks import check_csr, check_layer
 from tlmsim.errors import TraceFormatError
 
 #: Offsets read at a time while streaming a whole layer.
@@ -434,11 +436,6 @@ class Trace:
         for s0, block in self.iter_activations(layer):
             out[s0:s0 + len(block)] = (block.reshape(len(block), lay.n_channels, -1) != 0).sum(2)
         return out
-
-    def stats(self, max_events=1 << 22):
-        """Summary statistics (see `tlmsim.activity.stats.trace_stats`)."""
-        from tlmsim.activity.stats import trace_stats
-        return trace_stats(self, max_events=max_events)
 
     def validate(self, max_events=1 << 22):
         """Read every value once and check it; return a summary dict."""

@@ -21,6 +21,8 @@ Everything streams: each layer's spikes are read once, block by block, into a pe
 count (memory: one int64 per neuron).
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 from tlmsim.activity.reader import Trace, open_trace
@@ -74,60 +76,79 @@ def _vector_ops(layer, slots, counts):
     return ops
 
 
-def _stats(tr, max_events):
+def _stats(tr: Trace, max_events: int) -> dict:
+    """`trace_stats` of an open trace: per-layer rows, then the totals over them."""
     counts, exact = {}, {}
     for name in tr.spiking_layers + tr.activation_layers:
         counts[name], exact[name] = _per_neuron_counts(tr, name, max_events)
-    layers = {}
     tot = dict(synaptic_ops=0, effective_acs=0, effective_macs=0, dense_ops=0,
                spikes=0, neuron_updates=0, nonzero=0, outputs=0, vector_ops=0)
-    for layer in tr.network:
-        slots = tr.n_samples * (tr.n_steps if layer.mode == "snn" else 1)
-        row = layers[layer.name] = {"kind": layer.kind, "n_neurons": layer.n_neurons}
-        if tr.kind == "hybrid":
-            row["mode"] = layer.mode
-        if layer.kind in ONE_TO_ONE_KINDS:
-            row["vector_ops"] = _vector_ops(layer, slots, counts)
-            tot["vector_ops"] += row["vector_ops"]
-        if layer.name in counts:
-            nz = int(counts[layer.name].sum())
-            row["nonzero"] = nz
-            row["sparsity"] = 1.0 - nz / (layer.n_neurons * slots)
-            if tr.has_spikes(layer.name):
-                row["firing_rate_hz"] = nz / (layer.n_neurons * slots * tr.dt_s)
-                tot["spikes"] += nz
-            if layer.kind != "input":
-                tot["nonzero"] += nz
-                tot["outputs"] += layer.n_neurons * slots
-        if layer.kind in ONE_TO_ONE_KINDS:  # no synapses, no neuron state: vector ops only
-            continue
+    layers = {layer.name: _layer_row(tr, layer, counts, exact, tot) for layer in tr.network}
+    return {"path": tr.path, "kind": tr.kind, "n_samples": tr.n_samples,
+            "n_steps": tr.n_steps, "dt_s": tr.dt_s, "layers": layers,
+            "totals": _totals(tr, tot)}
+
+
+def _layer_row(tr: Trace, layer, counts: dict, exact: dict, tot: dict) -> dict:
+    """One layer's statistics (its activity, then its incoming synaptic operations),
+    added to the running totals `tot`."""
+    slots = tr.n_samples * (tr.n_steps if layer.mode == "snn" else 1)
+    row = {"kind": layer.kind, "n_neurons": layer.n_neurons}
+    if tr.kind == "hybrid":
+        row["mode"] = layer.mode
+    if layer.kind in ONE_TO_ONE_KINDS:
+        row["vector_ops"] = _vector_ops(layer, slots, counts)
+        tot["vector_ops"] += row["vector_ops"]
+    if layer.name in counts:
+        nz = int(counts[layer.name].sum())
+        row["nonzero"] = nz
+        row["sparsity"] = 1.0 - nz / (layer.n_neurons * slots)
+        if tr.has_spikes(layer.name):
+            row["firing_rate_hz"] = nz / (layer.n_neurons * slots * tr.dt_s)
+            tot["spikes"] += nz
         if layer.kind != "input":
-            tot["neuron_updates"] += layer.n_neurons * slots
-        ops, types, dense, ok = 0, set(), 0, True
-        for src in layer.sources:
-            dense += layer.n_synapses(src) * slots
-            if src not in counts:
-                ok = False
-                continue
-            fan = layer.fanout_counts(src, effective=True)
-            c = counts[src]
-            if exact[src]:
-                n = int(c @ fan)
-            else:  # per channel only: channel count x the channel's mean fan-out
-                n_ch = len(c)
-                mean_fan = fan.reshape(n_ch, -1).mean(1)
-                n = int(round(float(c @ mean_fan)))
-                row["exact"] = False
-            spiking = tr.has_spikes(src)
-            types.add("AC" if spiking else "MAC")
-            tot["effective_acs" if spiking else "effective_macs"] += n
-            ops += n
-        if layer.sources:
-            row["synaptic_ops"] = ops if ok else None
-            row["ops_type"] = "+".join(sorted(types)) or None
-            row["dense_ops"] = dense
-            tot["synaptic_ops"] += ops
-            tot["dense_ops"] += dense
+            tot["nonzero"] += nz
+            tot["outputs"] += layer.n_neurons * slots
+    if layer.kind in ONE_TO_ONE_KINDS:  # no synapses, no neuron state: vector ops only
+        return row
+    if layer.kind != "input":
+        tot["neuron_updates"] += layer.n_neurons * slots
+    if layer.sources:
+        _synaptic_ops(tr, layer, counts, exact, slots, row, tot)
+    return row
+
+
+def _synaptic_ops(tr: Trace, layer, counts: dict, exact: dict, slots: int, row: dict,
+                  tot: dict) -> None:
+    """Effective ACs/MACs and dense operations of the synapses into `layer`, into `row`
+    and `tot`. Sources without recorded activity make ``synaptic_ops`` None."""
+    ops, types, dense, ok = 0, set(), 0, True
+    for src in layer.sources:
+        dense += layer.n_synapses(src) * slots
+        if src not in counts:
+            ok = False
+            continue
+        fan = layer.fanout_counts(src, effective=True)
+        c = counts[src]
+        if exact[src]:
+            n = int(c @ fan)
+        else:  # per channel only: channel count x the channel's mean fan-out
+            mean_fan = fan.reshape(len(c), -1).mean(1)
+            n = int(round(float(c @ mean_fan)))
+            row["exact"] = False
+        spiking = tr.has_spikes(src)
+        types.add("AC" if spiking else "MAC")
+        tot["effective_acs" if spiking else "effective_macs"] += n
+        ops += n
+    row["synaptic_ops"] = ops if ok else None
+    row["ops_type"] = "+".join(sorted(types)) or None
+    row["dense_ops"] = dense
+    tot["synaptic_ops"] += ops
+    tot["dense_ops"] += dense
+
+
+def _totals(tr: Trace, tot: dict) -> dict:
+    """The trace's totals from the running sums `tot`."""
     totals = {k: tot[k] for k in ("synaptic_ops", "effective_acs", "effective_macs",
                                   "dense_ops", "spikes", "neuron_updates")}
     if tr.version >= 2:
@@ -135,5 +156,4 @@ def _stats(tr, max_events):
     totals["synaptic_ops_per_sample"] = tot["synaptic_ops"] / tr.n_samples
     totals["activation_sparsity"] = (1.0 - tot["nonzero"] / tot["outputs"]
                                      if tot["outputs"] else None)
-    return {"path": tr.path, "kind": tr.kind, "n_samples": tr.n_samples,
-            "n_steps": tr.n_steps, "dt_s": tr.dt_s, "layers": layers, "totals": totals}
+    return totals

@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 from tlmsim.activity import schema as S
+from tlmsim.activity.checks import check_layer
 from tlmsim.activity.network import Layer, Network, Synapses
 
 
@@ -179,7 +180,6 @@ class TraceWriter:
             if layer.bias.ndim != 1 or layer.bias.size not in (layer.n_neurons, layer.n_channels):
                 raise S.format_error(self.path, f"{S.LAYERS_GROUP}/{name}/bias",
                                      "bias needs one value per neuron or per channel")
-        from tlmsim.activity.validate import check_layer
         check_layer(self.path, layer, self.network)
         self.network.add(layer)
         self._write_layer(len(self.network) - 1, layer)

@@ -541,7 +541,8 @@ class DramTiming:
         tmp[bank] = values
         return [a if a > b else b for a, b in zip(state, tmp.tolist())]
 
-    def _segment(self, bank, rank, bg, row, pos, write, t0):
+    def _segment(self, bank: np.ndarray, rank: np.ndarray, bg: np.ndarray, row: np.ndarray,
+                 pos: np.ndarray, write: bool, t0: int) -> tuple[int, int | None]:
         """Time a segment in closed form; stop before a refresh. In a segment each bank
         keeps one row, so a bank needs at most one ACT, at its first burst, and that ACT
         depends only on the state before the segment and on the ACTs before it: those
@@ -549,11 +550,29 @@ class DramTiming:
         col_j = max(col_(j-1) + gap_j, ready_j), solved as a prefix maximum.
         `pos`: each bank's first burst in the segment (>= its length when absent).
         Returns (bursts timed, last data end)."""
-        p = self.p
-        lat = p.CWL if write else p.CL
         n = len(bank)
         t0 = max(t0, self.min_cmd)
-        # the ACTs, in burst order
+        act_t, planned = self._plan_acts(rank, bg, row, pos, t0)
+        col = self._column_times(bank, rank, bg, act_t, write, t0)
+        k = n
+        if self.next_ref is not None and col[-1] >= self.next_ref:
+            k = int(np.searchsorted(col, self.next_ref))
+            if k == 0:
+                return 0, None
+            col, bank, rank, bg = col[:k], bank[:k], rank[:k], bg[:k]
+        # commit what was timed before any refresh
+        done = [a for a in planned if a[0] < k]
+        for q, b, rk, g, pre, act in done:
+            self._commit_activate(b, int(row[q]), rk, g, pre, act)
+        self.counts["hit"] += k - len(done)
+        return k, self._commit_columns(bank, rank, bg, col, write)
+
+    def _plan_acts(self, rank: np.ndarray, bg: np.ndarray, row: np.ndarray, pos: np.ndarray,
+                   t0: int) -> tuple[list[int], list[tuple]]:
+        """The ACTs a segment needs (a bank whose first burst's row is not open), timed one
+        by one in burst order on copies of the timing state. Returns (each bank's ACT
+        time, the planned ACTs as (burst, bank, rank, bank group, PRE time, ACT time))."""
+        n = len(row)
         present = pos < n
         first_row = row[np.minimum(pos, n - 1)]
         need = np.flatnonzero(present & (first_row != np.asarray(self.open_row)))
@@ -568,7 +587,15 @@ class DramTiming:
             self._note_act(rk, g, act, last_act, last_act_bg, faw)
             act_t[b] = act
             planned.append((q, b, rk, g, pre, act))
-        # the column commands
+        return act_t, planned
+
+    def _column_times(self, bank: np.ndarray, rank: np.ndarray, bg: np.ndarray,
+                      act_t: list[int], write: bool, t0: int) -> np.ndarray:
+        """Every column command's cycle at once: col_j = max(col_(j-1) + gap_j, ready_j)
+        (gap: tCCD_L/S, or a rank switch; ready: its bank's ACT + tRCD, and tWTR after a
+        write for a read), solved as a prefix maximum."""
+        p = self.p
+        n = len(bank)
         prev_bg = np.empty(n, dtype=np.int64)
         prev_bg[0] = self.last_col_bg
         prev_bg[1:] = bg[:-1]
@@ -593,17 +620,15 @@ class DramTiming:
         r -= S
         np.maximum.accumulate(r, out=r)
         np.maximum(r, 0, out=r)
-        col = S + r
-        k = n
-        if self.next_ref is not None and col[-1] >= self.next_ref:
-            k = int(np.searchsorted(col, self.next_ref))
-            if k == 0:
-                return 0, None
-            col, bank, rank, bg = col[:k], bank[:k], rank[:k], bg[:k]
-        # commit what was timed before any refresh
-        done = [a for a in planned if a[0] < k]
-        for q, b, rk, g, pre, act in done:
-            self._commit_activate(b, int(row[q]), rk, g, pre, act)
+        return S + r
+
+    def _commit_columns(self, bank: np.ndarray, rank: np.ndarray, bg: np.ndarray,
+                        col: np.ndarray, write: bool) -> int:
+        """Record the timed column commands (per-bank read/write times, counts, the data
+        bus); return the last data end."""
+        p = self.p
+        lat = p.CWL if write else p.CL
+        k = len(col)
         last = int(col[-1])
         end = last + lat + p.burst_cycles
         if write:
@@ -614,11 +639,10 @@ class DramTiming:
         else:
             self.rd_t = self._merge_max(self.rd_t, bank, col)
             self.counts["read"] += k
-        self.counts["hit"] += k - len(done)
         self.last_col, self.last_col_bg, self.last_col_rank = last, int(bg[-1]), int(rank[-1])
         self.last_col_write = bool(write)
         self.bus_free = end
-        return k, end
+        return end
 
 
 class _Job:

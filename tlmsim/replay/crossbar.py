@@ -28,6 +28,8 @@ sends its spike to exactly one axon**. Four steps:
    not depend on the weights (the trace's spikes are replayed, not recomputed).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,75 +91,108 @@ def map_crossbar(workload, limits, tiles_x, tiles_y, max_chips=1, chips_x=1, pla
     layers (see `map_network`); a `placement` makes it ``explicit``.
     """
     per_chip = tiles_x * tiles_y
-    max_cores = per_chip * max_chips
     place = CoreLimits(limits.neurons, limits.axons, _UNLIMITED, _UNLIMITED)
     base = map_network(workload, place, 1, tiles_x, tiles_y, max_chips, chips_x,
                        "explicit" if placement is not None else policy, placement,
                        input_on_cores)
     n = len(base.core_of)
-    indptr = base.fanout_indptr
-    dest_core = base.cores[base.fanout_core]            # global core ids
-    syn = base.fanout_synapses.astype(np.int64)
-    k = np.diff(indptr)
+    k = np.diff(base.fanout_indptr)
     needs = np.flatnonzero((k > 1) & (base.core_of < INPUT_PORT))
-
-    used = np.unique(base.core_of[base.core_of < INPUT_PORT])
-    free = np.setdiff1d(np.arange(max_cores, dtype=np.int64), used)
-    packer = _Packer(limits.neurons, limits.axons)
-    split_core, split_target, split_syn = [], [], []          # per splitter neuron
-    child_of = {}                                              # neuron -> (first child, count)
-    top = np.zeros((len(needs), 2), dtype=np.int64)            # per source: (core slot, size)
-    depth = 0
-    if len(needs) and limits.neurons < 2:
-        raise MappingError(
-            f"{len(needs)} neuron(s) reach more than one core and need splitter neurons, "
-            f"but a core holds {limits.neurons} neuron(s): a splitter tree needs at least 2 "
-            f"per core; raise core.neurons (e.g. --set core.neurons=256)")
-    for j, s in enumerate(needs):
-        lo, hi = indptr[s], indptr[s + 1]
-        targets = [(int(c), int(m)) for c, m in zip(dest_core[lo:hi], syn[lo:hi])]
-        (slot, size, first), levels = _tree(targets, packer, n, split_core, split_target,
-                                            split_syn, child_of)
-        top[j] = slot, size
-        child_of[int(s)] = (first, size)
-        depth = max(depth, levels)
-    n_split_cores = packer.n_cores
-    total_cores = len(used) + n_split_cores
-    if n_split_cores > len(free):
-        need_chips = -(-total_cores // per_chip)
-        raise MappingError(
-            f"the network needs {total_cores} cores ({len(used)} for its layers + "
-            f"{n_split_cores} for {len(split_core)} splitter neurons), {need_chips} chip(s) "
-            f"of {per_chip} cores, but at most {max_chips} chip(s) are allowed: "
-            f"--set chip.max_chips={need_chips}, or shrink the network's fan-out")
-    slot_core = free[:n_split_cores]
-
-    # every neuron's destinations (global core ids) after splitting
-    n_all = n + len(split_core)
-    rows = np.repeat(np.arange(n, dtype=np.int64), k)
-    keep = ~np.isin(rows, needs)
-    rows, tgt, cnt = rows[keep], dest_core[keep], syn[keep]
-    s_core = slot_core[np.asarray(split_core, dtype=np.int64)] if split_core else \
+    trees = _grow_trees(base, limits, needs)
+    slot_core = _splitter_cores(base, trees, per_chip, max_chips)
+    rows, tgt, cnt = _destinations(base, needs, trees, slot_core)
+    n_all = n + len(trees.core)
+    s_core = slot_core[np.asarray(trees.core, dtype=np.int64)] if trees.core else \
         np.zeros(0, np.int64)
-    s_tgt = np.asarray(split_target, dtype=np.int64)
-    leaf = s_tgt >= 0
-    s_tgt = np.where(leaf, s_tgt, slot_core[np.maximum(-s_tgt - 1, 0)] if len(s_tgt) else s_tgt)
-    rows = np.concatenate([rows, needs.astype(np.int64), np.arange(n, n_all, dtype=np.int64)])
-    tgt = np.concatenate([tgt, slot_core[top[:, 0]] if len(needs) else np.zeros(0, np.int64),
-                          s_tgt])
-    cnt = np.concatenate([cnt, top[:, 1], np.asarray(split_syn, dtype=np.int64)])
-    order = np.argsort(rows, kind="stable")
-    rows, tgt, cnt = rows[order], tgt[order], cnt[order]
-
     core_of = np.concatenate([base.core_of, s_core])
     offsets = np.concatenate([[0], np.cumsum([l.n_neurons for l in workload.layers])])
     mapping = _assemble(base, limits, offsets.astype(np.int64), core_of, rows, tgt, cnt,
                         n_all, per_chip, chips_x)
     _check_splitting(base, mapping, needs, n)
-    children = _children(child_of, n_all, relays)
+    children = _children(trees.child_of, n_all, relays)
+    depth = trees.depth
     if relays is not None and len(relays[0]):
         depth = max(depth, 1)
-    return mapping, Splitters(n, n_all, len(needs), n_split_cores, depth, *children)
+    return mapping, Splitters(n, n_all, len(needs), trees.packer.n_cores, depth, *children)
+
+
+@dataclass
+class _Trees:
+    """The splitter trees of a mapping while they grow: per splitter neuron its core slot,
+    target (a core id, or -(slot + 1): the axon of a lower group) and synapse count;
+    `child_of` (neuron -> (first child, count)); per source needing splitters its top
+    group (core slot, size); the deepest tree's levels."""
+
+    packer: _Packer
+    core: list = field(default_factory=list)
+    target: list = field(default_factory=list)
+    syn: list = field(default_factory=list)
+    child_of: dict = field(default_factory=dict)
+    top: np.ndarray | None = None
+    depth: int = 0
+
+
+def _grow_trees(base: Mapping, limits: CrossbarLimits, needs: np.ndarray) -> _Trees:
+    """A splitter tree for each neuron of `needs` (those reaching more than one core)."""
+    trees = _Trees(_Packer(limits.neurons, limits.axons),
+                   top=np.zeros((len(needs), 2), dtype=np.int64))
+    if len(needs) and limits.neurons < 2:
+        raise MappingError(
+            f"{len(needs)} neuron(s) reach more than one core and need splitter neurons, "
+            f"but a core holds {limits.neurons} neuron(s): a splitter tree needs at least 2 "
+            f"per core; raise core.neurons (e.g. --set core.neurons=256)")
+    n, indptr = len(base.core_of), base.fanout_indptr
+    dest_core = base.cores[base.fanout_core]            # global core ids
+    syn = base.fanout_synapses.astype(np.int64)
+    for j, s in enumerate(needs):
+        lo, hi = indptr[s], indptr[s + 1]
+        targets = [(int(c), int(m)) for c, m in zip(dest_core[lo:hi], syn[lo:hi])]
+        (slot, size, first), levels = _tree(targets, trees.packer, n, trees.core,
+                                            trees.target, trees.syn, trees.child_of)
+        trees.top[j] = slot, size
+        trees.child_of[int(s)] = (first, size)
+        trees.depth = max(trees.depth, levels)
+    return trees
+
+
+def _splitter_cores(base: Mapping, trees: _Trees, per_chip: int, max_chips: int) -> np.ndarray:
+    """Global ids of the free cores the splitter core slots go to (MappingError when the
+    chips allowed have too few)."""
+    used = np.unique(base.core_of[base.core_of < INPUT_PORT])
+    free = np.setdiff1d(np.arange(per_chip * max_chips, dtype=np.int64), used)
+    n_split_cores = trees.packer.n_cores
+    total_cores = len(used) + n_split_cores
+    if n_split_cores > len(free):
+        need_chips = -(-total_cores // per_chip)
+        raise MappingError(
+            f"the network needs {total_cores} cores ({len(used)} for its layers + "
+            f"{n_split_cores} for {len(trees.core)} splitter neurons), {need_chips} chip(s) "
+            f"of {per_chip} cores, but at most {max_chips} chip(s) are allowed: "
+            f"--set chip.max_chips={need_chips}, or shrink the network's fan-out")
+    return free[:n_split_cores]
+
+
+def _destinations(base: Mapping, needs: np.ndarray, trees: _Trees,
+                  slot_core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every neuron's destinations after splitting, sorted by neuron: (neuron, global core,
+    synapses) rows. A neuron with splitters targets its top group's core instead of its
+    own destinations; splitter neurons follow the network's."""
+    n = len(base.core_of)
+    n_all = n + len(trees.core)
+    dest_core = base.cores[base.fanout_core]
+    syn = base.fanout_synapses.astype(np.int64)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(base.fanout_indptr))
+    keep = ~np.isin(rows, needs)
+    rows, tgt, cnt = rows[keep], dest_core[keep], syn[keep]
+    s_tgt = np.asarray(trees.target, dtype=np.int64)
+    leaf = s_tgt >= 0
+    s_tgt = np.where(leaf, s_tgt, slot_core[np.maximum(-s_tgt - 1, 0)] if len(s_tgt) else s_tgt)
+    rows = np.concatenate([rows, needs.astype(np.int64), np.arange(n, n_all, dtype=np.int64)])
+    tgt = np.concatenate([tgt, slot_core[trees.top[:, 0]] if len(needs) else
+                          np.zeros(0, np.int64), s_tgt])
+    cnt = np.concatenate([cnt, trees.top[:, 1], np.asarray(trees.syn, dtype=np.int64)])
+    order = np.argsort(rows, kind="stable")
+    return rows[order], tgt[order], cnt[order]
 
 
 class _Packer:
@@ -378,7 +413,8 @@ def connection_weights(workload, layer, source):
     return w[w != 0]
 
 
-def quantise_weights(workload, core_of, limits):
+def quantise_weights(workload, core_of: np.ndarray, limits: CrossbarLimits
+                     ) -> tuple[dict, list[dict]]:
     """Quantise stored weights to the axon-type scheme on the cores of `core_of`.
 
     Every (core, presynaptic neuron) pair is one axon; a core's axons are ranked by their
@@ -393,6 +429,26 @@ def quantise_weights(workload, core_of, limits):
     sizes = np.array([l.n_neurons for l in workload.layers], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     names = [l.name for l in workload.layers]
+    synapses = _weighted_synapses(workload, offsets, names)
+    if synapses is None:
+        return {"weights": False}, []
+    pre, post, w = synapses
+    integral = np.all(w == np.round(w)) and np.abs(w).max(initial=0) <= top
+    scale = 1.0 if integral or not np.abs(w).max(initial=0) else top / np.abs(w).max()
+    axon_of, axon_type = _axon_types(np.asarray(core_of, dtype=np.int64)[post], pre,
+                                     int(offsets[-1]), w, types)
+    key, key_of = np.unique(post * types + axon_type[axon_of], return_inverse=True)
+    mean = np.bincount(key_of, weights=w) / np.bincount(key_of)
+    level = np.clip(np.floor(mean * scale + 0.5), -top - 1, top)
+    err = w - level[key_of] / scale
+    rows = _quantisation_rows(offsets, names, post, w, err, types)
+    return _quantisation_summary(limits, scale, post, w, err, key), rows
+
+
+def _weighted_synapses(workload, offsets: np.ndarray, names: list[str]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(pre, post, weight) of every synapse with a stored weight, global neuron ids; None
+    when no connection stores weights."""
     index = {name: i for i, name in enumerate(names)}
     pre, post, w = [], [], []
     for li, layer in enumerate(workload.layers):
@@ -411,12 +467,14 @@ def quantise_weights(workload, core_of, limits):
             post.append(np.asarray(indices[:indptr[-1]], dtype=np.int64) + offsets[li])
             w.append(weights)
     if not w:
-        return {"weights": False}, []
-    pre, post, w = np.concatenate(pre), np.concatenate(post), np.concatenate(w)
-    integral = np.all(w == np.round(w)) and np.abs(w).max(initial=0) <= top
-    scale = 1.0 if integral or not np.abs(w).max(initial=0) else top / np.abs(w).max()
-    n = int(offsets[-1])
-    core = np.asarray(core_of, dtype=np.int64)[post]
+        return None
+    return np.concatenate(pre), np.concatenate(post), np.concatenate(w)
+
+
+def _axon_types(core: np.ndarray, pre: np.ndarray, n: int, w: np.ndarray, types: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(axon of each synapse, type of each axon): a core's axons (one per presynaptic
+    neuron) ranked by mean weight and cut into `types` equal-count bins."""
     axon, axon_of = np.unique(core * n + pre, return_inverse=True)
     axon_mean = np.bincount(axon_of, weights=w) / np.bincount(axon_of)
     axon_core = axon // n
@@ -427,12 +485,12 @@ def quantise_weights(workload, core_of, limits):
     rank = np.arange(len(order)) - start
     axon_type = np.empty(len(axon), dtype=np.int64)
     axon_type[order] = rank * types // count
-    key, key_of = np.unique(post * types + axon_type[axon_of], return_inverse=True)
-    mean = np.bincount(key_of, weights=w) / np.bincount(key_of)
-    level = np.clip(np.floor(mean * scale + 0.5), -top - 1, top)
-    err = w - level[key_of] / scale
-    distinct_before = _distinct_per(post, w)
-    distinct_after = np.bincount(key // types)[np.unique(key // types)]
+    return axon_of, axon_type
+
+
+def _quantisation_rows(offsets: np.ndarray, names: list[str], post: np.ndarray,
+                       w: np.ndarray, err: np.ndarray, types: int) -> list[dict]:
+    """The quantisation error of each layer with stored weights."""
     layer_of = np.searchsorted(offsets, post, side="right") - 1
     rows = []
     for li in np.unique(layer_of):
@@ -444,8 +502,17 @@ def quantise_weights(workload, core_of, limits):
                      "max_abs_error": float(np.abs(err[sel]).max()),
                      "neurons_collapsed": int((before > types).sum()),
                      "max_distinct_weights_before": int(before.max())})
+    return rows
+
+
+def _quantisation_summary(limits: CrossbarLimits, scale: float, post: np.ndarray,
+                          w: np.ndarray, err: np.ndarray, key: np.ndarray) -> dict:
+    """The quantisation error over the whole network (see `quantise_weights`)."""
+    types = limits.axon_types
+    distinct_before = _distinct_per(post, w)
+    distinct_after = np.bincount(key // types)[np.unique(key // types)]
     rms_w = float(np.sqrt(np.mean(w ** 2)))
-    summary = {
+    return {
         "weights": True, "axon_types": types, "weight_bits": limits.weight_bits,
         "scale": float(scale), "synapses": int(len(w)), "neurons": int(len(distinct_before)),
         "rms_error": float(np.sqrt(np.mean(err ** 2))),
@@ -455,7 +522,6 @@ def quantise_weights(workload, core_of, limits):
         "mean_distinct_weights_before": float(distinct_before.mean()),
         "mean_distinct_weights_after": float(distinct_after.mean()),
     }
-    return summary, rows
 
 
 def _distinct_per(post, w):
@@ -478,68 +544,82 @@ class FanInSplit:
     it fires in the tick after any of its inputs fired (`relays`).
     """
 
-    def __init__(self, workload, axons):
+    def __init__(self, workload, axons: int) -> None:
         self.base = workload
         self.name = getattr(workload, "name", "")
         self.n_steps, self.n_samples = workload.n_steps, workload.n_samples
         self.dt_s = getattr(workload, "dt_s", 1e-3)
-        layers = list(workload.layers)
-        n_orig = len(layers)
-        index = {l.name: i for i, l in enumerate(layers)}
-        offsets = np.concatenate([[0], np.cumsum([l.n_neurons for l in layers])]).astype(np.int64)
+        self.layers = list(workload.layers)
+        self.split: list[dict] = []
         self._tables, self._weights = {}, {}
-        parents, children, self.split = [], [], []
-        next_id = int(offsets[-1])
+        offsets = np.concatenate([[0], np.cumsum([l.n_neurons for l in self.layers])]
+                                 ).astype(np.int64)
+        index = {l.name: i for i, l in enumerate(self.layers)}
+        relays = ([], [], int(offsets[-1]))   # parents, children, next partial-sum id
         for li, layer in enumerate(workload.layers):
             srcs = [index[x] if isinstance(x, str) else int(x) for x in layer.sources]
             tables = {si: workload.fanout(li, si) for si in srcs}
             fanin = np.zeros(layer.n_neurons, dtype=np.int64)
             for indptr, indices in tables.values():
                 fanin += np.bincount(np.asarray(indices[:indptr[-1]]), minlength=layer.n_neurons)
-            if fanin.max(initial=0) <= axons:
-                continue
-            pos, keys = 0, []
-            for si in srcs:
-                indptr, indices = tables[si]
-                n_pre = len(indptr) - 1
-                pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(indptr))
-                group = (pos + pre) // axons
-                keys.append(group * layer.n_neurons + np.asarray(indices[:indptr[-1]], np.int64))
-                pos += n_pre
-            uniq = np.unique(np.concatenate(keys))
-            pi = len(layers)
-            layers.append(LayerInfo(f"{layer.name}~partial", len(uniq), tuple(layer.sources),
-                                    layer.weight_bits, "sparse"))
-            layers[li] = LayerInfo(layer.name, layer.n_neurons, (layers[pi].name,),
-                                   layer.weight_bits, layer.kind)
-            for si, key in zip(srcs, keys):
-                indptr, _ = tables[si]
-                local = np.searchsorted(uniq, key).astype(np.int32)
-                self._tables[(pi, si)] = (np.asarray(indptr, dtype=np.int64), local)
-                self._weights[(pi, si)] = connection_weights(workload, li, si)
-                parents.append(np.repeat(np.arange(len(indptr) - 1, dtype=np.int64) + offsets[si],
-                                         np.diff(indptr)))
-                children.append(local.astype(np.int64) + next_id)
-            self._tables[(li, pi)] = (np.arange(len(uniq) + 1, dtype=np.int64),
-                                      (uniq % layer.n_neurons).astype(np.int32))
-            self._weights[(li, pi)] = None
-            self.split.append({"layer": layer.name, "max_fan_in": int(fanin.max()),
-                               "partial_neurons": len(uniq)})
-            next_id += len(uniq)
-        self.layers = layers
+            if fanin.max(initial=0) > axons:
+                relays = self._add_partial(li, srcs, tables, int(fanin.max()), axons,
+                                           offsets, relays)
+        parents, children, _ = relays
         self.relays = (np.concatenate(parents) if parents else np.zeros(0, np.int64),
                        np.concatenate(children) if children else np.zeros(0, np.int64))
-        self.weights = {}
-        index = {l.name: i for i, l in enumerate(layers)}
-        for li, layer in enumerate(layers):
+        self.weights = self._stored_weights(len(workload.layers))
+
+    def _add_partial(self, li: int, srcs: list[int], tables: dict, max_fan_in: int,
+                     axons: int, offsets: np.ndarray, relays: tuple) -> tuple:
+        """Put a partial-sum layer before layer `li` (its presynaptic neurons cut into
+        groups of `axons`); return `relays` with its neurons' (parents, children) added."""
+        parents, children, next_id = relays
+        layer = self.base.layers[li]
+        pos, keys = 0, []
+        for si in srcs:
+            indptr, indices = tables[si]
+            n_pre = len(indptr) - 1
+            pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(indptr))
+            group = (pos + pre) // axons
+            keys.append(group * layer.n_neurons + np.asarray(indices[:indptr[-1]], np.int64))
+            pos += n_pre
+        uniq = np.unique(np.concatenate(keys))
+        pi = len(self.layers)
+        self.layers.append(LayerInfo(f"{layer.name}~partial", len(uniq), tuple(layer.sources),
+                                     layer.weight_bits, "sparse"))
+        self.layers[li] = LayerInfo(layer.name, layer.n_neurons, (self.layers[pi].name,),
+                                    layer.weight_bits, layer.kind)
+        for si, key in zip(srcs, keys):
+            indptr, _ = tables[si]
+            local = np.searchsorted(uniq, key).astype(np.int32)
+            self._tables[(pi, si)] = (np.asarray(indptr, dtype=np.int64), local)
+            self._weights[(pi, si)] = connection_weights(self.base, li, si)
+            parents.append(np.repeat(np.arange(len(indptr) - 1, dtype=np.int64) + offsets[si],
+                                     np.diff(indptr)))
+            children.append(local.astype(np.int64) + next_id)
+        self._tables[(li, pi)] = (np.arange(len(uniq) + 1, dtype=np.int64),
+                                  (uniq % layer.n_neurons).astype(np.int32))
+        self._weights[(li, pi)] = None
+        self.split.append({"layer": layer.name, "max_fan_in": max_fan_in,
+                           "partial_neurons": len(uniq)})
+        return parents, children, next_id + len(uniq)
+
+    def _stored_weights(self, n_orig: int) -> dict:
+        """{(layer, source): weights} of the rewritten network's connections that store
+        weights (a partial-sum layer takes its layer's; the relay to the layer has none)."""
+        weights = {}
+        index = {l.name: i for i, l in enumerate(self.layers)}
+        for li, layer in enumerate(self.layers):
             for src in layer.sources:
                 si = index[src] if isinstance(src, str) else int(src)
                 if (li, si) in self._tables:
                     w = self._weights[(li, si)]
                 else:
-                    w = connection_weights(workload, li, si) if li < n_orig else None
+                    w = connection_weights(self.base, li, si) if li < n_orig else None
                 if w is not None:
-                    self.weights[(li, si)] = w
+                    weights[(li, si)] = w
+        return weights
 
     @property
     def partial_neurons(self):

@@ -2,8 +2,8 @@
 placement in an on-chip activation buffer.
 
 - `Gemm`, `dense_gemm`, `conv_gemm` (im2col lowering), `conv_output_size`, `im2col`;
-- `VectorOp`: an elementwise or pooling layer (the activation unit's vector and pooling
-  paths);
+- `VectorOp` (defined with the chip that runs it, `tlmsim.tiles.vector_op`): an
+  elementwise or pooling layer (the activation unit's vector and pooling paths);
 - `layers_from_trace` (and `gemms_from_trace`, its GEMMs only): an ANN activity trace's
   layers (with the share of zero input activations and the MACs on non-zero activations
   when recorded);
@@ -15,10 +15,14 @@ placement in an on-chip activation buffer.
 ``params.host_io`` (as in `tlmsim.platforms.tpu.Params`).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
 from tlmsim.errors import MappingError, ParameterError
+from tlmsim.shapes import PairLike, pair
 from tlmsim.tiles.systolic import ceil_div, gemm_folds
+from tlmsim.tiles.vector_op import VECTOR_OP_CLASS, VectorOp
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,68 +76,6 @@ class Gemm:
         return self.m * self.n
 
 
-#: elementwise operations by the arithmetic they cost on the vector unit
-VECTOR_OP_CLASS = {"add": "add", "sub": "add", "max": "add", "relu": "add", "neg": "add",
-                   "identity": "add", "mul": "mul", "scale": "mul", "sigmoid": "nonlinear",
-                   "tanh": "nonlinear", "exp": "nonlinear"}
-
-
-@dataclass
-class VectorOp:
-    """One layer that runs on the activation unit's vector or pooling path, not the array.
-
-    ``kind="elementwise"``: `outputs` values, each from `sources` input values by `op`
-    (one of `VECTOR_OP_CLASS`: LSTM gates, residual adds, activations as separate ops);
-    ``kind="pooling"``: `outputs` values, each combining `window` inputs (max or average),
-    read from a source of `inputs` values. Values are int8: bytes = values.
-    """
-
-    kind: str
-    outputs: int
-    op: str = "identity"
-    sources: int = 1
-    window: int = 1
-    inputs: int = None
-    name: str = ""
-    m = k = n = None
-    macs = 0
-    weight_bytes = 0
-    input_zero_fraction = None
-    nonzero_act_macs = None
-
-    def __post_init__(self):
-        if self.kind not in ("elementwise", "pooling"):
-            raise ParameterError(f"vector layer {self.name or '?'}: kind {self.kind!r} is not "
-                                 "elementwise or pooling")
-        for dim in ("outputs", "sources", "window"):
-            v = getattr(self, dim)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ParameterError(f"vector layer {self.name or '?'}: {dim}={v!r} must be a "
-                                     "positive integer")
-        if self.kind == "elementwise" and self.op not in VECTOR_OP_CLASS:
-            raise ParameterError(f"vector layer {self.name or '?'}: op {self.op!r} unknown "
-                                 f"(one of {', '.join(VECTOR_OP_CLASS)})")
-        if self.inputs is None:
-            self.inputs = self.outputs * (self.sources if self.kind == "elementwise" else
-                                          self.window)
-
-    @property
-    def input_bytes(self):
-        return self.inputs
-
-    @property
-    def output_bytes(self):
-        return self.outputs
-
-    @property
-    def operations(self):
-        """Arithmetic operations: one per output per source after the first (at least one)
-        for elementwise, one per window element for pooling."""
-        if self.kind == "pooling":
-            return self.outputs * self.window
-        return self.outputs * max(1, self.sources - 1)
-
-
 def conv_output_size(size, kernel, stride, pad_before, pad_after=None):
     """Output length of a convolution along one axis."""
     pad_after = pad_before if pad_after is None else pad_after
@@ -158,12 +100,10 @@ def conv_gemm(batch, in_hw, in_channels, out_channels, kernel, stride=1, padding
     `stride` and `padding` are ints or (h, w) pairs (padding may be ((top, bottom), (left,
     right))). The input occupies batch x H x W x C_in bytes of the Unified Buffer.
     """
-    h, w = _pair(in_hw)
-    kh, kw = _pair(kernel)
-    sh, sw = _pair(stride)
-    ph, pw = _pair(padding)
-    ph = ph if isinstance(ph, (tuple, list)) else (ph, ph)
-    pw = pw if isinstance(pw, (tuple, list)) else (pw, pw)
+    h, w = pair(in_hw, "in_hw")
+    kh, kw = pair(kernel, "kernel")
+    sh, sw = pair(stride, "stride")
+    ph, pw = _padding(padding)
     oh = conv_output_size(h, kh, sh, *ph)
     ow = conv_output_size(w, kw, sw, *pw)
     return Gemm(batch * oh * ow, kh * kw * in_channels, out_channels, name=name, kind="conv2d",
@@ -190,12 +130,15 @@ def input_bytes_for_rows(g, rows):
     return (sample * h + iy + 1) * w * c
 
 
-def _pair(v):
-    if isinstance(v, (tuple, list)):
-        if len(v) != 2:
-            raise MappingError(f"expected a pair (h, w), got {v!r}")
-        return tuple(v)
-    return (v, v)
+def _padding(padding: PairLike | tuple) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((top, bottom), (left, right)) of a padding given as an int, a (rows, cols) pair or
+    per-axis pairs ((top, bottom), (left, right))."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and \
+            any(isinstance(p, (tuple, list)) for p in padding):
+        rows, cols = (pair(p, "padding") for p in padding)
+        return rows, cols
+    ph, pw = pair(padding, "padding")
+    return (ph, ph), (pw, pw)
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,7 +164,7 @@ class LayerPlan:
     groups: list = field(default_factory=list)  # (group id, rows, n cols) in order
 
 
-def plan(gemms, params):
+def plan(gemms: list[Gemm | VectorOp], params) -> list[LayerPlan]:
     """Place each GEMM in the Unified Buffer and cut it into folds.
 
     A layer fits when its input and output fit in the Unified Buffer together; consecutive
@@ -234,13 +177,7 @@ def plan(gemms, params):
     (``params.host_overlap``, the array starting on the rows already in) or one transfer
     (serialised). `VectorOp`s get no folds; they must fit the Unified Buffer.
     """
-    if not gemms:
-        raise MappingError("nothing to replay: the list of GEMMs is empty")
-    bad = [i for i, g in enumerate(gemms) if not isinstance(g, (Gemm, VectorOp))]
-    if bad:
-        raise ParameterError(f"item {bad[0]} of the GEMM list is a {type(gemms[bad[0]]).__name__}"
-                             ", not a tlmsim.platforms.tpu.Gemm (build one with Gemm(m, k, n), "
-                             "dense_gemm or conv_gemm) or VectorOp")
+    _check_items(gemms)
     a, b = params.array, params.buffers
     ub = b.unified_buffer_bytes
     m_block = b.accumulator_rows // b.accumulator_buffers
@@ -255,28 +192,9 @@ def plan(gemms, params):
         from_host = (i == 0 and params.host_io) or not fits[i] or (i > 0 and not fits[i - 1])
         to_host = (i == last and params.host_io) or not fits[i] or (i < last and not fits[i + 1])
         if isinstance(g, VectorOp):
-            if not fits[i]:
-                raise MappingError(
-                    f"layer {i} ({g.name or g.kind}): its input ({g.input_bytes} B) and output "
-                    f"({g.output_bytes} B) do not fit the Unified Buffer ({ub} B) together; the "
-                    "vector unit works in the Unified Buffer: raise "
-                    "buffers.unified_buffer_bytes or replay a smaller batch")
-            plans.append(LayerPlan(i, g, from_host, to_host, [1], [g.input_bytes], True))
+            plans.append(_vector_plan(i, g, from_host, to_host, fits[i], ub))
             continue
-        if fits[i]:
-            parts = [g.m]
-        else:
-            in_row = ceil_div(g.input_bytes, g.m)
-            staging = 2 * min(g.m, m_block) * min(g.n, a.cols)
-            rows = (ub - staging) // (2 * in_row)
-            if rows < 1:
-                raise MappingError(
-                    f"layer {i} ({g.name or g.kind}): one row of its input ({in_row} B) does not "
-                    f"fit twice in the Unified Buffer ({ub} B) next to the output staging; raise "
-                    "buffers.unified_buffer_bytes or split the layer")
-            n_parts = ceil_div(g.m, rows)
-            base = ceil_div(g.m, n_parts)
-            parts = [base] * (g.m // base) + ([g.m % base] if g.m % base else [])
+        parts = [g.m] if fits[i] else _row_parts(i, g, ub, m_block, a.cols)
         part_in = [ceil_div(g.input_bytes * r, g.m) for r in parts]
         lp = LayerPlan(i, g, from_host, to_host, parts, part_in, fits[i])
         if from_host and fits[i]:
@@ -288,6 +206,45 @@ def plan(gemms, params):
         group = next_group
         plans.append(lp)
     return plans
+
+
+def _check_items(gemms: list) -> None:
+    """The list to plan is not empty and holds only `Gemm`s and `VectorOp`s."""
+    if not gemms:
+        raise MappingError("nothing to replay: the list of GEMMs is empty")
+    bad = [i for i, g in enumerate(gemms) if not isinstance(g, (Gemm, VectorOp))]
+    if bad:
+        raise ParameterError(f"item {bad[0]} of the GEMM list is a {type(gemms[bad[0]]).__name__}"
+                             ", not a tlmsim.platforms.tpu.Gemm (build one with Gemm(m, k, n), "
+                             "dense_gemm or conv_gemm) or VectorOp")
+
+
+def _vector_plan(i: int, g: VectorOp, from_host: bool, to_host: bool, fits: bool,
+                 ub: int) -> LayerPlan:
+    """The plan of a vector layer: no folds; it must fit the Unified Buffer."""
+    if not fits:
+        raise MappingError(
+            f"layer {i} ({g.name or g.kind}): its input ({g.input_bytes} B) and output "
+            f"({g.output_bytes} B) do not fit the Unified Buffer ({ub} B) together; the "
+            "vector unit works in the Unified Buffer: raise "
+            "buffers.unified_buffer_bytes or replay a smaller batch")
+    return LayerPlan(i, g, from_host, to_host, [1], [g.input_bytes], True)
+
+
+def _row_parts(i: int, g: Gemm, ub: int, m_block: int, cols: int) -> list[int]:
+    """Rows of A per part of a GEMM that does not fit: two parts' inputs (one multiplied,
+    the next arriving) and two groups of outputs must fit the Unified Buffer (`ub` B)."""
+    in_row = ceil_div(g.input_bytes, g.m)
+    staging = 2 * min(g.m, m_block) * min(g.n, cols)
+    rows = (ub - staging) // (2 * in_row)
+    if rows < 1:
+        raise MappingError(
+            f"layer {i} ({g.name or g.kind}): one row of its input ({in_row} B) does not "
+            f"fit twice in the Unified Buffer ({ub} B) next to the output staging; raise "
+            "buffers.unified_buffer_bytes or split the layer")
+    n_parts = ceil_div(g.m, rows)
+    base = ceil_div(g.m, n_parts)
+    return [base] * (g.m // base) + ([g.m % base] if g.m % base else [])
 
 
 def _input_chunks(g, rows_per_chunk):
@@ -410,11 +367,9 @@ def im2col(x, kernel, stride, padding):
     """The im2col matrix of int8 feature maps `x` [samples, C, H, W]: one row per output
     pixel (sample, row, col), columns in the weights' (C, KH, KW) order."""
     import numpy as np
-    kh, kw = _pair(kernel)
-    sh, sw = _pair(stride)
-    ph, pw = _pair(padding)
-    ph = ph if isinstance(ph, (tuple, list)) else (ph, ph)
-    pw = pw if isinstance(pw, (tuple, list)) else (pw, pw)
+    kh, kw = pair(kernel, "kernel")
+    sh, sw = pair(stride, "stride")
+    ph, pw = _padding(padding)
     xp = np.pad(x, ((0, 0), (0, 0), tuple(ph), tuple(pw)))
     win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
     s, c, oh, ow = win.shape[:4]

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Mapping
 from tlmsim.components.sram import horowitz_sram_energy_pj
 from tlmsim.errors import ParameterError
 from tlmsim.kernel import Module
+from tlmsim.tiles.arithmetic import add_pj
 from tlmsim.params import param
 
 if TYPE_CHECKING:
@@ -81,7 +82,6 @@ def op_energies_pj(ops: OpEnergyParams, acc_bits: int, activation_bits: int) -> 
     """{action: pJ} of the conversion's arithmetic, from an `OpEnergyParams` (Horowitz):
     the LFSR step and the integrate/threshold/reset adds are `acc_bits` wide, the rate
     comparison `activation_bits` wide, the scale a 32-bit multiply."""
-    from tlmsim.tiles.datapath import add_pj
     acc = add_pj(ops, acc_bits)
     return {"rng": acc, "compare": add_pj(ops, activation_bits), "integrate": acc,
             "threshold": acc, "reset": acc, "scale": ops.mult_32b_pj}

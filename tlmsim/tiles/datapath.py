@@ -77,6 +77,8 @@ from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import Clock, EnergyLedger, Module, Simulator, seconds
 from tlmsim.params import param
 from tlmsim.report import Report
+from tlmsim.shapes import pair
+from tlmsim.tiles.arithmetic import add_pj, mult_pj
 from tlmsim.tiles.converter import conversion_counts, op_energies_pj
 
 HOROWITZ = "Horowitz, ISSCC 2014, 45 nm"
@@ -199,20 +201,6 @@ class DatapathParams:
                           source=SCRIPT + " (one SRAM)")
 
 
-# -- arithmetic energy by width ------------------------------------------------------
-
-def add_pj(ops: OpEnergyParams, bits: int) -> float:
-    """Energy of a `bits`-wide integer add: linear in width through Horowitz's 8- and
-    32-bit points."""
-    return ops.add_8b_pj + (bits - 8) * (ops.add_32b_pj - ops.add_8b_pj) / 24
-
-
-def mult_pj(ops: OpEnergyParams, bits: int) -> float:
-    """Energy of a `bits`-wide integer multiply: linear in width squared (array size)
-    through Horowitz's 8- and 32-bit points."""
-    return ops.mult_8b_pj + (bits * bits - 64) * (ops.mult_32b_pj - ops.mult_8b_pj) / 960
-
-
 # -- layers --------------------------------------------------------------------------
 
 @dataclass
@@ -259,17 +247,6 @@ class LayerSpec:
         return self.n_weights > 0
 
 
-def _pair(value, name):
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return (int(value), int(value))
-    try:
-        a, b = value
-        return (int(a), int(b))
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be an integer or a pair of integers, got {value!r}") \
-            from None
-
-
 def _window_fanout(size, out_size, k, stride, pad):
     """For each input position along one axis: how many (output position, kernel offset)
     pairs read it."""
@@ -284,6 +261,12 @@ def _window_taps(size, out_size, k, stride, pad):
     the input (padding taps excluded)."""
     pos = np.arange(out_size)[:, None] * stride - pad + np.arange(k)[None, :]
     return ((pos >= 0) & (pos < size)).sum(1).astype(np.int64)
+
+
+def _check_range(spec: LayerSpec, count: int, limit: int, what: str) -> None:
+    """A count of one pass or step of `spec` must lie in 0..`limit`."""
+    if not 0 <= count <= limit:
+        raise ParameterError(f"layer {spec.name!r}: {count} {what}, outside 0..{limit}")
 
 
 def expected_updated_neurons(spec: LayerSpec, silent_fraction: float) -> int:
@@ -312,9 +295,9 @@ def conv2d_layer(in_shape: Sequence[int], out_channels: int, kernel: int | Seque
     if isinstance(out_channels, bool) or not isinstance(out_channels, (int, np.integer)):
         raise ParameterError(f"layer {name!r}: out_channels must be an integer, "
                              f"got {out_channels!r}")
-    kh, kw = _pair(kernel, "kernel")
-    sh, sw = _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
+    kh, kw = pair(kernel, "kernel")
+    sh, sw = pair(stride, "stride")
+    ph, pw = pair(padding, "padding")
     if min(c, h, w, out_channels, kh, kw, sh, sw) < 1 or min(ph, pw) < 0:
         raise ParameterError(f"layer {name!r}: shapes, kernel and stride must be >= 1 and "
                              f"padding >= 0 (in_shape={in_shape}, out_channels={out_channels}, "
@@ -490,17 +473,30 @@ class GenericDatapath:
         dp = self.params.datapath
         if spec.conversion:
             return self.conversion_work(spec, active_synapses, output_spikes)
-        syn = spec.n_synapses
-        if not 0 <= active_synapses <= syn:
-            raise ParameterError(f"layer {spec.name!r}: {active_synapses} active synapses, "
-                                 f"outside 0..{syn}")
-        if not 0 <= output_spikes <= spec.n_outputs:
-            raise ParameterError(f"layer {spec.name!r}: {output_spikes} output spikes, "
-                                 f"outside 0..{spec.n_outputs}")
+        _check_range(spec, active_synapses, spec.n_synapses, "active synapses")
+        _check_range(spec, output_spikes, spec.n_outputs, "output spikes")
         if mode == "ann" and not dp.skip_zero_inputs:
-            active_synapses = syn
-        fetch_all = dp.fetch_zero_inputs
-        n_out, n_ch = spec.n_outputs, spec.n_channels
+            active_synapses = spec.n_synapses
+        inputs_read, written, updated = self._element_counts(spec, mode, output_spikes,
+                                                             active_inputs, active_outputs)
+        w = Work()
+        self._add_operands(w, spec, mode, active_synapses, inputs_read)
+        if mode == "ann":
+            self._add_ann_outputs(w, spec, active_synapses, written)
+        else:
+            self._add_snn_outputs(w, spec, active_synapses, output_spikes, written, updated)
+        w.active_synapses = active_synapses
+        w.compute_ops = (math.ceil(active_synapses / dp.parallel_units)
+                         + math.ceil(updated / dp.parallel_units))
+        return w
+
+    def _element_counts(self, spec: LayerSpec, mode: str, output_spikes: int,
+                        active_inputs: int | None, active_outputs: int | None
+                        ) -> tuple[int, int, int]:
+        """(input elements read from their home level, outputs written back, neurons
+        updated) of one pass or step, as the sparsity switches decide."""
+        dp = self.params.datapath
+        fetch_all, n_out = dp.fetch_zero_inputs, spec.n_outputs
         inputs_read = spec.n_inputs if fetch_all else \
             self._needed(spec, "active_inputs", active_inputs, spec.n_inputs,
                          "fetch_zero_inputs=false with reuse='full'"
@@ -508,53 +504,67 @@ class GenericDatapath:
         if mode == "ann":
             written = n_out if fetch_all else self._needed(
                 spec, "active_outputs", active_outputs, n_out, "fetch_zero_inputs=false")
-            updated = n_out
-        else:
-            written = n_out if fetch_all else output_spikes
-            updated = n_out if dp.update_silent_neurons else self._needed(
-                spec, "active_outputs", active_outputs, n_out, "update_silent_neurons=false")
-            if output_spikes > updated:
-                raise ParameterError(f"layer {spec.name!r}: {output_spikes} output spikes but "
-                                     f"only {updated} neurons updated (a neuron that spikes "
-                                     "is updated)")
-        w = Work()
-        wl, al, sl = dp.weights_in, dp.activations_in, dp.state_in
+            return inputs_read, written, n_out
+        written = n_out if fetch_all else output_spikes
+        updated = n_out if dp.update_silent_neurons else self._needed(
+            spec, "active_outputs", active_outputs, n_out, "update_silent_neurons=false")
+        if output_spikes > updated:
+            raise ParameterError(f"layer {spec.name!r}: {output_spikes} output spikes but "
+                                 f"only {updated} neurons updated (a neuron that spikes "
+                                 "is updated)")
+        return inputs_read, written, updated
+
+    def _add_operands(self, w: Work, spec: LayerSpec, mode: str, active_synapses: int,
+                      inputs_read: int) -> None:
+        """Input and weight reads: straight from their home levels (``reuse="none"``), or
+        each element fetched once into the register file and read there per synapse."""
+        dp = self.params.datapath
+        syn, fetch_all = spec.n_synapses, dp.fetch_zero_inputs
+        wl, al = dp.weights_in, dp.activations_in
         inp = "activation" if mode == "ann" else "spike"
         weights_used = active_synapses if spec.has_weights else 0
         if dp.reuse == "none":
             w.add(al, f"{inp}_read", syn if fetch_all else active_synapses)
             w.add(wl, "weight_read", weights_used)
-        else:
-            w.add(al, f"{inp}_read", inputs_read)
-            w.add("rf", f"{inp}_write", inputs_read)
-            w.add("rf", f"{inp}_read", syn if fetch_all else active_synapses)
-            if spec.has_weights:
-                w.add(wl, "weight_read", spec.n_weights)
-                w.add("rf", "weight_write", spec.n_weights)
-                w.add("rf", "weight_read", weights_used)
-        if mode == "ann":
-            w.add("datapath", "mac" if spec.has_weights else "activation", active_synapses)
-            w.add("datapath", "bias_add", n_out if spec.has_weights else 0)
-            w.add("datapath", "requantize", n_out)
-            w.add("datapath", "activation", n_out)
-            w.add(al, "activation_write", written)
-            w.add(wl, "param_read", n_ch * 2 if spec.has_weights else n_ch)
-        else:
-            w.add("datapath", "ac", active_synapses)
-            w.add(sl, "state_read", updated)
-            if dp.leak:
-                w.add("datapath", "leak", updated)
-            w.add("datapath", "bias_add", updated)
-            w.add("datapath", "threshold", updated)
-            w.add("datapath", "reset", output_spikes)
-            w.add(sl, "state_write", updated)
-            w.add(al, "spike_write", written)
-            w.add(wl, "param_read", n_ch * 3)
-            w.neuron_updates = updated
-        w.active_synapses = active_synapses
-        w.compute_ops = (math.ceil(active_synapses / dp.parallel_units)
-                         + math.ceil(updated / dp.parallel_units))
-        return w
+            return
+        w.add(al, f"{inp}_read", inputs_read)
+        w.add("rf", f"{inp}_write", inputs_read)
+        w.add("rf", f"{inp}_read", syn if fetch_all else active_synapses)
+        if spec.has_weights:
+            w.add(wl, "weight_read", spec.n_weights)
+            w.add("rf", "weight_write", spec.n_weights)
+            w.add("rf", "weight_read", weights_used)
+
+    def _add_ann_outputs(self, w: Work, spec: LayerSpec, active_synapses: int,
+                         written: int) -> None:
+        """An ANN pass: MACs, then per output bias, requantisation and activation, the
+        outputs written back and the per-channel parameters read."""
+        dp = self.params.datapath
+        n_out, n_ch = spec.n_outputs, spec.n_channels
+        w.add("datapath", "mac" if spec.has_weights else "activation", active_synapses)
+        w.add("datapath", "bias_add", n_out if spec.has_weights else 0)
+        w.add("datapath", "requantize", n_out)
+        w.add("datapath", "activation", n_out)
+        w.add(dp.activations_in, "activation_write", written)
+        w.add(dp.weights_in, "param_read", n_ch * 2 if spec.has_weights else n_ch)
+
+    def _add_snn_outputs(self, w: Work, spec: LayerSpec, active_synapses: int,
+                         output_spikes: int, written: int, updated: int) -> None:
+        """An SNN step: accumulates, then per updated neuron its state read, leak, bias,
+        threshold and state write, resets of the spiking ones, spikes written back."""
+        dp = self.params.datapath
+        sl = dp.state_in
+        w.add("datapath", "ac", active_synapses)
+        w.add(sl, "state_read", updated)
+        if dp.leak:
+            w.add("datapath", "leak", updated)
+        w.add("datapath", "bias_add", updated)
+        w.add("datapath", "threshold", updated)
+        w.add("datapath", "reset", output_spikes)
+        w.add(sl, "state_write", updated)
+        w.add(dp.activations_in, "spike_write", written)
+        w.add(dp.weights_in, "param_read", spec.n_channels * 3)
+        w.neuron_updates = updated
 
     @staticmethod
     def _needed(spec, what, value, limit, switch):

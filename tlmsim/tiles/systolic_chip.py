@@ -28,11 +28,10 @@ from tlmsim.components.weight_memory import WeightMemory
 from tlmsim.errors import InvariantError
 from tlmsim.kernel import Clock, EnergyLedger, Module, PS_PER_S
 from tlmsim.params import to_dict
-from tlmsim.replay.gemm import VECTOR_OP_CLASS, VectorOp
 from tlmsim.report import Report
-import tlmsim.tiles.systolic  # noqa: F401  (registers the "systolic_ws" tile)
 from tlmsim.tiles.protocols import SystolicArrayTile
-from tlmsim.tiles.systolic import ceil_div
+from tlmsim.tiles.systolic import ceil_div  # importing it registers the "systolic_ws" tile
+from tlmsim.tiles.vector_op import VECTOR_OP_CLASS, VectorOp
 
 if TYPE_CHECKING:
     from tlmsim.kernel import Simulator
@@ -416,13 +415,35 @@ def chip_report(chip: SystolicChip, plans: list[LayerPlan], end_ps: int, trace: 
     ``input_zero_fraction`` and ``nonzero_act_macs`` from the trace.
     """
     p = chip.params
-    clock = chip.clock
     end_cycle = chip.edge(end_ps)
-    peak_macs_per_cycle = p.array.rows * p.array.cols
-    modules = list(chip.walk())
-    ledger = EnergyLedger(modules, end_ps)
+    ledger = EnergyLedger(list(chip.walk()), end_ps)
     ledger.check()
-    # invariants: everything requested was served
+    macs = _check_served(chip, plans)
+    rows, required_host = _layer_rows(chip, plans, end_cycle)
+    secs = end_ps / PS_PER_S
+    report = Report(
+        platform=platform, trace=str(trace), steps=1,
+        samples=int(samples if samples is not None else plans[0].gemm.m),
+        latency_s=secs,
+        energy_breakdown_j=ledger.breakdown(),
+        ops={"macs": macs, "dram_bytes": chip.weight_memory.bytes},
+        utilization=_utilization(chip, macs, end_ps, end_cycle),
+        resources={"cores_used": 1, "chips": 1},
+        parameters=to_dict(p),
+        wall_s=wall_s,
+        extra=_extra(chip, plans, rows, macs, end_ps, end_cycle, required_host, sim),
+        tables={"per_layer": rows, "energy": ledger.rows,
+                "per_step": [{"step": 0, "latency_s": secs, "energy_j": ledger.total_j}]},
+    )
+    split = energy_split(report.energy_breakdown_j)
+    report.extra["energy_split_j"] = split
+    report.extra["power_split_w"] = {k: v / secs if secs else 0.0 for k, v in split.items()}
+    return report.check()
+
+
+def _check_served(chip: SystolicChip, plans: list) -> int:
+    """Invariants of a finished run: every weight byte, MAC, host byte and accumulator
+    group the plans need was served. Returns the MACs."""
     weight_bytes_needed = _weight_bytes(chip.folds)
     if chip.weight_memory.bytes != weight_bytes_needed:
         raise InvariantError(f"weight memory served {chip.weight_memory.bytes} B, the folds need "
@@ -439,10 +460,18 @@ def chip_report(chip: SystolicChip, plans: list[LayerPlan], end_ps: int, trace: 
                              f"{host_out} B out")
     if len(chip.group_x) != sum(len(lp.groups) for lp in plans):
         raise InvariantError("not every accumulator group was activated")
+    return macs
+
+
+def _layer_rows(chip: SystolicChip, plans: list, end_cycle: int) -> tuple[list[dict], int]:
+    """(the ``per_layer`` rows, the host bytes the network itself needs: its input and
+    output when the host does the I/O). A layer's cycles run from the previous layer's
+    end to its own (the last one's to the end of the run)."""
+    p = chip.params
     rows = []
     prev_end = 0
     required_host = 0
-    roofs = (2 * peak_macs_per_cycle * p.array.clock_hz, chip.weight_memory.bytes_per_s)
+    roofs = (2 * p.array.rows * p.array.cols * p.array.clock_hz, chip.weight_memory.bytes_per_s)
     for lp in plans:
         g = lp.gemm
         end = chip.layer_end[lp.index] if lp.index < len(plans) - 1 else end_cycle
@@ -451,56 +480,55 @@ def chip_report(chip: SystolicChip, plans: list[LayerPlan], end_ps: int, trace: 
         required_host += req
         rows.append(_layer_row(chip, lp, end - prev_end, req, roofs))
         prev_end = end
+    return rows, required_host
+
+
+def _utilization(chip: SystolicChip, macs: int, end_ps: int, end_cycle: int) -> dict:
+    """Busy shares of the array (``mxu``), the weight memory, the host link and the
+    activation and vector units over the run."""
+    peak_macs_per_cycle = chip.params.array.rows * chip.params.array.cols
+    return {
+        "mxu": macs / (end_cycle * peak_macs_per_cycle) if end_cycle else 0.0,
+        "dram": chip.weight_memory.utilization(end_ps),
+        "pcie": min(1.0, max(chip.host_in.busy_ps, chip.host_out.busy_ps) / end_ps)
+        if end_ps else 0.0,
+        "activation": min(1.0, (chip.act_busy_cycles + chip.vector_busy_cycles) / end_cycle)
+        if end_cycle else 0.0,
+    }
+
+
+def _extra(chip: SystolicChip, plans: list, rows: list[dict], macs: int, end_ps: int,
+           end_cycle: int, required_host: int, sim) -> dict:
+    """The report's ``extra``: throughput against the peak, the roofline's ridge, stalls,
+    host bytes, activation sparsity and counts of the run."""
+    p = chip.params
     secs = end_ps / PS_PER_S
+    peak_macs_per_cycle = p.array.rows * p.array.cols
     host_bytes = chip.host_in.bytes + chip.host_out.bytes
     stall_w = sum(chip.stall_weights)
     zero_rows = [(r["input_zero_fraction"], r["m"] * r["k"]) for r in rows
                  if r["input_zero_fraction"] is not None]
     act_sparsity = (sum(z * w for z, w in zero_rows) / sum(w for _, w in zero_rows)
                     if zero_rows else None)
-    report = Report(
-        platform=platform, trace=str(trace), steps=1,
-        samples=int(samples if samples is not None else plans[0].gemm.m),
-        latency_s=secs,
-        energy_breakdown_j=ledger.breakdown(),
-        ops={"macs": macs, "dram_bytes": chip.weight_memory.bytes},
-        utilization={
-            "mxu": macs / (end_cycle * peak_macs_per_cycle) if end_cycle else 0.0,
-            "dram": chip.weight_memory.utilization(end_ps),
-            "pcie": min(1.0, max(chip.host_in.busy_ps, chip.host_out.busy_ps) / end_ps)
-            if end_ps else 0.0,
-            "activation": min(1.0, (chip.act_busy_cycles + chip.vector_busy_cycles) / end_cycle)
-            if end_cycle else 0.0,
-        },
-        resources={"cores_used": 1, "chips": 1},
-        parameters=to_dict(p),
-        wall_s=wall_s,
-        extra={
-            "cycles": end_cycle,
-            "achieved_tops": 2 * macs / secs / 1e12 if secs else 0.0,
-            "peak_tops": 2 * peak_macs_per_cycle * p.array.clock_hz / 1e12,
-            "peak_ops_per_s": 2 * peak_macs_per_cycle * p.array.clock_hz,
-            "bandwidth_bytes_per_s": chip.weight_memory.bytes_per_s,
-            "weight_bandwidth_bytes_per_s": chip.weight_memory.bytes_per_s,
-            "ridge_macs_per_weight_byte": peak_macs_per_cycle * p.array.clock_hz
-            / chip.weight_memory.bytes_per_s,
-            "stall_weights_share": stall_w / end_cycle if end_cycle else 0.0,
-            "host_bytes": host_bytes,
-            "extra_host_bytes": host_bytes - required_host,
-            "activation_zero_fraction": act_sparsity,
-            "nonzero_act_macs": (sum(lp.gemm.nonzero_act_macs for lp in plans)
-                                 if all(lp.gemm.nonzero_act_macs is not None for lp in plans)
-                                 else None),
-            "events": _event_count(sim),
-            "folds": len(chip.folds),
-        },
-        tables={"per_layer": rows, "energy": ledger.rows,
-                "per_step": [{"step": 0, "latency_s": secs, "energy_j": ledger.total_j}]},
-    )
-    split = energy_split(report.energy_breakdown_j)
-    report.extra["energy_split_j"] = split
-    report.extra["power_split_w"] = {k: v / secs if secs else 0.0 for k, v in split.items()}
-    return report.check()
+    return {
+        "cycles": end_cycle,
+        "achieved_tops": 2 * macs / secs / 1e12 if secs else 0.0,
+        "peak_tops": 2 * peak_macs_per_cycle * p.array.clock_hz / 1e12,
+        "peak_ops_per_s": 2 * peak_macs_per_cycle * p.array.clock_hz,
+        "bandwidth_bytes_per_s": chip.weight_memory.bytes_per_s,
+        "weight_bandwidth_bytes_per_s": chip.weight_memory.bytes_per_s,
+        "ridge_macs_per_weight_byte": peak_macs_per_cycle * p.array.clock_hz
+        / chip.weight_memory.bytes_per_s,
+        "stall_weights_share": stall_w / end_cycle if end_cycle else 0.0,
+        "host_bytes": host_bytes,
+        "extra_host_bytes": host_bytes - required_host,
+        "activation_zero_fraction": act_sparsity,
+        "nonzero_act_macs": (sum(lp.gemm.nonzero_act_macs for lp in plans)
+                             if all(lp.gemm.nonzero_act_macs is not None for lp in plans)
+                             else None),
+        "events": _event_count(sim),
+        "folds": len(chip.folds),
+    }
 
 
 #: the parts of the chip's power the report splits its energy into, by component kind
