@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from tlmsim.activity.synthetic import population_network
+from tlmsim.replay.populations import population_network
 from tlmsim.cli import main
 from tlmsim.params import override
 from tlmsim.platforms import spinnaker as S

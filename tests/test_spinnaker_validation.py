@@ -7,7 +7,7 @@ tolerance; the rows the model misses are strict xfails carrying the miss and its
 import numpy as np
 import pytest
 
-from tlmsim.activity.synthetic import (MICROCIRCUIT_SIZES, microcircuit,
+from tlmsim.replay.populations import (MICROCIRCUIT_SIZES, microcircuit,
                                        microcircuit_indegrees, population_network)
 from tlmsim.platforms import spinnaker as S
 from tlmsim.validation import checks_of

@@ -5,7 +5,7 @@ et al., IJCNN 2013 (S13): up to 250 k neurons, 81 M synapses, 1.8 G synaptic eve
     python tests/benchmarks/bench_spinnaker.py --ticks 20 # shorter
     python tests/benchmarks/bench_spinnaker.py --validate # the validation rows, timed
 
-Workload (`tlmsim.activity.synthetic.population_network`): 768 populations of 320
+Workload (`tlmsim.replay.populations.population_network`): 768 populations of 320
 neurons (245,760 neurons, one population per application core of the 48 x 16), 330
 random synapses per neuron over two target populations (81.1 M synapses), Poisson
 firing at 22.2 Hz (1.8 G synaptic events/s). Prints the figures the report to the lead
@@ -17,7 +17,7 @@ import argparse
 import json
 import time
 
-from tlmsim.activity.synthetic import population_network
+from tlmsim.replay.populations import population_network
 from tlmsim.params import override
 from tlmsim.platforms import spinnaker as S
 

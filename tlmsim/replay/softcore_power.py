@@ -6,7 +6,7 @@ Stromatias et al. 2013 (IJCNN; S13) model a board's power as
 (`stromatias_power_w` evaluates the model directly). Sharp et al. 2012 split the power of
 a 4-chip circuit into ``a x neurons/ms + b x PSPs/s``. Van Albada et al. 2018 give the
 energy per synaptic event of the cortical microcircuit. The functions here replay
-synthetic networks (`tlmsim.activity.synthetic`) and read these quantities off the
+synthetic populations (`tlmsim.replay.populations`) and read these quantities off the
 reports; the platform's `validation_checks` compares them with the published figures.
 
 They take the platform's `replay` function and its default parameters (an object with
@@ -20,7 +20,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from tlmsim.activity.synthetic import microcircuit, population_network
+from tlmsim.replay.populations import microcircuit, population_network
 from tlmsim.params import override
 from tlmsim.replay.softcore_mapper import BoardParams
 from tlmsim.replay.workload import Workload
