@@ -180,7 +180,8 @@ TrueNorthMeshParams = respecified(
     chip_link_latency_ps=(100_000, "ASSUMPTION: 100 ns (no published figure)"),
     chip_link_energy_pj=(832.0, M14 + ", §S5: 26 pJ/bit at 1.8 V x 32 bits"),
     packet_bytes=(4, M14 + ", Fig. S4: 32-bit spike packet"),
-    freq_hz=(1e8, _LINK + "; the link clock is the packet rate"),
+    freq_hz=(1e8, _LINK + "; the link clock is the packet rate", None,
+             "link clock: the rate at which a link moves packets"),
     link_bytes_per_cycle=(4.0, _LINK + ": one packet per cycle"),
     chip_link_bytes_per_cycle=(1.6, M14 + ", §S6: >160 Mspikes/s over all ports, read as "
                                "40 M per side (an interpretation): one packet per 25 ns, "

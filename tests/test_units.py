@@ -147,6 +147,11 @@ def test_respecified_is_a_public_documented_helper():
     assert f["width_bytes"].metadata["follows"] == "bus.freq_hz"
     with pytest.raises(ParameterError, match="BusParams has no parameter nosuch"):
         P.respecified(BusParams, "X", "x", __name__, nosuch=(1, "s"))
+    base_doc = {x.name: x for x in dataclasses.fields(BusParams)}["freq_hz"].metadata["doc"]
+    Told = P.respecified(BusParams, "Told", "x", __name__, freq_hz=(1e9, "s", None, "my clock"))
+    told = {x.name: x for x in dataclasses.fields(Told)}["freq_hz"].metadata
+    assert told["doc"] == "my clock" != base_doc and told["follows"] is None
+    assert told["unit"] == "Hz"
 
 
 # -- ranges and choices before the replay -----------------------------------------------

@@ -54,7 +54,9 @@ def respecified(base: type, name: str, doc: str, module: str,
                 **fields: Tuple[object, ...]) -> type:
     """A parameter dataclass deriving from `base` whose listed fields get new defaults
     and sources, given as ``field=(value, source)``, or ``field=(None, source, follows)``
-    for a derived parameter (see `param`); units, meaning and ranges stay the base's. It
+    for a derived parameter (see `param`), or ``field=(value, source, follows, doc)`` when
+    the base's description does not fit this platform (`follows` may be None); units and
+    ranges stay the base's. It
     is how a platform says "this component, with my chip's figures" without copying the
     component's fields::
 
@@ -69,9 +71,12 @@ def respecified(base: type, name: str, doc: str, module: str,
     if unknown:
         raise ParameterError(f"{base.__name__} has no parameter {', '.join(unknown)}")
     ns, notes = {"__doc__": doc, "__module__": module}, {}
-    for field_name, (value, source, *follows) in fields.items():
+    for field_name, (value, source, *rest) in fields.items():
         f = known[field_name]
-        meta = {**f.metadata, "source": source, "follows": follows[0] if follows else None}
+        follows = rest[0] if rest else None
+        meta = {**f.metadata, "source": source, "follows": follows}
+        if len(rest) > 1:
+            meta["doc"] = rest[1]
         ns[field_name] = dataclasses.field(default=value, metadata=meta)
         notes[field_name] = Optional[f.type] if follows else f.type
     ns["__annotations__"] = notes
