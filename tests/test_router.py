@@ -10,9 +10,11 @@ import itertools
 import numpy as np
 import pytest
 
-from tlmsim.components.router import (LOCAL, MulticastRouter, RouterParams, RoutingTable,
-                                      compress_table, opposite, route_bits, route_cores,
-                                      route_links)
+from tlmsim.components.router import (LINK_STEP, LOCAL, N_LINKS, MulticastRouter,
+                                      RouterParams, RoutingTable, chip_path, compress_table,
+                                      compressed_tables, key_mask, multicast_routing,
+                                      multicast_tree, opposite, route_bits, route_cores,
+                                      route_links, tree_entries)
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import EnergyLedger, Simulator
 
@@ -216,3 +218,46 @@ def test_route_to_a_missing_core_is_refused():
     r.table.add(0x0, 0xFFFF0000, route_bits([], [7]))
     with pytest.raises(ParameterError, match="beyond the router's 4 cores"):
         r.route(0x1)
+
+
+# -- multicast trees and tables ----------------------------------------------------------
+
+def test_chip_paths_use_diagonal_links_first():
+    assert len(LINK_STEP) == N_LINKS == 6
+    assert chip_path((0, 0), (2, 1)) == [1, 0]          # NE then E
+    assert chip_path((3, 3), (1, 0)) == [4, 4, 5]       # SW SW S
+    assert chip_path((0, 2), (2, 0)) == [0, 0, 5, 5]    # no diagonal for mixed signs
+    tree = multicast_tree(0, [2, 5], {2: {1}, 5: {0}}, chips_x=3)
+    assert tree[0][0] == LOCAL and tree[1][0] == 3 and tree[4][0] == 4   # arrival links
+    assert tree[0][1] == {0, 1} and tree[2][2] == {1} and tree[5][2] == {0}
+
+
+def test_tree_entries_leave_out_default_routed_chips():
+    # 0 -> 1 -> 2 eastwards on a 3 x 1 board: chip 1 passes the packet straight on
+    tree = multicast_tree(0, [2], {2: {4}}, chips_x=3)
+    assert key_mask(8) == 0xFFFFFF00
+    got = tree_entries(tree, 0x300, key_mask(8))
+    assert got == [(0, (0x300, 0xFFFFFF00, route_bits([0]))),
+                   (2, (0x300, 0xFFFFFF00, route_bits([], [4])))]
+
+
+def test_multicast_routing_builds_visits_and_compressed_tables():
+    # cores 0, 1 on chip 0 (local 0, 1), core 2 on chip 2 (local 3); board 3 x 1
+    chip, local = np.array([0, 0, 2]), np.array([0, 1, 3])
+    pair_src, pair_dst = np.array([0, 1, 0]), np.array([2, 2, 1])
+    keys = np.array([0, 1, 2]) << 4
+    entries, visits = multicast_routing(pair_src, pair_dst, chip, local, keys, key_mask(4),
+                                        3, 3)
+    v_chip, v_src, v_in, v_parent, v_depth = visits
+    assert v_chip.tolist() == [0, 1, 2, 0, 1, 2]
+    assert v_src.tolist() == [0, 0, 0, 1, 1, 1]
+    assert v_in.tolist() == [LOCAL, 3, 3, LOCAL, 3, 3]
+    assert v_parent.tolist() == [-1, 0, 1, -1, 3, 4]
+    assert v_depth.tolist() == [0, 1, 2, 0, 1, 2]
+    assert len(entries[1]) == 0                       # default routed
+    assert entries[0][0] == (0x00, key_mask(4), route_bits([0], [1]))
+    tables, sizes = compressed_tables(entries, 1024)
+    assert sizes == [(2, 2), (0, 0), (2, 1)]          # keys 0x00, 0x10 merge on chip 2
+    assert tables[2] == [(0x00, 0xFFFFFFE0, route_bits([], [3]))]
+    with pytest.raises(MappingError, match="routing table of chip 0"):
+        compressed_tables(entries, 1)

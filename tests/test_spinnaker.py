@@ -7,9 +7,12 @@ import os
 import numpy as np
 import pytest
 
+from tlmsim.activity.synthetic import population_network
 from tlmsim.cli import main
 from tlmsim.params import override
 from tlmsim.platforms import spinnaker as S
+from tlmsim.replay.softcore_mapper import format_mapping, map_workload
+from tlmsim.replay.softcore_power import stromatias_power_w
 from tlmsim.replay.workload import LayerInfo, Workload, dense_csr
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,7 +46,6 @@ def test_parameters_are_spinnaker_figures_with_sources():
     assert p.chip.sdram_bytes == 128 * 2 ** 20 == p.sdram.capacity_bytes
     assert p.router.table_entries == 1024
     assert (p.router.packet_bits, p.router.payload_packet_bits) == (40, 72)
-    assert len(S.LINK_STEP) == S.N_LINKS == 6
     assert p.chip.chips_x * p.chip.chips_y == 48
     from tlmsim.params import describe
     rows = {r["name"]: r for r in describe(p)}
@@ -131,8 +133,8 @@ def test_dtcm_overflow_is_a_mapping_error():
     from tlmsim.errors import MappingError
     w = fan_in_workload(1, 1, dst=1024)
     with pytest.raises(MappingError, match="DTCM overflow.*lower mapper.neurons_per_core"):
-        S.map_workload(w, one_chip(**{"mapper.neurons_per_core": 1024}))
-    m = S.map_workload(w, one_chip(**{"mapper.neurons_per_core": 256}))
+        map_workload(w, one_chip(**{"mapper.neurons_per_core": 1024}))
+    m = map_workload(w, one_chip(**{"mapper.neurons_per_core": 256}))
     assert m.dtcm_bytes.max() <= 64 * 1024
 
 
@@ -140,12 +142,12 @@ def test_sdram_and_table_overflow_are_mapping_errors():
     from tlmsim.errors import MappingError
     w = fan_in_workload(1, 1, n_dst=3)
     with pytest.raises(MappingError, match="SDRAM overflow"):
-        S.map_workload(w, one_chip(**{"chip.sdram_bytes": 4096}))
-    w2 = S.population_network(8, 16, 16, 10.0, 2, targets=2)
+        map_workload(w, one_chip(**{"chip.sdram_bytes": 4096}))
+    w2 = population_network(8, 16, 16, 10.0, 2, targets=2)
     p = override(S.Params(), {"chip.chips_x": 4, "chip.chips_y": 1,
                               "mapper.neurons_per_core": 16, "router.table_entries": 2})
     with pytest.raises(MappingError, match="routing table of chip"):
-        S.map_workload(w2, p)
+        map_workload(w2, p)
 
 
 def test_routing_tables_compress_and_default_route():
@@ -157,7 +159,7 @@ def test_routing_tables_compress_and_default_route():
                  [(np.array([0, 0, 1]), np.array([0, 17, 5]))], 2)
     p = override(S.Params(), {"chip.chips_x": 3, "chip.chips_y": 1,
                               "mapper.neurons_per_core": 16})
-    m = S.map_workload(w, p)
+    m = map_workload(w, p)
     assert sorted(set(m.chip.tolist())) == [0, 1, 2]
     assert m.table_sizes[0] == (2, 1)          # merged
     assert m.table_sizes[1] == (0, 0)          # default routed
@@ -169,15 +171,16 @@ def test_routing_tables_compress_and_default_route():
     chip1 = next(x for x in r.tables["routers"] if x["router"].endswith("chip1.router"))
     assert chip1["default_routed_packets"] == 3
     assert d["ops"]["synaptic_ops"] == 3 * 16
+    text = format_mapping(m, p)
+    assert "3 cores on 3 chip(s)" in text and "(4 -> 2 in all)" in text
 
 
-def test_chip_paths_use_diagonal_links_first():
-    assert S.chip_path((0, 0), (2, 1)) == [1, 0]          # NE then E
-    assert S.chip_path((3, 3), (1, 0)) == [4, 4, 5]       # SW SW S
-    assert S.chip_path((0, 2), (2, 0)) == [0, 0, 5, 5]    # no diagonal for mixed signs
-    tree = S.multicast_tree(0, [2, 5], {2: {1}, 5: {0}}, chips_x=3)
-    assert tree[0][0] == S.LOCAL and tree[1][0] == 3 and tree[4][0] == 4   # arrival links
-    assert tree[0][1] == {0, 1} and tree[2][2] == {1} and tree[5][2] == {0}
+def test_platform_mapping_checks_the_parameters_first():
+    from tlmsim.errors import ParameterError
+    w = fan_in_workload(1, 1)
+    with pytest.raises(ParameterError, match="chip.app_cores=20 exceeds"):
+        S.map_workload(w, one_chip(**{"chip.app_cores": 20}))
+    assert S.map_workload(w, one_chip()).cores_used == map_workload(w, one_chip()).cores_used
 
 
 # -- calibration at a scaled board -------------------------------------------------------
@@ -190,7 +193,7 @@ RATE_HZ = 1.8e9 / (768 * 320 * 330)     # 22.2 Hz
 
 
 def scaled_run(n_pops=32, rate_hz=RATE_HZ, syn=330, steps=20, chips_x=2, seed=1):
-    w = S.population_network(n_pops, 320, syn, rate_hz, steps, targets=2, seed=seed)
+    w = population_network(n_pops, 320, syn, rate_hz, steps, targets=2, seed=seed)
     p = override(S.Params(), {"chip.chips_x": chips_x, "chip.chips_y": 1,
                               "mapper.neurons_per_core": 320})
     return S.replay(w, p), p
@@ -208,8 +211,8 @@ def test_s13_calibration_real_time_under_one_watt_per_chip():
     assert events_per_chip_s == pytest.approx(1.8e9 / 48, rel=0.1)
     assert d["power_per_chip_w"] < 1.0
     routed = sum(x["packets"] for x in r.tables["routers"])
-    model = S.stromatias_power_w(p, 2, d["ops"]["neuron_updates"] / d["latency_s"],
-                                 events_per_chip_s * 2, routed / d["latency_s"])
+    model = stromatias_power_w(p, 2, d["ops"]["neuron_updates"] / d["latency_s"],
+                               events_per_chip_s * 2, routed / d["latency_s"])
     assert d["power_w"] == pytest.approx(model, rel=1e-9)
 
 
@@ -264,13 +267,13 @@ def test_detailed_memory_path_agrees_with_bulk_within_a_quarter():
 
 def test_network_larger_than_the_board_names_the_board_parameters():
     from tlmsim.errors import MappingError
-    w = S.population_network(64, 320, 10, 10.0, 2)
+    w = population_network(64, 320, 10, 10.0, 2)
     with pytest.raises(MappingError, match=r"at least 4 chips \(--set chip.chips_x"):
-        S.map_workload(w, one_chip(**{"mapper.neurons_per_core": 320}))
+        map_workload(w, one_chip(**{"mapper.neurons_per_core": 320}))
 
 
 def test_saturated_link_drops_packets_before_the_cores_behind_it():
-    w = S.population_network(32, 320, 330, 22.0, 5, targets=2)
+    w = population_network(32, 320, 330, 22.0, 5, targets=2)
     base = {"chip.chips_x": 2, "chip.chips_y": 1, "mapper.neurons_per_core": 320}
     free = S.replay(w, override(S.Params(), base)).to_dict()
     slow = {**base, "router.link_bits_per_s": 2e6}          # 50 k packets/s per link

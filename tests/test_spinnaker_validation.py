@@ -7,6 +7,8 @@ tolerance; the rows the model misses are strict xfails carrying the miss and its
 import numpy as np
 import pytest
 
+from tlmsim.activity.synthetic import (MICROCIRCUIT_SIZES, microcircuit,
+                                       microcircuit_indegrees, population_network)
 from tlmsim.platforms import spinnaker as S
 from tlmsim.validation import checks_of
 
@@ -64,20 +66,20 @@ def test_out_of_sample_van_albada_energy_per_synaptic_event():
 def test_microcircuit_tables_give_van_albadas_published_size():
     """The recalled PD14 tables against van Albada 2018's abstract: ~80,000 neurons and
     0.3 billion synapses at full scale."""
-    sizes = np.array(S.MICROCIRCUIT_SIZES)
+    sizes = np.array(MICROCIRCUIT_SIZES)
     assert sizes.sum() == 77169
-    synapses = (S.microcircuit_indegrees().sum(axis=1) * sizes).sum()
+    synapses = (microcircuit_indegrees().sum(axis=1) * sizes).sum()
     assert synapses == pytest.approx(0.3e9, rel=0.02)
 
 
 def test_scaled_microcircuit_keeps_the_full_scale_in_degrees():
-    w = S.microcircuit(0.01, 50, seed=3)
-    sizes = np.maximum(1, np.rint(np.array(S.MICROCIRCUIT_SIZES) * 0.01)).astype(int)
+    w = microcircuit(0.01, 50, seed=3)
+    sizes = np.maximum(1, np.rint(np.array(MICROCIRCUIT_SIZES) * 0.01)).astype(int)
     assert w.n_neurons == sizes.sum()
     indptr, post = w.synapses[(0, 0)]
     received = np.bincount(post, minlength=w.n_neurons)
     start = np.concatenate([[0], np.cumsum(sizes)])
-    want = S.microcircuit_indegrees().sum(axis=1)
+    want = microcircuit_indegrees().sum(axis=1)
     for i in range(8):
         assert (received[start[i]:start[i + 1]] == want[i]).all()
     steps, ids = w.spikes[0]
@@ -87,7 +89,7 @@ def test_scaled_microcircuit_keeps_the_full_scale_in_degrees():
 def test_microcircuit_rejects_bad_scale():
     from tlmsim.errors import ParameterError
     with pytest.raises(ParameterError, match="scale"):
-        S.microcircuit(0.0, 10)
+        microcircuit(0.0, 10)
 
 
 def test_painkras_row_hinges_on_the_assumed_synapse_cycles():
@@ -95,7 +97,7 @@ def test_painkras_row_hinges_on_the_assumed_synapse_cycles():
     bound (5,000-10,000 events/ms, 40-20 cycles) it spans 0.94-1.42 W, as the platform's
     docstring and the parameter's source say; 27 cycles or more (up to 40) pass 1 W +-20 %."""
     from tlmsim.params import override
-    w = S.population_network(16, 256, 256, 200.0, 10, targets=2)
+    w = population_network(16, 256, 256, 200.0, 10, targets=2)
     power = {}
     for cycles in (20, 40):
         p = override(S.Params(), {"chip.chips_x": 1, "chip.chips_y": 1,

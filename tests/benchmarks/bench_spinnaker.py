@@ -5,7 +5,7 @@ et al., IJCNN 2013 (S13): up to 250 k neurons, 81 M synapses, 1.8 G synaptic eve
     python tests/benchmarks/bench_spinnaker.py --ticks 20 # shorter
     python tests/benchmarks/bench_spinnaker.py --validate # the validation rows, timed
 
-Workload (`tlmsim.platforms.spinnaker.population_network`): 768 populations of 320
+Workload (`tlmsim.activity.synthetic.population_network`): 768 populations of 320
 neurons (245,760 neurons, one population per application core of the 48 x 16), 330
 random synapses per neuron over two target populations (81.1 M synapses), Poisson
 firing at 22.2 Hz (1.8 G synaptic events/s). Prints the figures the report to the lead
@@ -17,6 +17,7 @@ import argparse
 import json
 import time
 
+from tlmsim.activity.synthetic import population_network
 from tlmsim.params import override
 from tlmsim.platforms import spinnaker as S
 
@@ -31,7 +32,7 @@ def main(argv=None):
     if args.validate:
         return validate()
     t0 = time.perf_counter()
-    w = S.population_network(768, 320, 330, args.rate_hz, args.ticks, targets=2, seed=1)
+    w = population_network(768, 320, 330, args.rate_hz, args.ticks, targets=2, seed=1)
     t1 = time.perf_counter()
     p = override(S.Params(), {"mapper.neurons_per_core": 320})
     m = S.map_workload(w, p)

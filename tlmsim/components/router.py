@@ -27,11 +27,14 @@ Energy: ``route`` per packet looked up (every packet entering the router) and
 ``link_bit`` per bit sent on an inter-chip link. Local core outputs cost no link energy.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from tlmsim.errors import MappingError, ParameterError
+from tlmsim.errors import InvariantError, MappingError, ParameterError
 from tlmsim.kernel.module import Module
 from tlmsim.kernel.simulator import PS_PER_S
 from tlmsim.params import param, validate
@@ -41,6 +44,11 @@ LINK_NAMES = ("E", "NE", "N", "W", "SW", "S")
 N_LINKS = 6
 #: input index meaning "from a local core" (no default route)
 LOCAL = -1
+#: each link's step (dx, dy) on the chip grid, in link order (E, NE, N, W, SW, S)
+LINK_STEP = ((1, 0), (1, 1), (0, 1), (-1, 0), (-1, -1), (0, -1))
+
+#: a routing-table entry: (key, mask, route bit mask)
+Entry = tuple[int, int, int]
 
 _SPINN = "Furber et al., IEEE Trans. Computers 2013 (reference/platforms.md, SpiNNaker)"
 _ASSUMED = "assumption: no primary source checked"
@@ -225,22 +233,33 @@ class MulticastRouter(Module):
         return RouteResult(res.delay_ps, int(res.routes[0]), res.link_packets[0],
                            res.core_packets[0], int(res.dropped[0]))
 
-    def route_batch(self, keys, packets, in_links=None, payload=False, delay_ps=0, window_ps=0):
+    def route_batch(self, keys, packets, in_links=None, payload: bool = False,
+                    delay_ps: int = 0, window_ps: int = 0) -> BatchResult:
         """Route many transactions issued together; arrays of keys, packet counts and
         input links (`LOCAL` = -1 for packets from local cores; default: all local).
 
         On a shared output link, transactions are served in the order given: in drop mode
         the first ones are accepted and the drops fall on the later ones.
         """
+        keys, packets, in_links = _batch_arrays(keys, packets, in_links)
+        routes, default, unrouted = self._routes(keys, in_links)
+        t = self.sim.now + delay_ps
+        want = _link_bits(routes) * packets[:, None]
+        accepted, finish_max = self._serve_links(want, t, payload, window_ps)
+        link_drops = want - accepted
+        dropped = link_drops.sum(axis=1) + np.where(unrouted, packets, 0)
+        cores = self._core_bits(routes) * packets[:, None]   # delivered at once
+        self._account(packets, accepted, link_drops, cores, default, unrouted, payload)
+        delay = 0
+        if int(packets.sum()):
+            delay = self.params.router_latency_ps + (finish_max - t)
+        return BatchResult(delay_ps + delay, routes, accepted, cores, dropped)
+
+    def _routes(self, keys: np.ndarray,
+                in_links: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each transaction's route (table lookup, else default routing, else 0), and
+        which ones were default-routed and unrouted (from a local core, no entry)."""
         p = self.params
-        keys = np.asarray(keys, dtype=np.int64).ravel()
-        packets = np.asarray(packets, dtype=np.int64).ravel()
-        in_links = np.full(keys.size, LOCAL, np.int64) if in_links is None else \
-            np.asarray(in_links, dtype=np.int64).ravel()
-        if not (keys.size == packets.size == in_links.size):
-            raise ValueError("keys, packets and in_links must have the same length")
-        if (packets < 0).any() or ((in_links < LOCAL) | (in_links >= N_LINKS)).any():
-            raise ValueError("packet counts must be >= 0 and in_links in -1..5")
         routes = self.table.lookup_many(keys)
         missed = routes < 0
         default = missed & (in_links >= 0)
@@ -252,10 +271,12 @@ class MulticastRouter(Module):
             bad = int(routes[too_wide][0])
             raise ParameterError(f"{self.full_name}: route 0x{bad:x} names a core beyond the "
                                  f"router's {p.n_cores} cores (bits {N_LINKS}..{N_LINKS + p.n_cores - 1})")
-        # packets wanted on each output link, in transaction order
-        bits = (routes[:, None] >> np.arange(N_LINKS)[None, :]) & 1
-        want = bits * packets[:, None]
-        t = self.sim.now + delay_ps
+        return routes, default, unrouted
+
+    def _serve_links(self, want: np.ndarray, t: int, payload: bool,
+                     window_ps: int) -> tuple[np.ndarray, int]:
+        """Serve the packets each transaction wants on each output link (`want`, (n, 6)),
+        in transaction order; returns those accepted (n, 6) and when the last has left."""
         ser = self.packet_ser_ps(payload)
         accepted = np.zeros_like(want)
         finish_max = t
@@ -266,12 +287,18 @@ class MulticastRouter(Module):
             before = np.cumsum(col) - col
             accepted[:, link] = np.clip(n_ok - before, 0, col)
             finish_max = max(finish_max, finish)
-        link_drops = want - accepted
-        dropped = link_drops.sum(axis=1) + np.where(unrouted, packets, 0)
-        # local cores: delivered at once, no link contention
-        n_cores = p.n_cores
-        cbits = (routes[:, None] >> (N_LINKS + np.arange(n_cores))[None, :]) & 1
-        cores = cbits * packets[:, None]
+        return accepted, finish_max
+
+    def _core_bits(self, routes: np.ndarray) -> np.ndarray:
+        """(n, cores) 0/1: which local cores each route delivers to."""
+        n_cores = self.params.n_cores
+        return (routes[:, None] >> (N_LINKS + np.arange(n_cores))[None, :]) & 1
+
+    def _account(self, packets: np.ndarray, accepted: np.ndarray, link_drops: np.ndarray,
+                 cores: np.ndarray, default: np.ndarray, unrouted: np.ndarray,
+                 payload: bool) -> None:
+        """Add a batch to the per-link and per-core counters, energy and `stats`."""
+        p = self.params
         self.core_packets += cores.sum(axis=0)
         self.link_packets += accepted.sum(axis=0)
         self.link_dropped += link_drops.sum(axis=0)
@@ -285,10 +312,6 @@ class MulticastRouter(Module):
         self.stats.add("dropped_packets", int(link_drops.sum()))
         self.stats.add("unrouted_packets", int(packets[unrouted].sum()))
         self.stats.add("default_routed_packets", int(packets[default].sum()))
-        delay = 0
-        if total:
-            delay = p.router_latency_ps + (finish_max - t)
-        return BatchResult(delay_ps + delay, routes, accepted, cores, dropped)
 
     def _serve(self, link, n, t, ser, window_ps):
         """Serve `n` packets arriving evenly over [t, t + window_ps) on output `link`;
@@ -337,6 +360,25 @@ class MulticastRouter(Module):
                                       "utilization": float(util[i])} for i in range(N_LINKS)},
             "core_packets": self.core_packets.tolist(),
         }
+
+
+def _batch_arrays(keys, packets,
+                  in_links) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A batch's keys, packet counts and input links as int64 arrays, checked."""
+    keys = np.asarray(keys, dtype=np.int64).ravel()
+    packets = np.asarray(packets, dtype=np.int64).ravel()
+    in_links = np.full(keys.size, LOCAL, np.int64) if in_links is None else \
+        np.asarray(in_links, dtype=np.int64).ravel()
+    if not (keys.size == packets.size == in_links.size):
+        raise ValueError("keys, packets and in_links must have the same length")
+    if (packets < 0).any() or ((in_links < LOCAL) | (in_links >= N_LINKS)).any():
+        raise ValueError("packet counts must be >= 0 and in_links in -1..5")
+    return keys, packets, in_links
+
+
+def _link_bits(routes: np.ndarray) -> np.ndarray:
+    """(n, 6) 0/1: which inter-chip links each route sends on."""
+    return (routes[:, None] >> np.arange(N_LINKS)[None, :]) & 1
 
 
 class RouteResult:
@@ -389,7 +431,7 @@ def _overlaps(keys, masks, routes, chunk=1024):
     return None
 
 
-def compress_table(entries):
+def compress_table(entries: Iterable[tuple[int, int, int]]) -> list[Entry]:
     """Merge routing entries that share a route; returns a shorter list of (key, mask,
     route) that routes every key exactly as `entries` does.
 
@@ -406,6 +448,21 @@ def compress_table(entries):
     (ordered covering, Mundy et al. 2016, does better by exploiting the first-match order
     and default routing); entries whose route equals the default route are kept.
     """
+    entries = _checked_entries(entries)
+    if not entries:
+        return []
+    groups: dict[tuple[int, int], set[int]] = {}
+    for k, m, r in entries:
+        groups.setdefault((r, m), set()).add(k)
+    changed = True
+    while changed:
+        groups, changed = _merge_pass(groups)
+    return _drop_covered(groups)
+
+
+def _checked_entries(entries: Iterable[tuple[int, int, int]]) -> list[Entry]:
+    """`entries` as int triples, refused (`ParameterError`) if a key has bits outside its
+    mask and (`MappingError`) if entries of different routes match a common key."""
     entries = [(int(k), int(m), int(r)) for k, m, r in entries]
     for k, m, r in entries:
         if k & ~m:
@@ -420,34 +477,188 @@ def compress_table(entries):
             f"compress_table: entries {i} (0x{keys[i]:x}/0x{masks[i]:x}) and {j} "
             f"(0x{keys[j]:x}/0x{masks[j]:x}) match a common key with different routes; "
             "the merge needs entries of different routes to be disjoint")
-    groups = {}
-    for k, m, r in entries:
-        groups.setdefault((r, m), set()).add(k)
-    changed = True
-    while changed:
-        changed = False
-        new = {}
-        for (r, m), ks in groups.items():
-            used = set()
-            bits = [1 << b for b in range(m.bit_length()) if m >> b & 1]
-            for k in sorted(ks):
-                if k in used:
-                    continue
-                for bit in bits:
-                    partner = k ^ bit
-                    if partner in ks and partner not in used:
-                        used.update((k, partner))
-                        new.setdefault((r, m & ~bit), set()).add(k & ~bit)
-                        changed = True
-                        break
-                else:
-                    new.setdefault((r, m), set()).add(k)
-        groups = new
+    return entries
+
+
+def _merge_pass(groups: dict[tuple[int, int], set[int]]
+                ) -> tuple[dict[tuple[int, int], set[int]], bool]:
+    """One merging pass over the keys of each (route, mask) group: a key and a partner
+    differing in one mask bit become one key under a mask without that bit (each key
+    merges at most once). Returns the new groups and whether anything merged."""
+    changed = False
+    new: dict[tuple[int, int], set[int]] = {}
+    for (r, m), ks in groups.items():
+        used: set[int] = set()
+        bits = [1 << b for b in range(m.bit_length()) if m >> b & 1]
+        for k in sorted(ks):
+            if k in used:
+                continue
+            for bit in bits:
+                partner = k ^ bit
+                if partner in ks and partner not in used:
+                    used.update((k, partner))
+                    new.setdefault((r, m & ~bit), set()).add(k & ~bit)
+                    changed = True
+                    break
+            else:
+                new.setdefault((r, m), set()).add(k)
+    return new, changed
+
+
+def _drop_covered(groups: dict[tuple[int, int], set[int]]) -> list[Entry]:
+    """The groups' entries, by route and larger key sets first, without those whose key
+    set lies inside an entry of the same route already kept."""
     flat = sorted(((k, m, r) for (r, m), ks in groups.items() for k in ks),
                   key=lambda e: (e[2], bin(e[1]).count("1"), e[1], e[0]))
-    out = []
+    out: list[Entry] = []
     for k, m, r in flat:  # fewer mask bits (larger key sets) first within a route
         if any(r2 == r and m & m2 == m2 and k & m2 == k2 for k2, m2, r2 in out):
             continue
         out.append((k, m, r))
     return out
+
+
+# -- multicast trees and the tables that carry them ----------------------------------------
+
+#: one router of a multicast tree: [in link, out links, local cores, parent chip]
+TreeNode = list
+#: the router visits of multicast trees as int64 arrays: (chip, source core, in link,
+#: parent visit (-1 at the source), depth)
+Visits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def chip_path(a: tuple[int, int], b: tuple[int, int]) -> list[int]:
+    """Links (0..5) a packet takes from chip coordinates `a` to `b`: diagonal links (NE/SW)
+    while both coordinates must move the same way, then E/W, then N/S."""
+    (x, y), (x2, y2) = a, b
+    dx, dy = x2 - x, y2 - y
+    out = []
+    while dx > 0 and dy > 0:
+        out.append(1)
+        dx, dy = dx - 1, dy - 1
+    while dx < 0 and dy < 0:
+        out.append(4)
+        dx, dy = dx + 1, dy + 1
+    out += [0] * max(dx, 0) + [3] * max(-dx, 0) + [2] * max(dy, 0) + [5] * max(-dy, 0)
+    return out
+
+
+def multicast_tree(src_chip: int, dst_chips: Iterable[int],
+                   local_cores: Mapping[int, Iterable[int]],
+                   chips_x: int) -> dict[int, TreeNode]:
+    """{chip: [in link, set of out links, set of local cores, parent chip]} of one source
+    core's packets, parents before children (the source first, its parent None).
+
+    `local_cores` maps a destination chip to the local core numbers to deliver to. The in
+    link is the link a packet arrives on (travelling east, it arrives on the west link,
+    and default routing sends it on east). The dimension-order paths from one source form
+    a tree (a chip on a path is reached by its own path's prefix), so each chip has one in
+    link (`LOCAL` at the source)."""
+    def xy(c):
+        return (c % chips_x, c // chips_x)
+    tree: dict[int, TreeNode] = {src_chip: [LOCAL, set(), set(), None]}
+    for d in dst_chips:
+        here, (x, y) = src_chip, xy(src_chip)
+        for link in chip_path(xy(src_chip), xy(d)):
+            tree[here][1].add(link)
+            x, y = x + LINK_STEP[link][0], y + LINK_STEP[link][1]
+            nxt = y * chips_x + x
+            node = tree.setdefault(nxt, [opposite(link), set(), set(), here])
+            if node[0] != opposite(link):   # pragma: no cover - see docstring
+                raise InvariantError(f"multicast tree reaches chip {nxt} on two links")
+            here = nxt
+        tree[d][2].update(local_cores[d])
+    return tree
+
+
+def key_mask(key_bits: int) -> int:
+    """The 32-bit mask of a routing key whose lowest `key_bits` bits number the neurons."""
+    return ((1 << 32) - 1) ^ ((1 << key_bits) - 1)
+
+
+def tree_entries(tree: Mapping[int, TreeNode], key: int,
+                 mask: int) -> list[tuple[int, Entry]]:
+    """(chip, entry) for each router of `tree` that needs a table entry for `key`: every
+    router but those where default routing already sends the packet on (it arrives on a
+    link, leaves only straight across, delivers to no local core)."""
+    out = []
+    for h, (in_link, outs, locals_, _parent) in tree.items():
+        default = (in_link != LOCAL and not locals_ and outs == {opposite(in_link)})
+        if not default:
+            out.append((h, (key, mask, route_bits(sorted(outs), sorted(locals_)))))
+    return out
+
+
+def _cores_by_chip(dsts: Iterable[int], chip: np.ndarray,
+                   local: np.ndarray) -> dict[int, set[int]]:
+    """{chip: local core numbers} of the destination cores `dsts`."""
+    locs: dict[int, set[int]] = {}
+    for d in dsts:
+        locs.setdefault(int(chip[d]), set()).add(int(local[d]))
+    return locs
+
+
+class _VisitRows:
+    """The growing columns of `Visits`, one row per router a tree passes."""
+
+    def __init__(self) -> None:
+        self.chip: list[int] = []
+        self.src: list[int] = []
+        self.in_link: list[int] = []
+        self.parent: list[int] = []
+        self.depth: list[int] = []
+
+    def add_tree(self, tree: Mapping[int, TreeNode], src: int) -> None:
+        """Append the routers of source core `src`'s tree (parents come first)."""
+        index: dict[int, int] = {}
+        for h, (in_link, _outs, _locals, parent) in tree.items():
+            index[h] = len(self.chip)
+            self.parent.append(-1 if parent is None else index[parent])
+            self.depth.append(0 if parent is None else self.depth[index[parent]] + 1)
+            self.chip.append(h)
+            self.src.append(src)
+            self.in_link.append(in_link)
+
+    def arrays(self) -> Visits:
+        cols = (self.chip, self.src, self.in_link, self.parent, self.depth)
+        return tuple(np.array(v, np.int64) for v in cols)  # type: ignore[return-value]
+
+
+def multicast_routing(pair_src: np.ndarray, pair_dst: np.ndarray, chip: np.ndarray,
+                      local: np.ndarray, keys: np.ndarray, mask: int, n_chips: int,
+                      chips_x: int) -> tuple[list[list[Entry]], Visits]:
+    """The multicast trees from every source core to its destination cores, as per-chip
+    routing entries (uncompressed) and router visits.
+
+    Cores are numbered 0..n-1; `chip` and `local` give each core's chip and its number on
+    the chip, `keys` each source core's routing key (matched under `mask`);
+    (`pair_src[i]`, `pair_dst[i]`) are the (source, destination) pairs with synapses.
+    Chips are numbered row by row on a grid `chips_x` wide; `n_chips` is its size."""
+    order = np.argsort(pair_src, kind="stable")
+    bounds = np.searchsorted(pair_src[order], np.arange(len(chip) + 1))
+    entries: list[list[Entry]] = [[] for _ in range(n_chips)]
+    rows = _VisitRows()
+    for s in range(len(chip)):
+        dsts = pair_dst[order[bounds[s]:bounds[s + 1]]]
+        if len(dsts) == 0:
+            continue
+        locs = _cores_by_chip(dsts.tolist(), chip, local)
+        tree = multicast_tree(int(chip[s]), sorted(locs), locs, chips_x)
+        rows.add_tree(tree, s)
+        for h, entry in tree_entries(tree, int(keys[s]), mask):
+            entries[h].append(entry)
+    return entries, rows.arrays()
+
+
+def compressed_tables(entries: list[list[Entry]],
+                      capacity: int) -> tuple[list[list[Entry]], list[tuple[int, int]]]:
+    """Each chip's entries compressed (`compress_table`) and checked against the table
+    `capacity`; returns the tables and per chip (entries before, after compression)."""
+    tables, sizes = [], []
+    for h, chip_entries in enumerate(entries):
+        compressed = compress_table(chip_entries) if chip_entries else []
+        check_fits(len(compressed), capacity,
+                   f"routing table of chip {h} ({len(chip_entries)} entries before compression)")
+        tables.append(compressed)
+        sizes.append((len(chip_entries), len(compressed)))
+    return tables, sizes

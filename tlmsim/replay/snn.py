@@ -42,7 +42,7 @@ from tlmsim.replay.closing import (busy_share, check_energy, close_ledger, stati
 from tlmsim.replay.geometry import CoreMesh
 from tlmsim.replay.mapper import Mapping
 from tlmsim.replay.steplog import StepLog
-from tlmsim.replay.workload import Window, count_window
+from tlmsim.replay.workload import TraceWorkload, Window, Workload, count_window
 from tlmsim.report import ColumnTable, Report
 
 #: most (step x flow) cells a window may hold; bounds a window's memory
@@ -143,9 +143,10 @@ def _deliver_next_step(sops, msgs_in, spikes, carry, sample_ends):
     return shifted, msgs_in, spikes, carry
 
 
-def replay_snn(workload, mapping: Mapping, platform: SnnPlatform, parameters: dict,
-               trace_name: str = "", progress: bool = False, wall0: Optional[float] = None,
-               timeline: bool = False, detailed: bool = False) -> Report:
+def replay_snn(workload: Workload | TraceWorkload, mapping: Mapping, platform: SnnPlatform,
+               parameters: dict, trace_name: str = "", progress: bool = False,
+               wall0: Optional[float] = None, timeline: bool = False,
+               detailed: bool = False) -> Report:
     """Replay `workload` placed by `mapping` on `platform`; returns a `Report`.
 
     `wall0` (a `time.perf_counter` value) is when the caller started (reading and mapping
@@ -202,9 +203,9 @@ class SnnReplay:
     window's end (quantum 0: the keeper syncs whenever asked, and the engine asks once per
     window). In `detailed` mode every step runs as SimPy events instead."""
 
-    def __init__(self, workload, mapping: Mapping, platform: SnnPlatform, parameters: dict,
-                 trace_name: str, progress: bool, wall0: float, timeline: bool = False,
-                 detailed: bool = False):
+    def __init__(self, workload: Workload | TraceWorkload, mapping: Mapping,
+                 platform: SnnPlatform, parameters: dict, trace_name: str, progress: bool,
+                 wall0: float, timeline: bool = False, detailed: bool = False):
         self.workload, self.mapping, self.platform = workload, mapping, platform
         self.parameters, self.trace_name = parameters, trace_name
         self.progress, self.wall0, self.detailed = progress, wall0, detailed

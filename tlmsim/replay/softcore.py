@@ -12,15 +12,15 @@ the ticks: neuron updates and packet handling, one DMA descriptor for the tick's
 next was due is an overrun: the core's next tick starts late and the report lists it.
 
 A platform hands the engine a `SoftcorePlatform` (costs, memories, bus, DMA, router,
-power, replay limits) and a mapping that satisfies `SoftcoreMapping`; `replay_softcore`
-returns a `SoftcoreReport`. The engine knows no platform module.
+power, replay limits) and a `tlmsim.replay.softcore_mapper.SpinnakerMapping`;
+`replay_softcore` returns a `SoftcoreReport`. The engine knows no platform module.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterator, Optional, Protocol
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -33,9 +33,9 @@ from tlmsim.errors import InvariantError
 from tlmsim.kernel import EnergyLedger, Module, Simulator
 from tlmsim.progress import progress as progress_bar
 from tlmsim.replay.closing import busy_share, check_energy, close_ledger, utilization
-from tlmsim.replay.mapper import Mapping
+from tlmsim.replay.softcore_mapper import SpinnakerMapping
 from tlmsim.replay.steplog import StepLog
-from tlmsim.replay.workload import Window, count_window
+from tlmsim.replay.workload import TraceWorkload, Window, Workload, count_window
 from tlmsim.report import Report
 from tlmsim.report.table import ColumnTable
 from tlmsim.tiles.armcore import SoftwareCore, SoftwareCoreCosts
@@ -81,33 +81,6 @@ class SoftcorePlatform:
     max_step_rows: int
 
 
-class SoftcoreMapping(Protocol):
-    """What the engine reads of a mapping (the SpiNNaker platform's `SpinnakerMapping`).
-
-    `base` the `Mapping` of neurons to cores (core ids = chip x `app_cores` + local core);
-    `chip`, `local` each used core's chip and index on it; `chip_xy` (chips, 2) the chips'
-    coordinates; `key_bits` neuron bits under a core's routing key; `tables` per chip the
-    routing entries and `table_sizes` (before, after compression); `visits` the multicast
-    trees as arrays (chip, source core, in link, parent visit, depth); `dtcm_bytes` and
-    `row_bytes` per used core (DTCM use, pitch of its synaptic matrix); `pair_src` the
-    source core of every (source, destination) pair with synapses."""
-
-    base: Mapping
-    chip_xy: np.ndarray
-    chip: np.ndarray
-    local: np.ndarray
-    key_bits: int
-    tables: list
-    table_sizes: list
-    visits: tuple
-    dtcm_bytes: np.ndarray
-    row_bytes: np.ndarray
-    pair_src: np.ndarray
-
-    @property
-    def cores_used(self) -> int: ...
-
-
 class SoftcoreReport(Report):
     """`Report` whose summary also says whether every tick met real time."""
 
@@ -132,7 +105,7 @@ class Board:
     `SoftwareCore`, its DMA engine and its DTCM. Chips of the board that the network does
     not touch are left out (their idle power too)."""
 
-    def __init__(self, sim: Simulator, platform: SoftcorePlatform, m: SoftcoreMapping):
+    def __init__(self, sim: Simulator, platform: SoftcorePlatform, m: SpinnakerMapping):
         self.top = Module(sim, platform.name)
         self.platform = platform
         self.chips: dict[int, Module] = {}
@@ -181,7 +154,7 @@ class Board:
         self.dmas.append(dma)
 
 
-def row_descriptor(m: SoftcoreMapping, p: SoftcorePlatform, i: int, g: int, rows: int,
+def row_descriptor(m: SpinnakerMapping, p: SoftcorePlatform, i: int, g: int, rows: int,
                    nbytes: int) -> Descriptor:
     """The DMA descriptor of core `i`'s rows in global tick `g`: `rows` rows of their
     mean length, at the core's row pitch in its SDRAM region, into its DTCM row buffer."""
@@ -202,9 +175,10 @@ def row_descriptor(m: SoftcoreMapping, p: SoftcorePlatform, i: int, g: int, rows
     return Descriptor(base + offset, dst, (length, rows), (pitch,), (length if packed else 0,))
 
 
-def replay_softcore(workload, mapping: SoftcoreMapping, platform: SoftcorePlatform,
-                    parameters: dict, trace_name: str = "", progress: bool = False,
-                    wall0: Optional[float] = None, timeline: bool = False) -> SoftcoreReport:
+def replay_softcore(workload: Workload | TraceWorkload, mapping: SpinnakerMapping,
+                    platform: SoftcorePlatform, parameters: dict, trace_name: str = "",
+                    progress: bool = False, wall0: Optional[float] = None,
+                    timeline: bool = False) -> SoftcoreReport:
     """Replay `workload` (a `Workload` or `TraceWorkload`) placed by `mapping` on
     `platform`; returns a `SoftcoreReport`. `parameters` go to the report as they are;
     `wall0` (a `time.perf_counter` value) is when the caller started. With `timeline`,
@@ -233,9 +207,9 @@ class SoftcoreReplay:
     one process per used core runs the ticks; then the ledger closes and the report is
     made. Windows pass from the driver to the cores through `windows` and `event(k)`."""
 
-    def __init__(self, workload, m: SoftcoreMapping, platform: SoftcorePlatform,
-                 parameters: dict, name: str, progress: bool, wall0: float,
-                 timeline: bool = False):
+    def __init__(self, workload: Workload | TraceWorkload, m: SpinnakerMapping,
+                 platform: SoftcorePlatform, parameters: dict, name: str, progress: bool,
+                 wall0: float, timeline: bool = False):
         self.w, self.m, self.platform, self.name = workload, m, platform, name
         self.parameters = parameters
         self.progress, self.wall0 = progress, wall0
