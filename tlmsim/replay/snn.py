@@ -260,13 +260,11 @@ class SnnReplay:
         routers = m.mesh.router_of(m.cores)
         self.node_routers, node_of_core = np.unique(routers, return_inverse=True)
         self.n_nodes = len(self.node_routers)
-        flow_table: Optional[FlowTable] = FlowTable(m, node_of_core, self.n_nodes)
-        if flow_table.n > MAX_WINDOW_CELLS // 16:
-            flow_table = None
-        self.flow_table = flow_table
+        table = FlowTable(m, node_of_core, self.n_nodes)
+        self.flow_table = table if table.n <= MAX_WINDOW_CELLS // 16 else None
         self.dst_node_of_entry = node_of_core[m.fanout_core]
         self.src_node_of_neuron = node_of_core[m.compact_of_neuron]
-        width = max(1, self.n_cores, flow_table.n if flow_table is not None else 1)
+        width = max(1, self.n_cores, table.n if self.flow_table is not None else 1)
         self.window_cap = max(1, min(self.platform.window_steps, MAX_WINDOW_CELLS // width))
 
     # -- the windows ------------------------------------------------------------------------
@@ -459,7 +457,7 @@ class SnnReplay:
                     "heatmap": _heatmap_rows(per_core), "mapping": m.resource_table(),
                     "energy": ledger.rows, "links": noc.link_records(elapsed_ps)},
         )
-        steps_j = step_energy_j(log.sum("energy_pj"), log.sum("period_ps"), static_w) \
+        steps_j = float(step_energy_j(log.sum("energy_pj"), log.sum("period_ps"), static_w)) \
             if log.n else None
         check_energy(report, ledger, steps_j)
         return report.check()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Generator, Iterator, Optional
 
 import numpy as np
 
@@ -189,6 +189,25 @@ def replay_softcore(workload: Workload | TraceWorkload, mapping: SpinnakerMappin
                           wall0, timeline).run()
 
 
+@dataclass(frozen=True)
+class RoutePlan:
+    """The multicast trees' router visits sorted by (depth, chip), as arrays: each visit's
+    source core (`src`), chip, in link and routing key; its `parent` visit (in this order)
+    and the parent's out link towards it (`link_in`); the visits of each chip
+    (`chips`: (chip, visit indices)); the visits of each depth (`levels`: (first, end));
+    and per (visit, router core) the used core it delivers to (`cores_of`, -1: none)."""
+
+    src: np.ndarray
+    chip: np.ndarray
+    in_link: np.ndarray
+    keys: np.ndarray
+    parent: np.ndarray
+    link_in: np.ndarray
+    chips: list[tuple[int, np.ndarray]]
+    levels: list[tuple[int, ...]]
+    cores_of: np.ndarray
+
+
 @dataclass
 class _CoreTally:
     """One core's totals over the replay, kept by its process."""
@@ -232,7 +251,7 @@ class SoftcoreReplay:
         #: per tick: totals over all ticks, rows kept for the first max_step_rows
         self.step_log = StepLog(("sample", "step", "synaptic_events", "spikes", "packets",
                                  "slowest_ps", "late_cores"), platform.max_step_rows)
-        self._visits: Optional[tuple] = None   # the multicast trees' visits, sorted by chip
+        self._plan: Optional[RoutePlan] = None   # the multicast trees' visits, sorted
         # deliveries: router (chip, local core bit) -> used core index
         self.core_index = {(int(h), int(j)): i for i, (h, j) in
                            enumerate(zip(m.chip.tolist(), m.local.tolist()))}
@@ -255,7 +274,7 @@ class SoftcoreReplay:
         return self._report(elapsed)
 
     # -- the driver: counts per (tick, core), routing ---------------------------------
-    def _driver(self) -> Iterator:
+    def _driver(self) -> Iterator[object]:
         """Count each window when its first tick is due; hand it to the cores."""
         p, u = self.platform, self.u
         g0 = 0
@@ -322,28 +341,29 @@ class SoftcoreReplay:
         delivered = np.zeros((s, u), dtype=np.int64)
         if len(self.m.visits[0]) == 0:
             return delivered
-        if self._visits is None:
-            self._visits = self._route_plan()
-        src = self._visits[0]
+        if self._plan is None:
+            self._plan = self._route_plan()
+        plan = self._plan
         now = self.sim.now
         for k in range(s):
-            planned = spikes[k, src]
+            planned = spikes[k, plan.src]
             if planned.any():
                 delay = max(0, (g0 + k) * self.period - now)
-                sent, routes, drops = self._route_tick(planned, delay)
-                actual = self._arrived(planned, sent) if drops else planned
-                self._deliver(routes, actual, delivered[k])
+                sent, routes, drops = self._route_tick(plan, planned, delay)
+                actual = self._arrived(plan, planned, sent) if drops else planned
+                self._deliver(plan, routes, actual, delivered[k])
         return delivered
 
-    def _route_tick(self, planned: np.ndarray, delay: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    def _route_tick(self, plan: RoutePlan, planned: np.ndarray,
+                    delay: int) -> tuple[np.ndarray, np.ndarray, bool]:
         """One tick's batch on each router: packets accepted per (visit, link), the route
         of each visit, and whether any router dropped packets."""
-        _, in_link, keys, _, _, chips, _, _ = self._visits
+        in_link, keys = plan.in_link, plan.keys
         n = len(in_link)
         sent = np.zeros((n, N_LINKS), dtype=np.int64)     # accepted per visit and link
         routes = np.zeros(n, dtype=np.int64)
         drops = False
-        for h, idx in chips:
+        for h, idx in plan.chips:
             nz = idx[planned[idx] > 0]
             if len(nz) == 0:
                 continue
@@ -356,19 +376,20 @@ class SoftcoreReplay:
             routes[nz] = res.routes
         return sent, routes, drops
 
-    def _arrived(self, planned: np.ndarray, sent: np.ndarray) -> np.ndarray:
+    def _arrived(self, plan: RoutePlan, planned: np.ndarray, sent: np.ndarray) -> np.ndarray:
         """Packets that really reach each visit: followed down the trees, hop by hop, the
         least of what reached the parent and what the parent sent on the link."""
-        _, _, _, parent, link_in, _, levels, _ = self._visits
+        parent, link_in = plan.parent, plan.link_in
         actual = planned.copy()
-        for lo, hi in levels[1:]:
+        for lo, hi in plan.levels[1:]:
             actual[lo:hi] = np.minimum(actual[parent[lo:hi]], sent[parent[lo:hi], link_in[lo:hi]])
         return actual
 
-    def _deliver(self, routes: np.ndarray, actual: np.ndarray, delivered: np.ndarray) -> None:
+    def _deliver(self, plan: RoutePlan, routes: np.ndarray, actual: np.ndarray,
+                 delivered: np.ndarray) -> None:
         """Add to `delivered` (per used core) the packets each visit's route hands to the
         router's cores."""
-        cores_of = self._visits[7]
+        cores_of = plan.cores_of
         n_router_cores = self.platform.router.n_cores
         bits = (routes[:, None] >> (N_LINKS + np.arange(n_router_cores))[None, :]) & 1
         got = bits * actual[:, None]                      # (visit, router core)
@@ -377,14 +398,11 @@ class SoftcoreReplay:
         if (idx < 0).any():
             bad = int(np.flatnonzero(idx < 0)[0])
             raise InvariantError(f"a router delivered to core {int(j[bad])} of chip "
-                                 f"{int(self._visit_chip[v[bad]])}, which holds no neurons")
+                                 f"{int(plan.chip[v[bad]])}, which holds no neurons")
         np.add.at(delivered, idx, got[v, j])
 
-    def _route_plan(self) -> tuple:
-        """The visits sorted by (depth, chip): each visit's source core, in link, key,
-        parent (in the sorted order) and the parent's link towards it; the visits of each
-        chip; the depth ranges; and per (visit, router core) the used core it delivers to
-        (-1: none)."""
+    def _route_plan(self) -> RoutePlan:
+        """The `RoutePlan` of the mapping's multicast trees."""
         v_chip, v_src, v_in, v_parent, v_depth = self.m.visits
         order = np.lexsort((v_chip, v_depth))
         rank = np.empty_like(order)
@@ -404,11 +422,10 @@ class SoftcoreReplay:
         for (h, j), i in self.core_index.items():
             if h < len(table) and j < n_rc:
                 table[h, j] = i
-        self._visit_chip = chip
-        return src, in_link, keys, parent, link_in, chips, levels, table[chip]
+        return RoutePlan(src, chip, in_link, keys, parent, link_in, chips, levels, table[chip])
 
     # -- one application core ---------------------------------------------------------------
-    def _core(self, i: int) -> Iterator:
+    def _core(self, i: int) -> Generator[object, object, None]:
         """The process of used core `i`: the ticks of each window as the driver counts it."""
         tally = _CoreTally()
         k = 0
@@ -426,7 +443,8 @@ class SoftcoreReplay:
                     "max_late_ps"):
             self.acc[key][i] = getattr(tally, key)
 
-    def _core_window(self, i: int, data: dict, tally: _CoreTally) -> Iterator:
+    def _core_window(self, i: int, data: dict,
+                     tally: _CoreTally) -> Generator[object, object, list[int]]:
         """Core `i`'s ticks of one window; returns each tick's finish after its start."""
         sim, period = self.sim, self.period
         name = self.board.cores[i].full_name
@@ -434,7 +452,7 @@ class SoftcoreReplay:
         proc = data["proc"][:, i].tolist()
         rows = data["rows"][:, i].tolist()
         nbytes = data["nbytes"][:, i].tolist()
-        finish = []
+        finish: list[int] = []
         for t in range(data["s"]):
             g = data["g0"] + t
             nominal = g * period
@@ -456,7 +474,7 @@ class SoftcoreReplay:
         return finish
 
     def _fetch_rows(self, i: int, g: int, rows: int, nbytes: int, proc: int,
-                    tally: _CoreTally) -> Iterator:
+                    tally: _CoreTally) -> Generator[object, object, None]:
         """Fetch tick `g`'s rows of core `i` with one DMA descriptor and process them as
         they land: done at ``max(DMA done + one row, DMA issue + all rows)``."""
         sim = self.sim
@@ -482,9 +500,9 @@ class SoftcoreReplay:
 
     def _core_done(self, k: int, data: dict, finish: list[int]) -> None:
         """A core finished window `k`; the last one logs the window's ticks and frees it."""
-        finish = np.asarray(finish, dtype=np.int64)
-        np.maximum(data["slowest"], finish, out=data["slowest"])
-        data["late"] += finish > self.period
+        ends = np.asarray(finish, dtype=np.int64)
+        np.maximum(data["slowest"], ends, out=data["slowest"])
+        data["late"] += ends > self.period
         data["left"] -= 1
         if data["left"] == 0:
             self.step_log.add(**data["log"], slowest_ps=data["slowest"], late_cores=data["late"])
