@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tlmsim.errors import InvariantError, MappingError, ParameterError
 from tlmsim.kernel.module import Module
@@ -233,8 +234,9 @@ class MulticastRouter(Module):
         return RouteResult(res.delay_ps, int(res.routes[0]), res.link_packets[0],
                            res.core_packets[0], int(res.dropped[0]))
 
-    def route_batch(self, keys, packets, in_links=None, payload: bool = False,
-                    delay_ps: int = 0, window_ps: int = 0) -> BatchResult:
+    def route_batch(self, keys: ArrayLike, packets: ArrayLike, in_links: ArrayLike | None = None,
+                    payload: bool = False, delay_ps: int = 0,
+                    window_ps: int = 0) -> BatchResult:
         """Route many transactions issued together; arrays of keys, packet counts and
         input links (`LOCAL` = -1 for packets from local cores; default: all local).
 
@@ -362,8 +364,8 @@ class MulticastRouter(Module):
         }
 
 
-def _batch_arrays(keys, packets,
-                  in_links) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _batch_arrays(keys: ArrayLike, packets: ArrayLike,
+                  in_links: ArrayLike | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A batch's keys, packet counts and input links as int64 arrays, checked."""
     keys = np.asarray(keys, dtype=np.int64).ravel()
     packets = np.asarray(packets, dtype=np.int64).ravel()
