@@ -89,31 +89,22 @@ Out-of-sample:
 
 import dataclasses
 import functools
-import math
 import sys
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
-from tlmsim.components.bus import Bus, BusParams
-from tlmsim.components.dma import Descriptor, Dma, DmaParams
-from tlmsim.components.dram import DramChannel, DramParams
-from tlmsim.components.router import N_LINKS, MulticastRouter, RouterParams
-from tlmsim.components.sram import Sram, SramParams
-from tlmsim.errors import InvariantError, ParameterError
-from tlmsim.kernel import EnergyLedger, Module, Simulator
-from tlmsim.params import (nested, param, resolve, respecified, to_dict,
-                           validate)
-from tlmsim.progress import progress as progress_bar
+from tlmsim.components.bus import BusParams
+from tlmsim.components.dma import DmaParams
+from tlmsim.components.dram import DramParams
+from tlmsim.components.router import RouterParams
+from tlmsim.errors import ParameterError
+from tlmsim.params import nested, param, resolve, respecified, to_dict, validate
 from tlmsim.replay import softcore_mapper, softcore_power
 from tlmsim.replay.mapper import POLICIES
+from tlmsim.replay.softcore import SoftcorePlatform, SoftcoreReport, replay_softcore
 from tlmsim.replay.softcore_mapper import format_mapping
-from tlmsim.replay.workload import Workload, count_window, open_workload
-from tlmsim.replay.steplog import StepLog
-from tlmsim.report import Report
-from tlmsim.report.table import ColumnTable
-from tlmsim.tiles.armcore import SoftwareCore, SoftwareCoreCosts
+from tlmsim.replay.workload import Workload, open_workload
+from tlmsim.tiles.armcore import SoftwareCoreCosts
 from tlmsim.validation import Check
 
 #: trace kinds this platform runs (`tlmsim.replay.hybrid.require_kind`)
@@ -128,11 +119,6 @@ ASSUMED = "ASSUMPTION"
 RECALLED = "recalled, not re-checked against the paper's text"
 S13_COEF = ("RECALLED: S13's coefficients are not in its abstract, the only part of the "
             "paper read; recovered exactly from replays (counting check, validation_checks)")
-
-#: where the SDRAM and the cores' DTCMs sit on a chip's bus (SDRAM: SpiNNaker's 0x60000000)
-SDRAM_BASE = 0x6000_0000
-DTCM_BASE = 0x1_0000_0000
-DTCM_STRIDE = 0x10_0000
 
 
 # -- parameters --------------------------------------------------------------------------
@@ -324,95 +310,24 @@ def map_workload(workload, params=None):
     return softcore_mapper.map_workload(workload, p)
 
 
-# -- the board -----------------------------------------------------------------------------
-
-class Board:
-    """The modules of one replay: per chip in use (holding cores or forwarding packets) a
-    `Module` drawing the idle power, a router, the bus and the SDRAM; per used core a
-    `SoftwareCore`, its DMA engine and its DTCM. Chips of the board that the network does
-    not touch are left out (their idle power too)."""
-
-    def __init__(self, sim, p, m):
-        self.top = Module(sim, "spinnaker")
-        self.p = p
-        costs = core_costs(p)
-        rp = dataclasses.replace(p.router, route_energy_pj=p.power.packet_routed_nj * 1e3)
-        chips_used = sorted(set(m.chip.tolist()) | set(m.visits[0].tolist()))
-        self.chips, self.routers, self.sdram, self.bus = {}, {}, {}, {}
-        for h in chips_used:
-            chip = Module(self.top, f"chip{h}")
-            chip.kind = "chip"
-            chip.static_power_w = p.power.chip_idle_w
-            self.chips[h] = chip
-            r = MulticastRouter(chip, "router", rp)
-            r.table.load(m.tables[h])
-            self.routers[h] = r
-            self.bus[h] = Bus(chip, "bus", p.chip.app_cores, p.bus)
-            self.sdram[h] = DramChannel(chip, "sdram", p.sdram)
-            self.bus[h].add_target(self.sdram[h].socket, SDRAM_BASE, p.chip.sdram_bytes)
-        if p.power.board_static_w:
-            self.top.static_power_w = p.power.board_static_w
-        self.cores, self.dmas = [], []
-        dtcm_p = SramParams(size_bytes=p.core.dtcm_bytes, word_bits=32, freq_hz=p.core.freq_hz,
-                            read_energy_pj=0.0, write_energy_pj=0.0)
-        for i, (h, j) in enumerate(zip(m.chip.tolist(), m.local.tolist())):
-            chip = self.chips[h]
-            core = SoftwareCore(chip, f"core{j}", costs)
-            dma = Dma(core, "dma", p.dma)
-            dtcm = Sram(core, "dtcm", dtcm_p)
-            self.bus[h].add_target(dtcm.socket, DTCM_BASE + j * DTCM_STRIDE, p.core.dtcm_bytes)
-            dma.socket.bind(self.bus[h].inputs[j])
-            self.cores.append(core)
-            self.dmas.append(dma)
-        used = set(zip(m.chip.tolist(), m.local.tolist()))
-        for h, bus in self.bus.items():
-            for j, sock in enumerate(bus.inputs):
-                if (h, j) not in used:
-                    sock.required = False       # no neurons on that core: no DMA
-
-
-def _row_descriptor(m, p, i, g, rows, nbytes):
-    """The DMA descriptor of core `i`'s rows in global tick `g`: `rows` rows of their
-    mean length, at the core's row pitch in its SDRAM region, into its DTCM row buffer."""
-    pitch = max(int(m.row_bytes[i]), 4)
-    length = max(4, -(-nbytes // rows // 4) * 4)
-    length = min(length, pitch)
-    region = p.chip.sdram_bytes // p.chip.app_cores
-    span = rows * pitch
-    base = SDRAM_BASE + int(m.local[i]) * region
-    offset = ((g * 7919 * pitch) % max(1, region - span)) // 64 * 64 if span < region else 0
-    rows = min(rows, max(1, region // pitch))
-    dst = DTCM_BASE + int(m.local[i]) * DTCM_STRIDE
-    if rows == 1:
-        return Descriptor(base + offset, dst, (length,))
-    # rows land one after another in the DTCM row buffers; written as one contiguous span
-    # when it fits (the same words, counted without listing them), else all at the buffer
-    packed = rows * length <= p.core.dtcm_bytes
-    return Descriptor(base + offset, dst, (length, rows), (pitch,), (length if packed else 0,))
-
-
-class SpinnakerReport(Report):
-    """`Report` whose summary also says whether every tick met real time."""
-
-    def summary(self):
-        e = self.extra
-        if e.get("real_time", True):
-            line = f"  real time: every tick of every core finished within {e['tick_s'] * 1e3:g} ms"
-        else:
-            worst = sorted(self.tables.get("overrun_cores", []), key=lambda r: -r["max_late_s"])
-            cores = ", ".join(f"{r['core']} (chip {r['chip']}, {r['overruns']}x, up to "
-                              f"{r['max_late_s'] * 1e6:.1f} us)" for r in worst[:5])
-            line = (f"  NOT real time: {e['overrun_ticks']} tick overrun(s) on "
-                    f"{e['overrun_cores']} core(s), up to {e['max_late_s'] * 1e6:.1f} us late; "
-                    f"worst: {cores}")
-        return super().summary() + "\n" + line + \
-            f"\n  power per chip {e.get('power_per_chip_w', 0.0):.3f} W"
-
-
 # -- replay --------------------------------------------------------------------------------
 
-def replay(trace, params=None, progress=False, **options):
-    """Replay an SNN trace (path or `Workload`) on the SpiNNaker model; returns a report.
+def softcore_platform(p: Params) -> SoftcorePlatform:
+    """The `SoftcorePlatform` the software-core engine replays on, from the parameters
+    (the router charges S13's energy per packet routed)."""
+    return SoftcorePlatform(
+        "spinnaker", core_costs(p), p.chip.app_cores, p.chip.chips_x * p.chip.chips_y,
+        p.chip.sdram_bytes, p.core.dtcm_bytes, p.core.freq_hz, p.core.row_header_bytes,
+        p.core.synapse_bytes, p.sdram, p.bus, p.dma,
+        dataclasses.replace(p.router, route_energy_pj=p.power.packet_routed_nj * 1e3),
+        p.power.chip_idle_w, p.power.board_static_w, p.replay.tick_s, p.replay.window_steps,
+        p.replay.max_overrun_rows, p.replay.max_step_rows)
+
+
+def replay(trace: str | Workload, params: Params | None = None, progress: bool = False,
+           **options) -> SoftcoreReport:
+    """Replay an SNN trace (path or `Workload`) on the SpiNNaker model; returns a report
+    (`tlmsim.replay.softcore.SoftcoreReport`).
 
     Options: ``mapping``, a `SpinnakerMapping` made earlier by `map_workload`;
     ``timeline=True``, record each core's ticks (and the DMA, bus and SDRAM transactions)
@@ -430,379 +345,14 @@ def replay(trace, params=None, progress=False, **options):
         if progress:
             print(format_mapping(m, p), file=sys.stderr)
         name = trace if isinstance(trace, str) else getattr(workload, "name", "")
-        return _Replay(workload, m, p, str(name), progress, wall0,
-                       options.get("timeline", False)).run()
+        return replay_softcore(workload, m, softcore_platform(p), to_dict(p), str(name),
+                               progress, wall0, options.get("timeline", False))
     finally:
         if hasattr(workload, "close") and not isinstance(trace, Workload) \
                 and workload is not trace:
             workload.close()
 
 
-class _Replay:
-    """One replay: a driver process counts each window of steps (fan-out kernel, routers),
-    one process per used core runs the ticks."""
-
-    def __init__(self, workload, m, p, name, progress, wall0, timeline=False):
-        self.w, self.m, self.p, self.name = workload, m, p, name
-        self.progress, self.wall0 = progress, wall0
-        self.sim = Simulator()
-        if timeline:
-            self.sim.record_timeline()
-        self.board = Board(self.sim, p, m)
-        self.costs = core_costs(p)
-        self.period = int(round(p.replay.tick_s * 1e12))
-        u = m.cores_used
-        self.u = u
-        self.windows = {}            # window index -> data dict (None: the end)
-        self.ready = {}              # window index -> event
-        z = lambda: np.zeros(u, dtype=np.int64)  # noqa: E731
-        self.acc = {k: z() for k in ("synaptic_events", "rows", "packets", "spikes", "busy_ps",
-                                     "dma_ps", "dma_bytes", "dmas", "overruns", "max_late_ps",
-                                     "ticks")}
-        self.overruns = []
-        self.tot = {"sops": 0, "expected_sops": 0, "delivered": 0, "expected_delivered": 0,
-                    "dropped": 0, "ticks": 0, "spikes": 0}
-        #: per tick: totals over all ticks, rows kept for the first max_step_rows
-        self.step_log = StepLog(("sample", "step", "synaptic_events", "spikes", "packets",
-                                 "slowest_ps", "late_cores"), p.replay.max_step_rows)
-        self._visits = None          # the multicast trees' router visits, sorted by chip
-        # deliveries: router (chip, local core bit) -> used core index
-        self.core_index = {(int(h), int(j)): i for i, (h, j) in
-                           enumerate(zip(m.chip.tolist(), m.local.tolist()))}
-
-    def event(self, k):
-        if k not in self.ready:
-            self.ready[k] = self.sim.event()
-        return self.ready[k]
-
-    def run(self):
-        for i in range(self.u):
-            self.sim.process(self._core(i), name=f"core{i}")
-        self.sim.process(self._driver(), name="driver")
-        with progress_bar(self.w.n_samples * self.w.n_steps, "spinnaker", "tick",
-                          self.progress) as self.bar:
-            elapsed = self.sim.run()
-        elapsed = max(elapsed, self.tot["ticks"] * self.period)
-        return self._report(elapsed)
-
-    # -- the driver: counts per (tick, core), routing ---------------------------------
-    def _driver(self):
-        m, w, p, u = self.m, self.w, self.p, self.u
-        base = m.base
-        indptr, fan_core, syn = base.fanout_indptr, base.fanout_core, base.fanout_synapses
-        compact = base.compact_of_neuron
-        n_neurons = len(indptr) - 1
-        c = self.costs
-        g0 = 0
-        k = 0
-        cap = max(1, min(p.replay.window_steps, (1 << 22) // max(1, u)))
-        for win in w.windows(cap):
-            s = win.n_steps
-            yield self.sim.wait(max(0, g0 * self.period - self.sim.now))
-            nids, offsets, sops, rows, spikes = count_window(
-                win, self.name, n_neurons, (indptr, fan_core, syn), compact, u)
-            packets = self._route(spikes, g0)
-            # every spike of a source core reaches each core its key is routed to
-            self.tot["expected_delivered"] += int(spikes.sum(axis=0)[m.pair_src].sum())
-            self.tot["delivered"] += int(packets.sum())
-            self.tot["sops"] += int(sops.sum())
-            self.tot["expected_sops"] += int(base.synapses_per_neuron[nids].sum())
-            self.tot["spikes"] += len(nids)
-            # bytes of the rows each (tick, core) fetches
-            nbytes = rows * p.core.row_header_bytes + sops * p.core.synapse_bytes
-            neurons = base.neurons[None, :]
-            data = {
-                "g0": g0, "s": s,
-                "cpu1": c.ps(c.update_cycles(neurons, spikes) + c.packet_cycles(packets, rows)),
-                "proc": c.ps(c.row_cycles(rows, sops)),
-                "rows": rows, "nbytes": nbytes,
-            }
-            for key, v in (("synaptic_events", sops), ("rows", rows), ("packets", packets),
-                           ("spikes", spikes)):
-                self.acc[key] += v.sum(axis=0)
-            # filled by the cores as they finish the window's ticks, logged by the last one
-            data.update(
-                left=u, slowest=np.zeros(s, np.int64), late=np.zeros(s, np.int64),
-                log=dict(sample=np.full(s, win.sample),
-                         step=np.arange(win.step_start, win.step_start + s),
-                         synaptic_events=sops.sum(axis=1), spikes=spikes.sum(axis=1),
-                         packets=packets.sum(axis=1)))
-            self.windows[k] = data
-            self.event(k).succeed()
-            k += 1
-            g0 += s
-            self.tot["ticks"] = g0
-            self.bar.update(s)
-        self.windows[k] = None
-        self.event(k).succeed()
-
-    def _route(self, spikes, g0):
-        """Route each tick's packets through the routers of the multicast trees; returns
-        packets delivered per (step, used core).
-
-        Each router takes one batch per tick (its visits of all trees, packets spread
-        over the tick: the router's fluid link model wants one batch per window). The
-        batch assumes every packet reached it; where a router upstream dropped some, the
-        packets that really arrive are then followed down each tree, hop by hop, and only
-        they are delivered to cores. (A router behind a drop is charged, in its link
-        occupancy and route count, for the packets it never saw: a small overstatement,
-        only when links saturate.)"""
-        s, u = spikes.shape
-        delivered = np.zeros((s, u), dtype=np.int64)
-        if len(self.m.visits[0]) == 0:
-            return delivered
-        if self._visits is None:
-            self._visits = self._route_plan()
-        src, in_link, keys, parent, link_in, chips, levels, cores_of = self._visits
-        n = len(src)
-        now = self.sim.now
-        routers = self.board.routers
-        n_router_cores = self.p.router.n_cores
-        for k in range(s):
-            planned = spikes[k, src]
-            if not planned.any():
-                continue
-            delay = max(0, (g0 + k) * self.period - now)
-            sent = np.zeros((n, N_LINKS), dtype=np.int64)     # accepted per visit and link
-            routes = np.zeros(n, dtype=np.int64)
-            drops = False
-            for h, idx in chips:
-                nz = idx[planned[idx] > 0]
-                if len(nz) == 0:
-                    continue
-                res = routers[h].route_batch(keys[nz], planned[nz], in_link[nz],
-                                             delay_ps=delay, window_ps=self.period)
-                dropped = int(res.dropped.sum())
-                self.tot["dropped"] += dropped
-                drops = drops or dropped > 0
-                sent[nz] = res.link_packets
-                routes[nz] = res.routes
-            if drops:                          # follow what really arrives, hop by hop
-                actual = planned.copy()
-                for lo, hi in levels[1:]:
-                    actual[lo:hi] = np.minimum(actual[parent[lo:hi]],
-                                               sent[parent[lo:hi], link_in[lo:hi]])
-            else:
-                actual = planned
-            bits = (routes[:, None] >> (N_LINKS + np.arange(n_router_cores))[None, :]) & 1
-            got = bits * actual[:, None]                      # (visit, router core)
-            v, j = np.nonzero(got)
-            idx = cores_of[v, j]
-            if (idx < 0).any():
-                bad = int(np.flatnonzero(idx < 0)[0])
-                raise InvariantError(f"a router delivered to core {int(j[bad])} of chip "
-                                     f"{int(self._visit_chip[v[bad]])}, which holds no neurons")
-            np.add.at(delivered[k], idx, got[v, j])
-        return delivered
-
-    def _route_plan(self):
-        """The visits sorted by (depth, chip): each visit's parent (in the sorted order)
-        and the parent's link towards it; the visits of each chip; the depth ranges; and
-        per (visit, router core) the used core it delivers to (-1: none)."""
-        v_chip, v_src, v_in, v_parent, v_depth = self.m.visits
-        order = np.lexsort((v_chip, v_depth))
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        chip, src, in_link, depth = v_chip[order], v_src[order], v_in[order], v_depth[order]
-        parent = np.where(v_parent[order] >= 0, rank[np.maximum(v_parent[order], 0)], 0)
-        link_in = np.where(in_link >= 0, (in_link + 3) % N_LINKS, 0)  # parent's out link
-        keys = self.m.base.cores[src].astype(np.int64) << self.m.key_bits
-        levels = [tuple(int(x) for x in np.searchsorted(depth, [d, d + 1]))
-                  for d in range(int(depth.max()) + 1)]
-        by_chip = np.argsort(chip, kind="stable")
-        bounds = np.searchsorted(chip[by_chip], np.arange(chip.max() + 2))
-        chips = [(h, by_chip[bounds[h]:bounds[h + 1]]) for h in range(int(chip.max()) + 1)
-                 if bounds[h + 1] > bounds[h]]
-        n_rc = self.p.router.n_cores
-        table = np.full((int(chip.max()) + 1, n_rc), -1, dtype=np.int64)
-        for (h, j), i in self.core_index.items():
-            if h < len(table) and j < n_rc:
-                table[h, j] = i
-        self._visit_chip = chip
-        return src, in_link, keys, parent, link_in, chips, levels, table[chip]
-
-    # -- one application core ---------------------------------------------------------------
-    def _core(self, i):
-        sim, m, p = self.sim, self.m, self.p
-        period = self.period
-        dma = self.board.dmas[i]
-        name = self.board.cores[i].full_name
-        acc = self.acc
-        busy = dma_ps = dma_bytes = dmas = overruns = max_late = ticks = 0
-        k = 0
-        while True:
-            ev = self.event(k)
-            if not ev.triggered:
-                yield ev
-            data = self.windows.get(k)
-            if data is None:
-                break
-            g0 = data["g0"]
-            cpu1 = data["cpu1"][:, i].tolist()
-            proc = data["proc"][:, i].tolist()
-            rows = data["rows"][:, i].tolist()
-            nbytes = data["nbytes"][:, i].tolist()
-            finish = []                 # per tick: this core's finish after the tick start
-            for t in range(data["s"]):
-                g = g0 + t
-                nominal = g * period
-                if sim.now < nominal:
-                    yield sim.wait(nominal - sim.now)
-                start = sim.now
-                yield sim.wait(cpu1[t])
-                if rows[t]:
-                    issue = sim.now
-                    desc = _row_descriptor(m, p, i, g, rows[t], nbytes[t])
-                    yield dma.submit(desc)
-                    landed = sim.now
-                    end = max(landed + proc[t] // rows[t], issue + proc[t])
-                    dma_ps += landed - issue
-                    dma_bytes += desc.nbytes
-                    dmas += 1
-                    if end > sim.now:
-                        yield sim.wait(end - sim.now)
-                elif proc[t]:
-                    yield sim.wait(proc[t])
-                done = sim.now
-                busy += done - start
-                if sim.timeline is not None:
-                    sim.timeline.record(name, start, done, "tick")
-                finish.append(done - nominal)
-                ticks += 1
-                late = done - (nominal + period)
-                if late > 0:
-                    overruns += 1
-                    max_late = max(max_late, late)
-                    if len(self.overruns) < p.replay.max_overrun_rows:
-                        self.overruns.append((g, i, late))
-            self._core_done(k, data, finish)
-            k += 1
-        for key, v in (("busy_ps", busy), ("dma_ps", dma_ps), ("dma_bytes", dma_bytes),
-                       ("dmas", dmas), ("overruns", overruns), ("ticks", ticks)):
-            acc[key][i] = v
-        acc["max_late_ps"][i] = max_late
-
-    def _core_done(self, k, data, finish):
-        """A core finished window `k`; the last one logs the window's ticks and frees it."""
-        finish = np.asarray(finish, dtype=np.int64)
-        np.maximum(data["slowest"], finish, out=data["slowest"])
-        data["late"] += finish > self.period
-        data["left"] -= 1
-        if data["left"] == 0:
-            self.step_log.add(**data["log"], slowest_ps=data["slowest"], late_cores=data["late"])
-            self.windows[k] = {}         # keep the marker, drop the arrays
-
-    # -- the report ------------------------------------------------------------------------
-    def _report(self, elapsed_ps):
-        m, p, acc, tot, board = self.m, self.p, self.acc, self.tot, self.board
-        base = m.base
-        ticks = tot["ticks"]
-        for i, core in enumerate(board.cores):
-            core.count("neuron_update", int(base.neurons[i]) * ticks)
-            core.count("synaptic_event", int(acc["synaptic_events"][i]))
-            core.count("packet_received", int(acc["packets"][i]))
-            core.stats.add_busy(int(acc["busy_ps"][i]))
-        ledger = EnergyLedger(self.sim.walk(), elapsed_ps)
-        ledger.check()
-        self._check(ledger)
-        log = self.step_log.columns()
-        u = self.u
-        cores = base.cores
-        per_core = [{
-            "core": int(cores[i]), "chip": int(m.chip[i]), "local_core": int(m.local[i]),
-            "x": int(m.chip_xy[m.chip[i], 0]), "y": int(m.chip_xy[m.chip[i], 1]),
-            "synaptic_ops": int(acc["synaptic_events"][i]),
-            "layer": base.layer[i], "neurons": int(base.neurons[i]),
-            "dtcm_bytes": int(m.dtcm_bytes[i]), "row_pitch_bytes": int(m.row_bytes[i]),
-            "spikes": int(acc["spikes"][i]), "packets_in": int(acc["packets"][i]),
-            "rows": int(acc["rows"][i]), "synaptic_events": int(acc["synaptic_events"][i]),
-            "dma_transactions": int(acc["dmas"][i]), "dma_bytes": int(acc["dma_bytes"][i]),
-            "mean_dma_latency_s": float(acc["dma_ps"][i] / acc["dmas"][i] * 1e-12)
-            if acc["dmas"][i] else 0.0,
-            "busy_s": float(acc["busy_ps"][i] * 1e-12),
-            "utilization": float(acc["busy_ps"][i] / elapsed_ps) if elapsed_ps else 0.0,
-            "overruns": int(acc["overruns"][i]),
-            "max_late_s": float(acc["max_late_ps"][i] * 1e-12),
-        } for i in range(u)]
-        n_steps = self.w.n_steps
-        overruns = [{"tick": int(g), "sample": int(g // n_steps) if n_steps else 0,
-                     "step": int(g % n_steps) if n_steps else int(g),
-                     "core": int(cores[i]), "chip": int(m.chip[i]),
-                     "late_s": float(late * 1e-12)} for g, i, late in self.overruns]
-        per_step = ColumnTable({
-            "sample": log["sample"], "step": log["step"],
-            "latency_s": np.maximum(self.period, log["slowest_ps"]) * 1e-12,
-            "slowest_core_s": log["slowest_ps"] * 1e-12,
-            "synaptic_events": log["synaptic_events"], "spikes": log["spikes"],
-            "packets": log["packets"], "late_cores": log["late_cores"]})
-        routers = board.routers
-        link_packets = sum(int(r.link_packets.sum()) for r in routers.values())
-        link_util = [float(x) for r in routers.values() for x in r.link_utilization(elapsed_ps)]
-        dram_bytes = sum(int(d.stats.counters.get("bytes", 0)) for d in board.sdram.values())
-        dram_util = [d.stats.busy_ps / elapsed_ps for d in board.sdram.values()] \
-            if elapsed_ps else [0.0]
-        n_chips = len(board.chips)
-        late_cores = [r for r in per_core if r["overruns"]]
-        tables = [{"chip": h, "entries": a, "compressed": b, "capacity": p.router.table_entries}
-                  for h, (a, b) in enumerate(m.table_sizes) if a]
-        ops = {"synaptic_ops": tot["sops"], "neuron_updates": int(base.neurons.sum()) * ticks,
-               "spikes": tot["spikes"], "macs": 0, "noc_hops": link_packets,
-               "dram_bytes": dram_bytes}
-        util_core = float(acc["busy_ps"].sum() / (u * elapsed_ps)) if elapsed_ps and u else 0.0
-        report = SpinnakerReport(
-            platform="spinnaker", trace=self.name, steps=self.w.n_steps,
-            samples=self.w.n_samples, latency_s=elapsed_ps * 1e-12,
-            energy_breakdown_j=ledger.breakdown(), ops=ops,
-            utilization={"core": min(1.0, util_core),
-                         "dram": min(1.0, float(np.mean(dram_util))) if dram_util else 0.0,
-                         "noc": min(1.0, float(np.mean(link_util))) if link_util else 0.0},
-            resources={"cores_used": u, "chips": n_chips,
-                       "board_chips": p.chip.chips_x * p.chip.chips_y},
-            parameters=to_dict(p), wall_s=time.perf_counter() - self.wall0,
-            extra={
-                "real_time": not late_cores, "tick_s": p.replay.tick_s, "ticks": ticks,
-                "overrun_ticks": int(acc["overruns"].sum()), "overrun_cores": len(late_cores),
-                "max_late_s": float(acc["max_late_ps"].max() * 1e-12) if u else 0.0,
-                "power_per_chip_w": (ledger.total_j / (elapsed_ps * 1e-12) / n_chips)
-                if elapsed_ps and n_chips else 0.0,
-                "packets_delivered": tot["delivered"], "packets_dropped": tot["dropped"],
-                "dma_transactions": int(acc["dmas"].sum()),
-                "mean_dma_latency_s": float(acc["dma_ps"].sum() / acc["dmas"].sum() * 1e-12)
-                if acc["dmas"].sum() else 0.0,
-                "max_table_entries": max((b for _, b in m.table_sizes), default=0),
-                "max_dtcm_bytes": int(m.dtcm_bytes.max()) if u else 0,
-                "overruns_truncated": bool(int(acc["overruns"].sum()) > len(overruns)),
-                "per_step_rows_truncated": self.step_log.truncated,
-            },
-            tables={"per_core": per_core, "overruns": overruns, "overrun_cores": late_cores,
-                    "per_step": per_step, "routing_tables": tables,
-                    "mapping": base.resource_table(), "energy": ledger.rows,
-                    "routers": [r.report(elapsed_ps) for r in routers.values()]},
-        )
-        if not math.isclose(report.energy_j, ledger.total_j, rel_tol=1e-12, abs_tol=1e-30):
-            raise InvariantError(f"report energy {report.energy_j} J != ledger "
-                                 f"{ledger.total_j} J")
-        report.timeline = self.sim.timeline
-        return report.check()
-
-    def _check(self, ledger):
-        """End-of-replay invariants: synaptic events, packets, bytes."""
-        tot, acc = self.tot, self.acc
-        if tot["sops"] != tot["expected_sops"]:
-            raise InvariantError(f"synaptic events counted per core ({tot['sops']}) differ from "
-                                 f"the spikes' fan-out ({tot['expected_sops']})")
-        if tot["dropped"] == 0 and tot["delivered"] != tot["expected_delivered"]:
-            raise InvariantError(f"routers delivered {tot['delivered']} packets, the multicast "
-                                 f"trees call for {tot['expected_delivered']}")
-        if tot["delivered"] > tot["expected_delivered"]:
-            raise InvariantError(f"routers delivered {tot['delivered']} packets, more than the "
-                                 f"multicast trees call for ({tot['expected_delivered']})")
-        if (acc["rows"] > acc["packets"]).any() and tot["dropped"] == 0:
-            raise InvariantError("a core fetched more rows than it received packets")
-        served = sum(int(d.stats.counters.get("bytes", 0)) for d in self.board.sdram.values())
-        if served < int(acc["dma_bytes"].sum()):
-            raise InvariantError(f"SDRAM served {served} B, the DMAs asked for "
-                                 f"{int(acc['dma_bytes'].sum())} B")
 
 
 # -- validation: published figures and the model's values ---------------------------------

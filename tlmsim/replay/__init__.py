@@ -6,7 +6,7 @@ Spiking platforms share these pieces:
   - `geometry`: where cores sit (tiles, chips, input ports) on the mesh;
   - `mapper`: placing neurons on cores within their limits (policies, explicit placement,
     resource table, `MappingError`);
-  - `snn`: the step loop (`replay_snn`): per-window fan-out counts, per-step NoC flows,
+  - `snn`: the step loop (`replay_snn`, `SnnReplay`): per-window fan-out counts, per-step NoC flows,
     barrier, real-time padding, per-step/per-core tables, invariants, the `Report`;
     optional TrueNorth-style ticks (`SnnPlatform.deliver_next_step`) and leakage of
     the chips' unused cores (`SnnPlatform.idle_core_static_power_w`);
@@ -15,6 +15,10 @@ Spiking platforms share these pieces:
     quantisation, and the workload wrapper that replays the added neurons' spikes.
 A platform supplies a tile class (`tlmsim.tiles.neurocore.NeuroCore` or its own), costs,
 NoC parameters and a barrier function in an `SnnPlatform`.
+Software-core platforms (SpiNNaker) use `softcore` (`replay_softcore`): per-core tick
+processes, multicast routing, synaptic rows fetched by DMA, overruns; the platform supplies
+a `SoftcorePlatform` and a `softcore_mapper.SpinnakerMapping`. Both engines close with
+`closing`: the checked energy ledger, the report's energy invariants, utilisation.
 
 ANN platforms on matrix units (the TPU) use `gemm`: layers lowered to GEMMs
 (`gemms_from_trace`), placed in the activation buffer and cut into folds (`plan`).

@@ -40,8 +40,9 @@ import numpy as np
 
 from tlmsim.components import Bus, BusParams, Dma, DmaParams, Sram, SramParams
 from tlmsim.errors import InvariantError, MappingError, ParameterError
-from tlmsim.kernel import Clock, EnergyLedger, Module, Simulator, seconds
+from tlmsim.kernel import Clock, Module, Simulator, seconds
 from tlmsim.replay import hybrid as H
+from tlmsim.replay.closing import close_ledger
 from tlmsim.replay.datapath_items import datapath_items, nonzero_count, spike_total
 from tlmsim.replay.workload import LayerInfo, Workload
 from tlmsim.report import Report
@@ -407,8 +408,7 @@ def replay_hybrid(tr, p, run_engine, run_cores, ops, trace_name, progress=False)
     rows += r
     link = Link(p, ops)
     link_ps = link.run(link_jobs(tr, placement, p))
-    link_ledger = EnergyLedger(link.sim.walk(), link_ps)
-    link_ledger.check()
+    link_ledger = close_ledger(link.sim, link_ps)
     bus_bytes = link.bus.counts.get("byte", 0)
     if bus_bytes != 2 * link.bytes_requested:
         raise InvariantError(f"the bus carried {bus_bytes} B; {link.bytes_requested} B were "

@@ -17,23 +17,32 @@ at its destination in step t + 1: the synaptic ops move one step later (messages
 arrive in the step they are sent) and each sample gets one more (drain) step for its
 last step's spikes.
 Samples run back to back with state reset in between. Simulated time advances through a
-quantum keeper: one SimPy event per window of steps.
+quantum keeper whose quantum is a window of steps: one SimPy event per window.
+`SnnReplay` runs one replay, a method per phase of a window; `replay_snn` is its entry
+point. The ledger and the report's energy invariants are `tlmsim.replay.closing`'s.
 """
+
+from __future__ import annotations
 
 import dataclasses
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 
 from tlmsim import loops
-from tlmsim.components.noc import MeshNoc
+from tlmsim.components.noc import MeshNoc, MeshParams
 from tlmsim.errors import InvariantError
 from tlmsim.kernel import EnergyLedger, Module, QuantumKeeper, Simulator
 from tlmsim.progress import progress as progress_bar
+from tlmsim.replay.closing import (busy_share, check_energy, close_ledger, static_power_w,
+                                   step_energy_j, utilization)
+from tlmsim.replay.geometry import CoreMesh
+from tlmsim.replay.mapper import Mapping
 from tlmsim.replay.steplog import StepLog
-from tlmsim.replay.workload import count_window
+from tlmsim.replay.workload import TraceWorkload, Window, Workload, count_window
 from tlmsim.report import ColumnTable, Report
 
 #: most (step x flow) cells a window may hold; bounds a window's memory
@@ -57,8 +66,8 @@ class SnnPlatform:
     name: str
     core_cls: type
     core_costs: object
-    noc_params: object
-    barrier_ps: object
+    noc_params: MeshParams
+    barrier_ps: Callable[[int, CoreMesh], int]
     step_period_ps: int = 0
     window_steps: int = 256
     max_step_rows: int = 200_000
@@ -134,203 +143,391 @@ def _deliver_next_step(sops, msgs_in, spikes, carry, sample_ends):
     return shifted, msgs_in, spikes, carry
 
 
-def replay_snn(workload, mapping, platform, parameters, trace_name="", progress=False,
-               wall0=None, timeline=False, detailed=False):
+def replay_snn(workload: Workload | TraceWorkload, mapping: Mapping, platform: SnnPlatform,
+               parameters: dict, trace_name: str = "", progress: bool = False,
+               wall0: Optional[float] = None, timeline: bool = False,
+               detailed: bool = False) -> Report:
     """Replay `workload` placed by `mapping` on `platform`; returns a `Report`.
 
     `wall0` (a `time.perf_counter` value) is when the caller started (reading and mapping
     included in the report's `wall_s`). With `timeline`, each core's busy interval of each
     step and each step's network phase go to ``report.timeline`` (a Python loop per busy
-    core and step: for inspecting short runs)."""
+    core and step: for inspecting short runs). With `detailed`, each step runs event by
+    event (one SimPy process per busy core, the NoC's detailed batch)."""
     wall0 = time.perf_counter() if wall0 is None else wall0
-    sim = Simulator()
-    if timeline:
-        sim.record_timeline()
-    top = Module(sim, platform.name)
-    mesh = mapping.mesh
-    core_ids = mapping.cores
-    u = len(core_ids)
-    compact = mapping.compact_of_neuron
-    noc = MeshNoc(top, "noc", dataclasses.replace(
-        platform.noc_params, width=mesh.tiles_x, height=mesh.tiles_y,
-        chips_x=mesh.chips_x, chips_y=mesh.chips_y))
-    routers = mesh.router_of(core_ids)
-    real = ~mapping.is_port
-    cores = {i: platform.core_cls(top, f"core{int(c)}", platform.core_costs)
-             for i, c in enumerate(core_ids) if real[i]}
-    n_idle = mesh.n_cores - int(real.sum())
-    if platform.idle_core_static_power_w and n_idle > 0:
-        idle = Module(top, "idle_cores")
-        idle.kind = "idle_core"
-        idle.static_power_w = n_idle * platform.idle_core_static_power_w
-    tiles_used = len(np.unique(mesh.tile_of(core_ids[real])))
-    barrier_ps = int(platform.barrier_ps(tiles_used, mesh))
-    comps = mapping.compartments.astype(np.int64)
-    period = int(platform.step_period_ps)
-    costs, cls = platform.core_costs, platform.core_cls
-    indptr = mapping.fanout_indptr
-    syn = mapping.fanout_synapses
-    fan_core = mapping.fanout_core
-    n_neurons = len(indptr) - 1
-    msgs_per_neuron = np.diff(indptr)
+    return SnnReplay(workload, mapping, platform, parameters, trace_name, progress, wall0,
+                     timeline, detailed).run()
 
-    acc = {k: np.zeros(u, dtype=np.int64) for k in ("synaptic_ops", "spikes", "busy_ps",
-                                                    "messages_in", "messages_out")}
-    core_actions = {}
-    log = StepLog(("sample", "step", "busy_ps", "network_ps", "step_ps", "period_ps",
-                   "energy_pj", "synaptic_ops", "spikes", "messages"), platform.max_step_rows)
-    tot = {"sops": 0, "msgs": 0, "flow_msgs": 0, "spikes": 0, "expected_sops": 0,
-           "expected_msgs": 0,
-           "overruns": 0, "idle_ps": 0}
-    # flows per (step, pair) counted densely by the compiled kernel when the pairs are few
-    # enough; otherwise sparsely, in work proportional to the messages
-    node_routers, node_of_core = np.unique(routers, return_inverse=True)
-    n_nodes = len(node_routers)
-    flow_table = FlowTable(mapping, node_of_core, n_nodes)
-    if flow_table.n > MAX_WINDOW_CELLS // 16:
-        flow_table = None
-    dst_node_of_entry = node_of_core[fan_core]
-    src_node_of_neuron = node_of_core[compact]
-    width = max(1, u, flow_table.n if flow_table is not None else 1)
-    window_cap = max(1, min(platform.window_steps, MAX_WINDOW_CELLS // width))
-    qk = QuantumKeeper(sim, quantum_ps=0)
-    noc_table = noc.energy_pj
 
-    def noc_energy():
-        return math.fsum(n * noc_table[a] for a, n in noc.counts.items())
+@dataclass
+class WindowCounts:
+    """What one window of `s` steps asks of the cores and the NoC: per (step, core)
+    synaptic ops, messages in and out, spikes ([s, cores]); the flows (step, source node,
+    destination node, messages), sorted by step, with `f_bounds` the flows of step k
+    at ``f_bounds[k]:f_bounds[k + 1]``; `n_spikes` the window's spikes."""
 
-    setup_s = time.perf_counter() - wall0
+    s: int
+    sops: np.ndarray
+    msgs_in: np.ndarray
+    msgs_out: np.ndarray
+    spikes: np.ndarray
+    f_step: np.ndarray
+    f_src: np.ndarray
+    f_dst: np.ndarray
+    f_msgs: np.ndarray
+    f_bounds: np.ndarray
+    n_spikes: int
 
-    def run():
-        carry = None                                # deliver_next_step: ops owed to the next step
-        for w in workload.windows(window_cap):
-            s = w.n_steps
-            nids, offsets, sops, msgs_in, spikes = count_window(
-                w, trace_name, n_neurons, (indptr, fan_core, syn), compact, u)
-            n_msgs = int(msgs_per_neuron[nids].sum())
-            if flow_table is not None and s * flow_table.n <= 8 * n_msgs:
-                # dense (step, pair) counts cost cells; worth it when messages fill them
-                f_step, f_src, f_dst, f_msgs = flow_table.window(nids, offsets, indptr)
+
+class StepTiming:
+    """Per step of a window, ps: its start after the window's start, network time, step
+    time (slowest core + network + barrier) and padded length (real time); the network's
+    energy per step, pJ."""
+
+    def __init__(self, s: int):
+        self.starts = np.empty(s, dtype=np.int64)
+        self.net_ps = np.zeros(s, dtype=np.int64)
+        self.net_pj = np.zeros(s)
+        self.step_ps = np.empty(s, dtype=np.int64)
+        self.padded = np.empty(s, dtype=np.int64)
+
+
+class SnnReplay:
+    """One replay of a spiking workload on a mesh of neuro-cores: the modules, then per
+    window of steps (one call each) the counts, the cores' actions and busy time, the NoC
+    flows, the steps' timing, the totals; then the ledger and the report.
+
+    Simulated time advances through a `QuantumKeeper` whose quantum is a window of steps:
+    within a window the steps are timed as offsets from its start (the keeper's local
+    time, with which the NoC batches are issued), and the process syncs once at the
+    window's end (quantum 0: the keeper syncs whenever asked, and the engine asks once per
+    window). In `detailed` mode every step runs as SimPy events instead."""
+
+    def __init__(self, workload: Workload | TraceWorkload, mapping: Mapping,
+                 platform: SnnPlatform, parameters: dict, trace_name: str, progress: bool,
+                 wall0: float, timeline: bool = False, detailed: bool = False):
+        self.workload, self.mapping, self.platform = workload, mapping, platform
+        self.parameters, self.trace_name = parameters, trace_name
+        self.progress, self.wall0, self.detailed = progress, wall0, detailed
+        self.sim = Simulator()
+        if timeline:
+            self.sim.record_timeline()
+        self.n_cores = len(mapping.cores)
+        self._build_modules()
+        self._plan_flows()
+        self.clock = QuantumKeeper(self.sim, quantum_ps=0)
+        u = self.n_cores
+        self.acc = {k: np.zeros(u, dtype=np.int64) for k in ("synaptic_ops", "spikes", "busy_ps",
+                                                             "messages_in", "messages_out")}
+        self.core_actions: dict[str, np.ndarray] = {}
+        self.log = StepLog(("sample", "step", "busy_ps", "network_ps", "step_ps", "period_ps",
+                            "energy_pj", "synaptic_ops", "spikes", "messages"),
+                           platform.max_step_rows)
+        self.tot = {"sops": 0, "msgs": 0, "flow_msgs": 0, "spikes": 0, "expected_sops": 0,
+                    "expected_msgs": 0, "overruns": 0, "idle_ps": 0}
+        self.carry: Optional[np.ndarray] = None   # deliver_next_step: ops owed to the next step
+        self.setup_s = time.perf_counter() - wall0
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _build_modules(self) -> None:
+        """The NoC over the mapping's mesh, a core tile per used core (input ports have
+        none), the chips' idle cores, and the barrier for the tiles in use."""
+        p, m = self.platform, self.mapping
+        mesh = m.mesh
+        self.top = Module(self.sim, p.name)
+        self.noc = MeshNoc(self.top, "noc", dataclasses.replace(
+            p.noc_params, width=mesh.tiles_x, height=mesh.tiles_y,
+            chips_x=mesh.chips_x, chips_y=mesh.chips_y))
+        real = ~m.is_port
+        self.cores = {i: p.core_cls(self.top, f"core{int(c)}", p.core_costs)
+                      for i, c in enumerate(m.cores) if real[i]}
+        n_idle = mesh.n_cores - int(real.sum())
+        if p.idle_core_static_power_w and n_idle > 0:
+            idle = Module(self.top, "idle_cores")
+            idle.kind = "idle_core"
+            idle.static_power_w = n_idle * p.idle_core_static_power_w
+        self.tiles_used = len(np.unique(mesh.tile_of(m.cores[real])))
+        self.barrier_ps = int(p.barrier_ps(self.tiles_used, mesh))
+        self.comps = m.compartments.astype(np.int64)
+        self.period = int(p.step_period_ps)
+
+    def _plan_flows(self) -> None:
+        """The mesh nodes (routers) of the used cores and how a window's flows are counted:
+        densely per (step, pair) by the compiled kernel when the pairs are few enough,
+        else sparsely, in work proportional to the messages; the window's steps."""
+        m = self.mapping
+        self.msgs_per_neuron = np.diff(m.fanout_indptr)
+        routers = m.mesh.router_of(m.cores)
+        self.node_routers, node_of_core = np.unique(routers, return_inverse=True)
+        self.n_nodes = len(self.node_routers)
+        table = FlowTable(m, node_of_core, self.n_nodes)
+        self.flow_table = table if table.n <= MAX_WINDOW_CELLS // 16 else None
+        self.dst_node_of_entry = node_of_core[m.fanout_core]
+        self.src_node_of_neuron = node_of_core[m.compact_of_neuron]
+        width = max(1, self.n_cores, table.n if self.flow_table is not None else 1)
+        self.window_cap = max(1, min(self.platform.window_steps, MAX_WINDOW_CELLS // width))
+
+    # -- the windows ------------------------------------------------------------------------
+    def run(self) -> Report:
+        """Run every window, close the ledger, check the counts, make the report."""
+        self.bar = progress_bar(self.workload.n_samples * self.workload.n_steps,
+                                self.platform.name, "step", self.progress)
+        self.sim.process(self._windows(), name="replay")
+        with self.bar:
+            elapsed_ps = self.sim.run()
+        ledger = self._close(elapsed_ps)
+        _check_invariants(self.tot)
+        report = self._report(ledger, elapsed_ps)
+        report.extra["setup_wall_s"] = self.setup_s
+        report.timeline = self.sim.timeline
+        return report
+
+    def _windows(self) -> Iterator:
+        """The replay's process: each window counted, run and tallied in turn."""
+        for w in self.workload.windows(self.window_cap):
+            c = self._count(w)
+            actions, busy, core_pj = self._core_work(c)
+            timing = StepTiming(c.s)
+            window_start = self.sim.now
+            if self.detailed:
+                yield from self._detailed_steps(c, busy, timing)
             else:
-                f_step, f_src, f_dst, f_msgs = flows_of_window(
-                    nids, offsets, indptr, dst_node_of_entry, src_node_of_neuron, n_nodes)
-            tot["expected_sops"] += int(mapping.synapses_per_neuron[nids].sum())
-            tot["expected_msgs"] += n_msgs
-            msgs_out = _messages_out(nids, offsets, compact, msgs_per_neuron, u)
-            if platform.deliver_next_step:
-                sops, msgs_in, spikes, carry = _deliver_next_step(
-                    sops, msgs_in, spikes, carry, w.step_start + s >= workload.n_steps)
-                msgs_out = np.concatenate([msgs_out, np.zeros_like(
-                    msgs_out[:sops.shape[0] - s])])
-                s = sops.shape[0]
-            f_bounds = np.searchsorted(f_step, np.arange(s + 1))
+                self._timed_steps(w, c, busy.max(axis=1, initial=0), timing)
+            if self.sim.timeline is not None:
+                self._record_busy(w, busy, timing, window_start)
+            self._tally(w, c, actions, busy, core_pj, timing)
+            self.bar.update(w.n_steps)
+            if not self.detailed and self.clock.need_sync():
+                yield self.clock.sync()
 
-            actions = cls.actions(costs, {"synaptic_ops": sops, "messages_in": msgs_in,
-                                          "messages_out": msgs_out,
-                                          "spikes": spikes, "compartments": comps})
-            busy = cls.busy_ps(costs, actions)
-            core_pj = cls.energy_pj_of(costs, actions)
-            slowest = busy.max(axis=1, initial=0)
-            net_ps = np.zeros(s, dtype=np.int64)
-            net_pj = np.zeros(s)
-            t = 0                                   # offset of the step's start in the window
-            step_ps = np.empty(s, dtype=np.int64)
-            padded = np.empty(s, dtype=np.int64)
-            starts = np.empty(s, dtype=np.int64)
-            if detailed:
-                yield from _detailed_steps(sim, w, busy, f_bounds, node_routers[f_src],
-                                           node_routers[f_dst], f_msgs, noc, barrier_ps,
-                                           period, net_ps, net_pj, step_ps, padded, starts,
-                                           noc_energy)
-                t = int(padded.sum())
-            for k in range(s if not detailed else 0):   # one NoC batch per step (its flows)
-                starts[k] = t
-                a, b = f_bounds[k], f_bounds[k + 1]
-                if b > a:
-                    e0 = noc_energy()
-                    issue = t + int(slowest[k])
-                    net_ps[k] = noc.send_batch(node_routers[f_src[a:b]], node_routers[f_dst[a:b]],
-                                               f_msgs[a:b], delay_ps=issue) - issue
-                    if sim.timeline is not None:
-                        sim.timeline.record(noc.full_name, sim.now + issue,
-                                            sim.now + issue + int(net_ps[k]),
-                                            f"step {w.step_start + k}")
-                    net_pj[k] = noc_energy() - e0
-                step_ps[k] = slowest[k] + net_ps[k] + barrier_ps
-                padded[k] = max(step_ps[k], period) if period else step_ps[k]
-                t += int(padded[k])
-            if sim.timeline is not None:
-                base = sim.now - (t if detailed else 0)
-                for k, c in zip(*np.nonzero(busy)):
-                    if int(c) in cores:
-                        t0 = base + int(starts[k])
-                        sim.timeline.record(cores[int(c)].full_name, t0, t0 + int(busy[k, c]),
-                                            f"sample {w.sample} step {w.step_start + k}")
-            if period:
-                tot["overruns"] += int((step_ps > period).sum())
-            tot["idle_ps"] += int((padded - step_ps).sum())
-            for a, v in actions.items():
-                core_actions[a] = core_actions.get(a, 0) + v.sum(axis=0)
-            acc["messages_in"] += msgs_in.sum(axis=0)
-            acc["messages_out"] += msgs_out.sum(axis=0)
-            acc["synaptic_ops"] += sops.sum(axis=0)
-            acc["spikes"] += spikes.sum(axis=0)
-            acc["busy_ps"] += busy.sum(axis=0)
-            tot["sops"] += int(sops.sum())
-            tot["msgs"] += int(msgs_in.sum())
-            tot["flow_msgs"] += int(f_msgs.sum())
-            tot["spikes"] += len(nids)
-            log.add(sample=np.full(s, w.sample), step=np.arange(w.step_start, w.step_start + s),
-                    busy_ps=slowest, network_ps=net_ps, step_ps=step_ps, period_ps=padded,
-                    energy_pj=core_pj + net_pj, synaptic_ops=sops.sum(axis=1),
-                    spikes=spikes.sum(axis=1), messages=msgs_in.sum(axis=1))
-            bar.update(w.n_steps)
-            if not detailed:
-                qk.inc(t)
-                yield qk.sync()
+    def _count(self, w: Window) -> WindowCounts:
+        """Count window `w`: the compiled fan-out counts per (step, core), the flows, the
+        messages each core sends; with ``deliver_next_step`` the ops move a step later."""
+        m, s = self.mapping, w.n_steps
+        nids, offsets, sops, msgs_in, spikes = count_window(
+            w, self.trace_name, len(m.fanout_indptr) - 1,
+            (m.fanout_indptr, m.fanout_core, m.fanout_synapses), m.compact_of_neuron,
+            self.n_cores)
+        n_msgs = int(self.msgs_per_neuron[nids].sum())
+        f_step, f_src, f_dst, f_msgs = self._flows(nids, offsets, s, n_msgs)
+        self.tot["expected_sops"] += int(m.synapses_per_neuron[nids].sum())
+        self.tot["expected_msgs"] += n_msgs
+        msgs_out = _messages_out(nids, offsets, m.compact_of_neuron, self.msgs_per_neuron,
+                                 self.n_cores)
+        if self.platform.deliver_next_step:
+            sops, msgs_in, spikes, self.carry = _deliver_next_step(
+                sops, msgs_in, spikes, self.carry, w.step_start + s >= self.workload.n_steps)
+            msgs_out = np.concatenate([msgs_out, np.zeros_like(msgs_out[:sops.shape[0] - s])])
+            s = sops.shape[0]
+        return WindowCounts(s, sops, msgs_in, msgs_out, spikes, f_step, f_src, f_dst, f_msgs,
+                            np.searchsorted(f_step, np.arange(s + 1)), len(nids))
 
-    bar = progress_bar(workload.n_samples * workload.n_steps, platform.name, "step", progress)
-    sim.process(run(), name="replay")
-    with bar:
-        elapsed_ps = sim.run()
+    def _flows(self, nids: np.ndarray, offsets: np.ndarray, s: int, n_msgs: int) -> tuple:
+        """The window's flows (step, src node, dst node, messages)."""
+        indptr, table = self.mapping.fanout_indptr, self.flow_table
+        if table is not None and s * table.n <= 8 * n_msgs:
+            # dense (step, pair) counts cost cells; worth it when messages fill them
+            return table.window(nids, offsets, indptr)
+        return flows_of_window(nids, offsets, indptr, self.dst_node_of_entry,
+                               self.src_node_of_neuron, self.n_nodes)
 
-    for i, core in cores.items():
-        for a, v in core_actions.items():
-            core.count(a, int(v[i]))
-        core.stats.add_busy(int(acc["busy_ps"][i]))
-    ledger = EnergyLedger(sim.walk(), elapsed_ps)
-    ledger.check()
-    _check_invariants(tot)
-    report = _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledger,
-                     elapsed_ps, log, acc, tot, barrier_ps, tiles_used, wall0)
-    report.extra["setup_wall_s"] = setup_s
-    report.timeline = sim.timeline
-    return report
+    def _core_work(self, c: WindowCounts) -> tuple[dict, np.ndarray, np.ndarray]:
+        """The cores' actions, busy time (ps) and energy (pJ) per (step, core)."""
+        cls, costs = self.platform.core_cls, self.platform.core_costs
+        actions = cls.actions(costs, {"synaptic_ops": c.sops, "messages_in": c.msgs_in,
+                                      "messages_out": c.msgs_out, "spikes": c.spikes,
+                                      "compartments": self.comps})
+        return actions, cls.busy_ps(costs, actions), cls.energy_pj_of(costs, actions)
+
+    def _noc_energy_pj(self) -> float:
+        """The NoC's energy so far, pJ."""
+        table = self.noc.energy_pj
+        return math.fsum(n * table[a] for a, n in self.noc.counts.items())
+
+    def _timed_steps(self, w: Window, c: WindowCounts, slowest: np.ndarray,
+                     timing: StepTiming) -> None:
+        """Time the window's steps without events: each step's flows go to the NoC as one
+        batch, issued when its slowest core is done (the keeper's local time); the step
+        lasts slowest core + network + barrier, padded to the period in real time."""
+        sim, noc, clock = self.sim, self.noc, self.clock
+        src, dst = self.node_routers[c.f_src], self.node_routers[c.f_dst]
+        for k in range(c.s):
+            timing.starts[k] = clock.local_ps
+            a, b = c.f_bounds[k], c.f_bounds[k + 1]
+            if b > a:
+                e0 = self._noc_energy_pj()
+                issue = clock.local_ps + int(slowest[k])
+                timing.net_ps[k] = noc.send_batch(src[a:b], dst[a:b], c.f_msgs[a:b],
+                                                  delay_ps=issue) - issue
+                if sim.timeline is not None:
+                    sim.timeline.record(noc.full_name, sim.now + issue,
+                                        sim.now + issue + int(timing.net_ps[k]),
+                                        f"step {w.step_start + k}")
+                timing.net_pj[k] = self._noc_energy_pj() - e0
+            timing.step_ps[k] = slowest[k] + timing.net_ps[k] + self.barrier_ps
+            timing.padded[k] = max(timing.step_ps[k], self.period) if self.period \
+                else timing.step_ps[k]
+            clock.inc(int(timing.padded[k]))
+
+    def _detailed_steps(self, c: WindowCounts, busy: np.ndarray, timing: StepTiming) -> Iterator:
+        """The window's steps event by event: a process per busy core, the barrier waits
+        for the last, then the NoC's detailed batch, the barrier time, the padding."""
+        sim, noc = self.sim, self.noc
+        src, dst = self.node_routers[c.f_src], self.node_routers[c.f_dst]
+        t0 = sim.now
+        for k in range(len(busy)):
+            start = sim.now
+            timing.starts[k] = start - t0
+            busy_cores = [sim.process(_busy(sim, int(d)), name="core step") for d in busy[k] if d]
+            if busy_cores:
+                yield sim.env.all_of(busy_cores)          # the barrier waits for the last core
+            e0, delay = self._noc_energy_pj(), 0
+            a, b = c.f_bounds[k], c.f_bounds[k + 1]
+            if b > a:
+                delay = noc.send_batch_detailed(src[a:b], dst[a:b], c.f_msgs[a:b])
+            timing.net_ps[k], timing.net_pj[k] = delay, self._noc_energy_pj() - e0
+            yield sim.wait(int(delay) + self.barrier_ps)
+            timing.step_ps[k] = sim.now - start
+            if self.period and timing.step_ps[k] < self.period:
+                yield sim.wait(self.period - int(timing.step_ps[k]))
+            timing.padded[k] = sim.now - start
+
+    def _record_busy(self, w: Window, busy: np.ndarray, timing: StepTiming,
+                     window_start: int) -> None:
+        """Each core's busy interval of each step of the window, into the timeline."""
+        for k, c in zip(*np.nonzero(busy)):
+            if int(c) in self.cores:
+                t0 = window_start + int(timing.starts[k])
+                self.sim.timeline.record(self.cores[int(c)].full_name, t0, t0 + int(busy[k, c]),
+                                         f"sample {w.sample} step {w.step_start + k}")
+
+    def _tally(self, w: Window, c: WindowCounts, actions: dict, busy: np.ndarray,
+               core_pj: np.ndarray, timing: StepTiming) -> None:
+        """Add the window to the totals, the per-core sums and the step log."""
+        tot, acc = self.tot, self.acc
+        if self.period:
+            tot["overruns"] += int((timing.step_ps > self.period).sum())
+        tot["idle_ps"] += int((timing.padded - timing.step_ps).sum())
+        for a, v in actions.items():
+            self.core_actions[a] = self.core_actions.get(a, 0) + v.sum(axis=0)
+        acc["messages_in"] += c.msgs_in.sum(axis=0)
+        acc["messages_out"] += c.msgs_out.sum(axis=0)
+        acc["synaptic_ops"] += c.sops.sum(axis=0)
+        acc["spikes"] += c.spikes.sum(axis=0)
+        acc["busy_ps"] += busy.sum(axis=0)
+        tot["sops"] += int(c.sops.sum())
+        tot["msgs"] += int(c.msgs_in.sum())
+        tot["flow_msgs"] += int(c.f_msgs.sum())
+        tot["spikes"] += c.n_spikes
+        s = c.s
+        self.log.add(sample=np.full(s, w.sample), step=np.arange(w.step_start, w.step_start + s),
+                     busy_ps=busy.max(axis=1, initial=0), network_ps=timing.net_ps,
+                     step_ps=timing.step_ps, period_ps=timing.padded,
+                     energy_pj=core_pj + timing.net_pj, synaptic_ops=c.sops.sum(axis=1),
+                     spikes=c.spikes.sum(axis=1), messages=c.msgs_in.sum(axis=1))
+
+    # -- closing ----------------------------------------------------------------------------
+    def _close(self, elapsed_ps: int) -> EnergyLedger:
+        """The cores' action counts and busy time into their modules; the checked ledger."""
+        for i, core in self.cores.items():
+            for a, v in self.core_actions.items():
+                core.count(a, int(v[i]))
+            core.stats.add_busy(int(self.acc["busy_ps"][i]))
+        return close_ledger(self.sim, elapsed_ps)
+
+    def _report(self, ledger: EnergyLedger, elapsed_ps: int) -> Report:
+        """The report; its energy, and the steps' energies, checked against the ledger."""
+        p, m, w, log, noc = self.platform, self.mapping, self.workload, self.log, self.noc
+        static_w = static_power_w(self.sim)
+        real = ~m.is_port
+        per_core = self._per_core_rows(elapsed_ps)
+        report = Report(
+            platform=p.name, trace=self.trace_name, steps=w.n_steps,
+            samples=w.n_samples, latency_s=elapsed_ps * 1e-12,
+            energy_breakdown_j=ledger.breakdown(), ops=self._ops(),
+            utilization={"core": utilization(self.acc["busy_ps"][real].sum(), int(real.sum()),
+                                             elapsed_ps),
+                         "noc": utilization(noc.link_busy_ps[noc.valid_links].sum(),
+                                            noc.valid_links.sum(), elapsed_ps)},
+            resources={"cores_used": m.cores_used, "chips": m.chips,
+                       "tiles_used": self.tiles_used},
+            parameters=self.parameters, wall_s=time.perf_counter() - self.wall0,
+            extra=self._extra(),
+            tables={"per_step": self._per_step_table(static_w), "per_core": per_core,
+                    "heatmap": _heatmap_rows(per_core), "mapping": m.resource_table(),
+                    "energy": ledger.rows, "links": noc.link_records(elapsed_ps)},
+        )
+        steps_j = float(step_energy_j(log.sum("energy_pj"), log.sum("period_ps"), static_w)) \
+            if log.n else None
+        check_energy(report, ledger, steps_j)
+        return report.check()
+
+    def _ops(self) -> dict:
+        """The report's operation counts."""
+        tot = self.tot
+        return {"synaptic_ops": tot["sops"],
+                "neuron_updates": int(self.mapping.compartments.sum()) * self.log.n,
+                "spikes": tot["spikes"], "macs": 0, "noc_hops": int(self.noc.hops()),
+                "dram_bytes": 0}
+
+    def _per_core_rows(self, elapsed_ps: int) -> list[dict]:
+        """The ``per_core`` table: placement, resources and activity of each used core
+        (input ports included, as core -1)."""
+        m, acc = self.mapping, self.acc
+        mesh = m.mesh
+        gx, gy = mesh.tile_xy(m.cores)
+        rows = []
+        for i, c in enumerate(m.cores):
+            port = bool(m.is_port[i])
+            rows.append({
+                "core": -1 if port else int(c), "kind": "input port" if port else "neurocore",
+                "chip": int(mesh.chip_of(c)),
+                "tile": int(mesh.tile_of(c)), "x": int(gx[i]), "y": int(gy[i]),
+                "layer": m.layer[i], "neurons": int(m.neurons[i]),
+                "compartments": int(m.compartments[i]),
+                "input_axons": int(m.input_axons[i]),
+                "output_routes": int(m.output_routes[i]),
+                "memory_kib": float(m.memory_bits[i] / 8192),
+                "synaptic_ops": int(acc["synaptic_ops"][i]), "spikes": int(acc["spikes"][i]),
+                "messages_in": int(acc["messages_in"][i]),
+                "messages_out": int(acc["messages_out"][i]),
+                "busy_s": float(acc["busy_ps"][i] * 1e-12),
+                "utilization": busy_share(acc["busy_ps"][i], elapsed_ps),
+            })
+        return rows
+
+    def _per_step_table(self, static_w: float) -> ColumnTable:
+        """The ``per_step`` table of the kept steps, in seconds and joules."""
+        kept, period = self.log.columns(), self.period
+        n = len(kept["step"])
+        return ColumnTable({
+            "sample": kept["sample"], "step": kept["step"],
+            "drain": kept["step"] >= self.workload.n_steps,  # the tick after a sample's last step
+            "latency_s": kept["period_ps"] * 1e-12,
+            "busy_s": kept["busy_ps"] * 1e-12,
+            "network_s": kept["network_ps"] * 1e-12,
+            "barrier_s": np.full(n, self.barrier_ps * 1e-12),
+            "idle_s": (kept["period_ps"] - kept["step_ps"]) * 1e-12,
+            "overrun_s": (np.maximum(kept["step_ps"] - period, 0) if period
+                          else np.zeros(n, np.int64)) * 1e-12,
+            "energy_j": step_energy_j(kept["energy_pj"], kept["period_ps"], static_w),
+            "synaptic_ops": kept["synaptic_ops"], "spikes": kept["spikes"],
+            "messages": kept["messages"],
+        })
+
+    def _extra(self) -> dict:
+        """The report's ``extra``: messages, barrier, idle time, overruns, step lengths."""
+        tot, log, period = self.tot, self.log, self.period
+        return {"spike_messages": tot["msgs"], "barrier_s": self.barrier_ps * 1e-12,
+                "idle_s": tot["idle_ps"] * 1e-12, "step_overruns": tot["overruns"],
+                "max_overrun_s": max(log.max("step_ps") - period, 0) * 1e-12 if period else 0.0,
+                "mean_step_s": log.mean("step_ps") * 1e-12,
+                "max_step_s": log.max("step_ps") * 1e-12,
+                "mapping_policy": self.mapping.policy,
+                "per_step_rows_truncated": log.truncated}
 
 
-def _detailed_steps(sim, w, busy, f_bounds, f_src, f_dst, f_msgs, noc, barrier_ps, period,
-                    net_ps, net_pj, step_ps, padded, starts, noc_energy):
-    """The steps of a window event by event (see `replay_snn`'s `detailed`)."""
-    t0 = sim.now
-    for k in range(len(busy)):
-        start = sim.now
-        starts[k] = start - t0
-        busy_cores = [sim.process(_busy(sim, int(d)), name="core step") for d in busy[k] if d]
-        if busy_cores:
-            yield sim.env.all_of(busy_cores)          # the barrier waits for the last core
-        e0, delay = noc_energy(), 0
-        a, b = f_bounds[k], f_bounds[k + 1]
-        if b > a:
-            delay = noc.send_batch_detailed(f_src[a:b], f_dst[a:b], f_msgs[a:b])
-        net_ps[k], net_pj[k] = delay, noc_energy() - e0
-        yield sim.wait(int(delay) + barrier_ps)
-        step_ps[k] = sim.now - start
-        if period and step_ps[k] < period:
-            yield sim.wait(period - int(step_ps[k]))
-        padded[k] = sim.now - start
-
-
-def _busy(sim, duration_ps):
+def _busy(sim: Simulator, duration_ps: int) -> Iterator:
     yield sim.wait(duration_ps)
 
 
@@ -353,84 +550,10 @@ def _check_invariants(tot):
                              f"({tot['flow_msgs']}) and sent ({tot['expected_msgs']}) differ")
 
 
-def _report(platform, mapping, workload, trace_name, parameters, sim, noc, ledger, elapsed_ps,
-            log, acc, tot, barrier_ps, tiles_used, wall0):
-    mesh = mapping.mesh
-    core_ids = mapping.cores
-    real = ~mapping.is_port
-    n_rows = log.n
-    static_w = sum(m.static_power_w for m in sim.walk())
-    energy_steps_j = log.sum("energy_pj") * 1e-12 + static_w * log.sum("period_ps") * 1e-12
-    busy_real = acc["busy_ps"][real]
-    ops = {"synaptic_ops": tot["sops"], "neuron_updates": int(mapping.compartments.sum()) * n_rows,
-           "spikes": tot["spikes"], "macs": 0, "noc_hops": int(noc.hops()), "dram_bytes": 0}
-    n_real = int(real.sum())
-    util_core = float(busy_real.sum() / (n_real * elapsed_ps)) if elapsed_ps and n_real else 0.0
-    valid = noc.valid_links
-    util_noc = float(noc.link_busy_ps[valid].sum() / (valid.sum() * elapsed_ps)) \
-        if elapsed_ps and valid.any() else 0.0
-    gx, gy = mesh.tile_xy(core_ids)
-    per_core = []
-    for i, c in enumerate(core_ids):
-        port = not real[i]
-        per_core.append({
-            "core": -1 if port else int(c), "kind": "input port" if port else "neurocore",
-            "chip": int(mesh.chip_of(c)),
-            "tile": int(mesh.tile_of(c)), "x": int(gx[i]), "y": int(gy[i]),
-            "layer": mapping.layer[i], "neurons": int(mapping.neurons[i]),
-            "compartments": int(mapping.compartments[i]),
-            "input_axons": int(mapping.input_axons[i]),
-            "output_routes": int(mapping.output_routes[i]),
-            "memory_kib": float(mapping.memory_bits[i] / 8192),
-            "synaptic_ops": int(acc["synaptic_ops"][i]), "spikes": int(acc["spikes"][i]),
-            "messages_in": int(acc["messages_in"][i]),
-            "messages_out": int(acc["messages_out"][i]),
-            "busy_s": float(acc["busy_ps"][i] * 1e-12),
-            "utilization": float(acc["busy_ps"][i] / elapsed_ps) if elapsed_ps else 0.0,
-        })
-    heat = {}
+def _heatmap_rows(per_core: list[dict]) -> list[dict]:
+    """The ``heatmap`` table: synaptic ops per mesh position (x, y), input ports left out."""
+    heat: dict[tuple[int, int], int] = {}
     for r in per_core:
         if r["core"] >= 0:
             heat[(r["x"], r["y"])] = heat.get((r["x"], r["y"]), 0) + r["synaptic_ops"]
-    heat_rows = [{"x": x, "y": y, "synaptic_ops": v} for (x, y), v in sorted(heat.items())]
-    period = int(platform.step_period_ps)
-    kept = log.columns()
-    per_step = ColumnTable({
-        "sample": kept["sample"], "step": kept["step"],
-        "drain": kept["step"] >= workload.n_steps,       # the tick after a sample's last step
-        "latency_s": kept["period_ps"] * 1e-12,
-        "busy_s": kept["busy_ps"] * 1e-12,
-        "network_s": kept["network_ps"] * 1e-12,
-        "barrier_s": np.full(len(kept["step"]), barrier_ps * 1e-12),
-        "idle_s": (kept["period_ps"] - kept["step_ps"]) * 1e-12,
-        "overrun_s": (np.maximum(kept["step_ps"] - period, 0) if period
-                      else np.zeros(len(kept["step"]), np.int64)) * 1e-12,
-        "energy_j": kept["energy_pj"] * 1e-12 + static_w * kept["period_ps"] * 1e-12,
-        "synaptic_ops": kept["synaptic_ops"], "spikes": kept["spikes"],
-        "messages": kept["messages"],
-    })
-    report = Report(
-        platform=platform.name, trace=trace_name, steps=workload.n_steps,
-        samples=workload.n_samples, latency_s=elapsed_ps * 1e-12,
-        energy_breakdown_j=ledger.breakdown(), ops=ops,
-        utilization={"core": min(1.0, util_core), "noc": min(1.0, util_noc)},
-        resources={"cores_used": mapping.cores_used, "chips": mapping.chips,
-                   "tiles_used": tiles_used},
-        parameters=parameters, wall_s=time.perf_counter() - wall0,
-        extra={"spike_messages": tot["msgs"], "barrier_s": barrier_ps * 1e-12,
-               "idle_s": tot["idle_ps"] * 1e-12, "step_overruns": tot["overruns"],
-               "max_overrun_s": max(log.max("step_ps") - period, 0) * 1e-12 if period else 0.0,
-               "mean_step_s": log.mean("step_ps") * 1e-12,
-               "max_step_s": log.max("step_ps") * 1e-12,
-               "mapping_policy": mapping.policy,
-               "per_step_rows_truncated": log.truncated},
-        tables={"per_step": per_step, "per_core": per_core, "heatmap": heat_rows,
-                "mapping": mapping.resource_table(), "energy": ledger.rows,
-                "links": noc.link_records(elapsed_ps)},
-    )
-    if not math.isclose(report.energy_j, ledger.total_j, rel_tol=1e-12, abs_tol=1e-30):
-        raise InvariantError(f"report energy {report.energy_j} J != ledger {ledger.total_j} J")
-    if n_rows and not math.isclose(energy_steps_j, ledger.total_j, rel_tol=1e-9, abs_tol=1e-18):
-        raise InvariantError(f"per-step energies sum to {energy_steps_j} J, the ledger to "
-                             f"{ledger.total_j} J")
-    return report.check()
+    return [{"x": x, "y": y, "synaptic_ops": v} for (x, y), v in sorted(heat.items())]
