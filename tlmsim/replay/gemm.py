@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from tlmsim.errors import MappingError, ParameterError
 from tlmsim.shapes import PairLike, pair
 from tlmsim.tiles.systolic import ceil_div, gemm_folds
-from tlmsim.tiles.vector_op import VECTOR_OP_CLASS, VectorOp
+from tlmsim.tiles.vector_op import VectorOp
 
 
 # --------------------------------------------------------------------------------------------
