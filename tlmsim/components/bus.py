@@ -86,6 +86,7 @@ class Bus(Module):
         self.inputs = [TargetSocket(self, f"in{i}", b_transport=self._lt(i), serve=self._at(i))
                        for i in range(n_initiators)]
         self.outputs: list[InitiatorSocket] = []
+        self._targets: list[TargetSocket] = []                # outputs[j] is bound to _targets[j]
         self.ranges: list[tuple[int, int, int]] = []          # (base, end, j)
         self._shared = _Path("shared", n_initiators) if params.topology == "shared" else None
         self._paths: list[_Path] = []
@@ -103,11 +104,12 @@ class Bus(Module):
             if base < e and b < base + size:
                 raise ParameterError(
                     f"bus {self.full_name}: range [0x{base:x}, 0x{base + size:x}) overlaps "
-                    f"[0x{b:x}, 0x{e:x}) of {self.outputs[j].peer.full_name}")
+                    f"[0x{b:x}, 0x{e:x}) of {self._targets[j].full_name}")
         j = len(self.outputs)
         sock = InitiatorSocket(self, f"out{j}")
         sock.bind(target_socket)
         self.outputs.append(sock)
+        self._targets.append(target_socket)
         self.ranges.append((base, base + size, j))
         self._paths.append(self._shared or _Path(f"out{j}", self.n))
         return j
@@ -115,10 +117,15 @@ class Bus(Module):
     def decode(self, address: int, length: int) -> tuple[int, int] | tuple[None, None]:
         """(target port, its base address) of [address, address + length), or (None, None)
         when no mapped range holds it all."""
+        hit = self._route(address, length)
+        return hit if hit is not None else (None, None)
+
+    def _route(self, address: int, length: int) -> tuple[int, int] | None:
+        """`decode`, None when no mapped range holds [address, address + length)."""
         for b, e, j in self.ranges:
             if b <= address and address + max(length, 1) <= e:
                 return j, b
-        return None, None
+        return None
 
     def beats_ps(self, length: int) -> int:
         """Time `length` bytes occupy a data path, integer ps."""
@@ -132,10 +139,11 @@ class Bus(Module):
 
     def _b_transport(self, i: int, txn: Transaction, delay_ps: int) -> int:
         now = self.sim.now
-        j, base = self.decode(txn.address, txn.length)
-        if j is None:
+        hit = self._route(txn.address, txn.length)
+        if hit is None:
             txn.status = Status.ADDRESS_ERROR
             return delay_ps
+        j, base = hit
         path = self._paths[j]
         p = self.params
         arrive = now + delay_ps
@@ -143,13 +151,13 @@ class Bus(Module):
         beats = self.beats_ps(txn.length)
         path.free_ps = t_g + beats
         req = self.clock.cycles(p.request_cycles)
-        out = self.outputs[j]
-        if out.peer.b_transport is None:
-            raise BindingError(f"{out.peer.full_name} serves only AT transport(); call the bus "
+        target = self._targets[j]
+        if target.b_transport is None:
+            raise BindingError(f"{target.full_name} serves only AT transport(); call the bus "
                                "with transport() to reach it")
         txn.address -= base
         try:
-            d = out.peer.b_transport(txn, t_g + req - now)
+            d = target.b_transport(txn, t_g + req - now)
         finally:
             txn.address += base
         end = max(now + d, t_g + req + beats) + self.clock.cycles(p.response_cycles)
@@ -164,40 +172,45 @@ class Bus(Module):
 
     def _serve(self, i: int, txn: Transaction) -> ServeProcess:
         env = self.sim.env
-        j, base = self.decode(txn.address, txn.length)
-        if j is None:
+        hit = self._route(txn.address, txn.length)
+        if hit is None:
             txn.status = Status.ADDRESS_ERROR
             return
+        j, base = hit
         while self._pending[i] >= self.params.queue_depth:
-            if self._space[i] is None:
-                self._space[i] = env.event()
-            yield self._space[i]
+            space = self._space[i]
+            if space is None:
+                space = self._space[i] = env.event()
+            yield space
         self._pending[i] += 1
         path = self._paths[j]
-        arrive = env.now
+        arrive = self.sim.now
         granted = env.event()
         path.queues[i].append((granted, txn))
         if not path.busy:
             self._arbitrate(path)
         yield granted
-        t_g = env.now
+        t_g = self.sim.now
         beats = self.beats_ps(txn.length)
         self._pending[i] -= 1
-        if self._space[i] is not None:
-            ev, self._space[i] = self._space[i], None
-            ev.succeed()
+        space = self._space[i]
+        if space is not None:
+            self._space[i] = None
+            space.succeed()
         self._account(i, j, txn, t_g, t_g - arrive, beats)
         p = self.params
         req = self.clock.cycles(p.request_cycles)
         if req:
             yield env.timeout(req)
-        out = self.outputs[j]
+        target = self._targets[j]
         txn.address -= base
         try:
-            if out.peer.serve is not None:
-                yield from out.peer.serve(txn)
+            if target.serve is not None:
+                yield from target.serve(txn)
             else:
-                d = out.peer.b_transport(txn, 0)
+                # a TargetSocket without serve has b_transport (its __init__ refuses neither)
+                assert target.b_transport is not None
+                d = target.b_transport(txn, 0)
                 if d:
                     yield env.timeout(d)
         finally:
@@ -229,7 +242,7 @@ class Bus(Module):
         path.rr = i
         path.busy = True
         beats = self.beats_ps(txn.length)
-        path.free_ps = env.now + beats
+        path.free_ps = self.sim.now + beats
         granted.succeed()
         env.timeout(beats).callbacks.append(lambda _e: self._arbitrate(path))
 
