@@ -222,7 +222,7 @@ class AddressMap:
         out = [np.empty(n, dtype=i64) for _ in range(4)]
         _dram_decode_range_kernel(int(first), *self._sm, self.p.bankgroups,
                                   self.p.banks_per_group, *out)
-        return tuple(out)
+        return out[0], out[1], out[2], out[3]
 
     def field(self, burst_index: np.ndarray, name: str) -> np.ndarray:
         """The address field `name` (``ra``, ``bg``, ``ba``, ``ro``, ...) of burst indices."""
@@ -291,15 +291,18 @@ class DramTiming:
         self.last_col = NEVER
         self.last_col_bg = -1
         self.last_col_rank = -1
-        self.last_col_write = None
+        self.last_col_write: bool | None = None
         self.bus_free = NEVER
         self.min_cmd = 0
         self.next_ref = p.tREFI if p.refresh else None
         self._look = 64
         #: use the compiled loop for `run` when it is built (tests switch it off)
         self.compiled = True
-        self._packed = None        # the state as arrays while the compiled loop owns it
-        self._tp = self._kcounts = None
+        self._packed: list[np.ndarray] | None = None  # the state while the compiled loop owns it
+        # the compiled loop's timing parameters and its per-call counts
+        self._tp = np.array([getattr(p, f) for f in DRAM_TIMING_FIELDS]
+                            + [p.burst_cycles, int(p.page_policy == "close")], dtype=np.int64)
+        self._kcounts = np.zeros(6, dtype=np.int64)
         self.counts = {"hit": 0, "miss": 0, "conflict": 0, "read": 0, "write": 0, "refresh": 0}
 
     # -- refresh -------------------------------------------------------------------
@@ -424,9 +427,8 @@ class DramTiming:
                      row: np.ndarray, write: bool, t0: int) -> int:
         """`step` for every burst, in compiled code (cext/dram.pxi). The state stays
         packed in arrays between calls, until a Python method needs its lists."""
-        if self._packed is None:
-            self._pack()
-        st, counts = self._packed, self._kcounts
+        st = self._packed if self._packed is not None else self._pack()
+        counts = self._kcounts
         counts[:] = 0
         c, i64 = np.ascontiguousarray, np.int64
         code, where, end = _dram_run_kernel(
@@ -440,22 +442,18 @@ class DramTiming:
             self.counts[k] += v
         return end
 
-    def _pack(self):
-        """Copy the state into the arrays the compiled loop works on."""
+    def _pack(self) -> list[np.ndarray]:
+        """Copy the state into the arrays the compiled loop works on (and return them)."""
         i64 = np.int64
-        if self._tp is None:
-            p = self.p
-            self._tp = np.array([getattr(p, f) for f in DRAM_TIMING_FIELDS]
-                                + [p.burst_cycles, int(p.page_policy == "close")], dtype=i64)
-            self._kcounts = np.zeros(6, dtype=i64)
         lcw = -1 if self.last_col_write is None else int(self.last_col_write)
         chan = [self.last_col, self.last_col_bg, self.last_col_rank, lcw, self.bus_free,
                 self.min_cmd, -1 if self.next_ref is None else self.next_ref]
         self._packed = [np.array(x, dtype=i64) for x in (
             self.open_row, self.act_t, self.pre_t, self.rd_t, self.wr_end, self.last_act,
             self.last_act_bg, self.faw, self.last_wr_end, self.last_wr_bg, chan)]
+        return self._packed
 
-    def _unpack(self):
+    def _unpack(self) -> None:
         """Back to the Python lists (after compiled calls), for `step` and friends."""
         if self._packed is None:
             return
@@ -490,7 +488,7 @@ class DramTiming:
                 continue
             if look < 4 * min_run:
                 # the last segment was short: a cheap scalar look before paying for numpy
-                seen = {}
+                seen: dict[int, int] = {}
                 k, lim = i, min(n, i + min_run)
                 while k < lim and seen.setdefault(int(bank[k]), int(row[k])) == row[k]:
                     k += 1
@@ -504,9 +502,9 @@ class DramTiming:
                 continue
             # next time, look as far ahead as this segment reached (at least 64 bursts)
             look = max(64, min(2 * (m - i), 1 << 16))
-            k, e = self._segment(bank[i:m], rank[i:m], bg[i:m], row[i:m], pos, write, t0)
-            if k:
-                end = max(end, e)
+            k, seg_end = self._segment(bank[i:m], rank[i:m], bg[i:m], row[i:m], pos, write, t0)
+            if seg_end is not None:                    # None when nothing was timed (k == 0)
+                end = max(end, seg_end)
             i += k
         self._look = look
         return end
@@ -650,10 +648,14 @@ class _Job:
 
     __slots__ = ("bursts", "write", "t0", "done", "next", "end")
 
-    def __init__(self, bursts, write, t0, done):
+    def __init__(self, bursts: list[list[int]], write: bool, t0: int, done: Event) -> None:
         self.bursts, self.write, self.t0, self.done = bursts, write, t0, done
         self.next = 0
         self.end = t0
+
+    def release(self, _fired: Event) -> None:
+        """Callback: the transaction's last data beat has ended; wake its server."""
+        self.done.succeed()
 
 
 class DramChannel(Module):
@@ -682,7 +684,7 @@ class DramChannel(Module):
                           "refresh": params.refresh_energy_pj}
         self.static_power_w = params.background_power_w
         self._seen = dict(self.timing.counts)
-        self._jobs = []
+        self._jobs: list[_Job] = []
         self._scheduling = False
         self._burst_bytes, self._capacity = params.burst_bytes, params.capacity_bytes
         self.socket = TargetSocket(self, "socket", b_transport=self.b_transport, serve=self.serve)
@@ -705,7 +707,9 @@ class DramChannel(Module):
         if txn.extension(AccessPattern) is None and fr_keeps_order:
             # contiguous, and FR-FCFS would keep the order (rows never decrease)
             if txn.length <= 0:
-                return tuple(np.zeros(0, dtype=np.int64) for _ in range(4))
+                i64 = np.int64
+                return (np.zeros(0, dtype=i64), np.zeros(0, dtype=i64), np.zeros(0, dtype=i64),
+                        np.zeros(0, dtype=i64))
             bb = self._burst_bytes
             first, last = txn.address // bb, (txn.address + txn.length - 1) // bb
             if txn.address < 0 or last * bb >= self._capacity:
@@ -818,7 +822,7 @@ class DramChannel(Module):
             if job.next == len(bank):
                 self._jobs.pop(0)
                 fire = env.timeout(max(0, self.to_ps(job.end) - env.now))
-                fire.callbacks.append(lambda _e, ev=job.done: ev.succeed())
+                fire.callbacks.append(job.release)
             yield env.timeout(max(0, self.to_ps(col) - env.now))
         self._scheduling = False
 
