@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Generator, Iterable, Mapping, Optional, Sequence
+from typing import Any, Generator, Iterable, Mapping, Optional, Sequence, TypedDict, TypeVar
 
 import numpy as np
 from simpy.events import Event
@@ -77,7 +77,7 @@ from tlmsim.errors import MappingError, ParameterError
 from tlmsim.kernel import Clock, EnergyLedger, Module, Simulator, seconds
 from tlmsim.params import param
 from tlmsim.report import Report
-from tlmsim.shapes import pair
+from tlmsim.shapes import PairLike, pair
 from tlmsim.tiles.arithmetic import add_pj, mult_pj
 from tlmsim.tiles.converter import conversion_counts, op_energies_pj
 
@@ -282,8 +282,8 @@ def expected_updated_neurons(spec: LayerSpec, silent_fraction: float) -> int:
     return int(round(float(np.sum(1.0 - np.power(float(silent_fraction), spec.fanin)))))
 
 
-def conv2d_layer(in_shape: Sequence[int], out_channels: int, kernel: int | Sequence[int] = 3,
-                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+def conv2d_layer(in_shape: Sequence[int], out_channels: int, kernel: PairLike = 3,
+                 stride: PairLike = 1, padding: PairLike = 0,
                  name: str = "conv") -> LayerSpec:
     """A 2-D convolution (groups=1) over a ``(channels, height, width)`` input. Padding
     taps touch no memory (the address generator knows them) and are not synapses."""
@@ -397,6 +397,19 @@ class Work:
             row[action] = row.get(action, 0) + int(n)
 
 
+class _Tally(TypedDict):
+    """A row of the per-layer and per-step tables while the replay runs (see `_row`)."""
+    latency_ps: int
+    energy_pj: float
+    active_synapses: int
+    memory_bytes: float
+    transactions: int
+    limited_by: dict[str, int]   # unit or level -> transactions it limited
+
+
+_K = TypeVar("_K", str, int)
+
+
 class GenericDatapath:
     """The accelerator: arithmetic units plus the enabled memory levels, run as a
     sequence of transactions (one per layer pass or layer step).
@@ -428,8 +441,8 @@ class GenericDatapath:
         self.units = ArithmeticUnits(self.top, "datapath", params.op, dp)
         self.levels = {name: MemoryLevel(self.top, name, getattr(params, name), dp)
                        for name in LEVELS if getattr(params, name).enabled}
-        self.per_layer = {}
-        self.per_step = {}
+        self.per_layer: dict[str, _Tally] = {}
+        self.per_step: dict[int, _Tally] = {}
         self.ops = {"macs": 0, "synaptic_ops": 0, "neuron_updates": 0, "spikes": 0}
         self.transactions = 0
 
@@ -439,7 +452,7 @@ class GenericDatapath:
         their home levels (layers run one at a time: the largest layer must fit)."""
         dp = self.params.datapath
         for spec in layers:
-            need = {}
+            need: dict[str, list[tuple[str, int]]] = {}
             in_bits = dp.activation_bits if mode == "ann" else 1
             parts = [("weights", dp.weights_in, spec.n_weights * dp.weight_bits
                       + spec.n_channels * dp.param_bits * (2 if mode == "ann" else 3)),
@@ -639,7 +652,7 @@ class GenericDatapath:
             level = self.levels[name]
             bits = sum(n * level.bits[a] for a, n in row.items())
             cycles[name] = math.ceil(bits / level.params.bandwidth_bits_per_cycle)
-        limit = max(cycles, key=cycles.get)
+        limit = max(cycles, key=lambda name: cycles[name])
         return cycles, limit
 
     # -- simulation -------------------------------------------------------------------
@@ -680,7 +693,8 @@ class GenericDatapath:
         return bits / 8
 
     @staticmethod
-    def _tally(table, key, duration, energy, synapses, moved, limit):
+    def _tally(table: dict[_K, _Tally], key: _K, duration: int, energy: float, synapses: int,
+               moved: float, limit: str) -> None:
         row = table.setdefault(key, {"latency_ps": 0, "energy_pj": 0.0, "active_synapses": 0,
                                      "memory_bytes": 0.0, "transactions": 0, "limited_by": {}})
         row["latency_ps"] += duration
@@ -726,7 +740,7 @@ class GenericDatapath:
             util[m.kind] = min(1.0, m.stats.busy_ps / elapsed) if elapsed else 0.0
         ops = dict(self.ops, noc_hops=0, dram_bytes=dram_bits // 8)
         dp = self.params.datapath
-        tables = {
+        tables: dict[str, Sequence[dict[str, Any]]] = {
             "per_layer": [_row("layer", k, v) for k, v in self.per_layer.items()],
             "per_step": [_row("step", k, v) for k, v in sorted(self.per_step.items())],
             "energy": ledger.rows,
@@ -749,19 +763,20 @@ class GenericDatapath:
         return report.check()
 
 
-def _row(key, value, tally):
-    row = {key: value}
+def _row(key: str, value: str | int, tally: _Tally) -> dict[str, Any]:
+    row: dict[str, Any] = {key: value}
     row.update({k: v for k, v in tally.items() if k != "limited_by"})
     row["latency_s"] = seconds(row.pop("latency_ps"))
     row["energy_j"] = row.pop("energy_pj") * 1e-12
     ops = row["active_synapses"]
     row["intensity_ops_per_byte"] = ops / row["memory_bytes"] if row["memory_bytes"] else 0.0
     row["achieved_ops_per_s"] = ops / row["latency_s"] if row["latency_s"] else 0.0
-    row["limited_by"] = max(tally["limited_by"], key=tally["limited_by"].get)
+    limits = tally["limited_by"]
+    row["limited_by"] = max(limits, key=lambda name: limits[name])
     return row
 
 
-def _footprint_totals(rows):
+def _footprint_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
     """{stream: bytes, ..., "total": bytes} from `footprint` rows."""
     totals = {r["stream"]: r["bytes"] for r in rows}
     totals["total"] = sum(totals.values())

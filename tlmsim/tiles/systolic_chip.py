@@ -103,15 +103,17 @@ class SystolicChip(Module):
         self.s = [0] * nf
         self.load_start = [0] * nf
         self.weight_arrival = [0] * nf
-        self.input_arrival = {}
-        self.rows_ready = {}  # fold index -> cycle its streamed-in rows were complete
-        self.chunk_arrival = {}  # layer -> arrival cycle of each input chunk
+        self.input_arrival: dict[tuple[int, int], int] = {}  # (layer, part) -> arrival cycle
+        # fold index -> cycle its streamed-in rows were complete
+        self.rows_ready: dict[int, int] = {}
+        self.chunk_arrival: dict[int, list[int]] = {}  # layer -> arrival cycle of each input chunk
         self.stall_weights = [0] * nf
         self.stall_input = [0] * nf
         self.stall_acc = [0] * nf
         self.layer_end = [0] * len(plans)
-        self.vector_wait = {}  # vector layer -> cycles its unit waited for its input
-        self.group_x = {}
+        # vector layer -> cycles its unit waited for its input
+        self.vector_wait: dict[int, int] = {}
+        self.group_x: dict[int, int] = {}  # accumulator group -> cycle its activation ended
         self.fifo = _Queue(env)
         self.fifo_slots = _Tokens(env, self.params.weight_memory.fifo_tiles)
         self.acc_free = _Tokens(env, self.params.buffers.accumulator_buffers)
