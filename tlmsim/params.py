@@ -21,26 +21,34 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import types
 import typing
-from typing import List, Optional, Tuple, TypeVar
+from typing import (TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Tuple, TypeGuard,
+                    TypeVar)
 
 from tlmsim import units
 from tlmsim.errors import ParameterError
 from tlmsim.kernel.simulator import MAX_PS, PS_PER_S
 
+if TYPE_CHECKING:
+    # the protocol every dataclass instance satisfies (typeshed only, no run-time name)
+    from _typeshed import DataclassInstance
+
 #: a parameter dataclass instance (`resolve` returns one of the same class)
-ParamsT = TypeVar("ParamsT")
+ParamsT = TypeVar("ParamsT", bound="DataclassInstance")
 
 
 def param(default: object, unit: str = "", doc: str = "", source: str = "",
           choices: Optional[tuple] = None, min: Optional[float] = None,
-          max: Optional[float] = None, follows: Optional[str] = None):
+          max: Optional[float] = None, follows: Optional[str] = None) -> Any:
     """A dataclass field carrying its unit, meaning, source and allowed values.
 
     `follows` (a dotted name such as ``"core.freq_hz"``) makes a derived parameter: its
     value ``None`` means "the value of that parameter", resolved by `resolve` when the
     platform builds (one chip clock that the bus and DMA follow unless set on their own).
     """
+    # returns a `dataclasses.Field` standing as the field's default: typed Any, as
+    # `dataclasses.field` itself is, so that ``freq_hz: float = param(...)`` checks
     meta = {"unit": unit, "doc": doc, "source": source, "choices": choices,
             "min": min, "max": max, "follows": follows}
     if isinstance(default, (list, dict, set)) or dataclasses.is_dataclass(default):
@@ -70,7 +78,8 @@ def respecified(base: type, name: str, doc: str, module: str,
     unknown = sorted(set(fields) - set(known))
     if unknown:
         raise ParameterError(f"{base.__name__} has no parameter {', '.join(unknown)}")
-    ns, notes = {"__doc__": doc, "__module__": module}, {}
+    ns: dict[str, object] = {"__doc__": doc, "__module__": module}
+    notes: dict[str, object] = {}
     for field_name, (value, source, *rest) in fields.items():
         f = known[field_name]
         follows = rest[0] if rest else None
@@ -83,18 +92,23 @@ def respecified(base: type, name: str, doc: str, module: str,
     return dataclasses.dataclass(type(name, (base,), ns))
 
 
-def nested(cls):
+def _is_group(value: object) -> TypeGuard[DataclassInstance]:
+    """Whether a field's value is a nested parameter group (a dataclass instance)."""
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def nested(cls: type) -> Any:
     """A field holding a nested parameter dataclass, built with its defaults."""
     return dataclasses.field(default_factory=cls, metadata={"nested": True})
 
 
-def describe(params, prefix=""):
+def describe(params: DataclassInstance, prefix: str = "") -> list[dict[str, Any]]:
     """Rows (name, value, unit, doc, source) for every leaf parameter, dotted names."""
     rows = []
     for f in dataclasses.fields(params):
         value = getattr(params, f.name)
         name = prefix + f.name
-        if dataclasses.is_dataclass(value):
+        if _is_group(value):
             rows.extend(describe(value, name + "."))
         else:
             m = f.metadata
@@ -119,12 +133,12 @@ def resolve(params: ParamsT) -> ParamsT:
     return result
 
 
-def _followers(params: object, prefix: str = "") -> List[Tuple[str, str]]:
+def _followers(params: DataclassInstance, prefix: str = "") -> List[Tuple[str, str]]:
     """(dotted name, followed name) of every derived parameter of `params`."""
     out = []
     for f in dataclasses.fields(params):
         value = getattr(params, f.name)
-        if dataclasses.is_dataclass(value):
+        if _is_group(value):
             out.extend(_followers(value, prefix + f.name + "."))
         elif f.metadata.get("follows"):
             out.append((prefix + f.name, f.metadata["follows"]))
@@ -143,13 +157,13 @@ def _leaf(params: object, path: str) -> Tuple[object, str]:
     return target, leaf
 
 
-def to_dict(params):
+def to_dict(params: DataclassInstance) -> dict[str, Any]:
     """Every parameter in force as a flat {dotted name: value} mapping (JSON-safe);
     derived parameters left at None show the value they follow."""
     return {r["name"]: _jsonable(r["value"]) for r in describe(resolve(params))}
 
 
-def _jsonable(v):
+def _jsonable(v: object) -> object:
     if isinstance(v, tuple):
         return [_jsonable(x) for x in v]
     if isinstance(v, list):
@@ -159,7 +173,8 @@ def _jsonable(v):
     return v
 
 
-def override(params, assignments, platform=None):
+def override(params: ParamsT, assignments: Mapping[str, object] | list[str] | tuple[str, ...],
+             platform: Optional[str] = None) -> ParamsT:
     """Return a copy of `params` with ``{"a.b": value}`` assignments applied.
 
     Values given as text are converted to the field's declared type. Unknown names,
@@ -175,7 +190,7 @@ def override(params, assignments, platform=None):
     return result
 
 
-def parse_assignments(items):
+def parse_assignments(items: Iterable[object]) -> dict[str, str]:
     """Parse ``["noc.hop_energy_pj=2.0", ...]`` into a dict; malformed items raise."""
     out = {}
     for item in items:
@@ -190,7 +205,7 @@ def parse_assignments(items):
     return out
 
 
-def validate(params, prefix=""):
+def validate(params: DataclassInstance, prefix: str = "") -> None:
     """Check every leaf parameter against its declared choices and range.
 
     A parameter without a declared ``min`` gets one from its unit: frequencies must be
@@ -198,7 +213,7 @@ def validate(params, prefix=""):
     at least 0. The message names the parameter, its range and the value."""
     for f in dataclasses.fields(params):
         value = getattr(params, f.name)
-        if dataclasses.is_dataclass(value):
+        if _is_group(value):
             validate(value, prefix + f.name + ".")
             continue
         m = f.metadata
@@ -220,7 +235,7 @@ def unit_minimum(unit: str) -> Tuple[Optional[float], bool]:
     return 0.0, read[1] == "Hz" and read[2] is None
 
 
-def _check_range(name: str, value: object, meta: dict) -> None:
+def _check_range(name: str, value: object, meta: Mapping[str, Any]) -> None:
     """Refuse a number outside the declared ``min``/``max`` or its unit's default range."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return
@@ -241,7 +256,7 @@ def _check_range(name: str, value: object, meta: dict) -> None:
 _PS_PER = {"ps": 1, "ns": 10**3, "us": 10**6, "ms": 10**9, "s": PS_PER_S}
 
 
-def _check_duration(name, value, unit):
+def _check_duration(name: str, value: object, unit: str) -> None:
     """A duration the kernel's 64-bit picoseconds cannot hold is refused before a run."""
     if unit not in _PS_PER or not isinstance(value, (int, float)) or isinstance(value, bool):
         return
@@ -251,19 +266,20 @@ def _check_duration(name, value, unit):
             f"time is kept in 64-bit picoseconds, at most {MAX_PS / _PS_PER[unit]:.3g} {unit}")
 
 
-def _deep_copy(params):
+def _deep_copy(params: ParamsT) -> ParamsT:
     changes = {f.name: _deep_copy(getattr(params, f.name))
                for f in dataclasses.fields(params)
                if dataclasses.is_dataclass(getattr(params, f.name))}
     return dataclasses.replace(params, **changes)
 
 
-def _set(params, path, raw, platform=None):
+def _set(params: DataclassInstance, path: str, raw: object,
+         platform: Optional[str] = None) -> None:
     parts = path.split(".")
     target = params
     for i, part in enumerate(parts[:-1]):
         value = getattr(target, part, None) if _has_field(target, part) else None
-        if not dataclasses.is_dataclass(value):
+        if not _is_group(value):
             raise ParameterError(_unknown(params, path, raw, platform))
         target = value
     leaf = parts[-1]
@@ -273,24 +289,27 @@ def _set(params, path, raw, platform=None):
     current = getattr(target, leaf)
     typ = hints.get(leaf, type(current))
     if typ in (tuple, list) and current:
-        typ = typing.List[type(current[0])] if typ is list else typing.Tuple[type(current[0]), ...]
+        item = type(current[0])
+        typ = types.GenericAlias(list, (item,)) if typ is list else \
+            types.GenericAlias(tuple, (item, ...))
     unit = next(f.metadata.get("unit", "") for f in dataclasses.fields(target) if f.name == leaf)
     converted = units.convert(path, raw, unit, whole=_counts_whole(typ)) \
         if isinstance(raw, str) else None
     setattr(target, leaf, coerce(raw if converted is None else converted, typ, path))
 
 
-def _counts_whole(typ) -> bool:
+def _counts_whole(typ: object) -> bool:
     """Whether a field of type `typ` holds whole numbers (int, or an optional int)."""
     args = [a for a in typing.get_args(typ) if a is not type(None)]
     return typ is int or (typing.get_origin(typ) is typing.Union and args == [int])
 
 
-def _has_field(obj, name):
+def _has_field(obj: object, name: str) -> bool:
     return dataclasses.is_dataclass(obj) and any(f.name == name for f in dataclasses.fields(obj))
 
 
-def _unknown(params, path, raw=None, platform=None):
+def _unknown(params: DataclassInstance, path: str, raw: object = None,
+             platform: Optional[str] = None) -> str:
     """The message for an unknown name: the names it may be a misspelling of, and a value
     with a unit folded into a name that ends with it (``synaptic_op=2ns``)."""
     names = [r["name"] for r in describe(params)]
@@ -314,16 +333,18 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def coerce(raw, typ, name="parameter"):
+def coerce(raw: object, typ: Any, name: str = "parameter") -> Any:
     """Convert `raw` (often text from the command line) to the declared type `typ`."""
+    # `typ` is a type form read from annotations (int, Optional[int], tuple[float, ...]):
+    # Python has no static type for those, hence Any (and the value it gives back)
     origin = typing.get_origin(typ)
     if origin is typing.Union:
-        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        options = [a for a in typing.get_args(typ) if a is not type(None)]
         if isinstance(raw, str) and raw.lower() in ("none", "null"):
             return None
         if raw is None:
             return None
-        typ = args[0] if len(args) == 1 else str
+        typ = options[0] if len(options) == 1 else str
         origin = typing.get_origin(typ)
     if origin in (tuple, list):
         if isinstance(raw, str):
@@ -364,7 +385,9 @@ def coerce(raw, typ, name="parameter"):
         if typ is float:
             if isinstance(raw, bool):
                 raise ValueError
-            value = float(str(raw).strip().replace("_", "")) if isinstance(raw, str) else float(raw)
+            # any object: float() refusing it raises TypeError, caught below
+            value = float(str(raw).strip().replace("_", "")) if isinstance(raw, str) \
+                else float(raw)  # type: ignore[arg-type]
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValueError
             return value
@@ -385,15 +408,16 @@ class Preset:
 
     description: str                # one line: what this set is
     source: str                     # where its values come from
-    values: dict = dataclasses.field(default_factory=dict)
+    values: dict[str, object] = dataclasses.field(default_factory=dict)
 
 
-def presets_of(platform):
+def presets_of(platform: types.ModuleType) -> dict[str, Preset]:
     """The named parameter sets a platform module offers: {name: Preset}."""
     return dict(getattr(platform, "PRESETS", {}) or {})
 
 
-def with_preset(platform, name, params=None):
+def with_preset(platform: types.ModuleType, name: Optional[str],
+                params: Optional[DataclassInstance] = None) -> DataclassInstance:
     """`params` (default: the platform's defaults) with preset `name` applied.
 
     An unknown name raises `ParameterError` listing the known ones.

@@ -28,14 +28,15 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Generator, Optional
 
 import numpy as np
+from simpy.events import Event
 
 from tlmsim import loops
 from tlmsim.components.noc import MeshNoc, MeshParams
 from tlmsim.errors import InvariantError
-from tlmsim.kernel import EnergyLedger, Module, QuantumKeeper, Simulator
+from tlmsim.kernel import EnergyLedger, Module, QuantumKeeper, Simulator, Timeline
 from tlmsim.progress import progress as progress_bar
 from tlmsim.replay.closing import (busy_share, check_energy, close_ledger, static_power_w,
                                    step_energy_j, utilization)
@@ -44,6 +45,7 @@ from tlmsim.replay.mapper import Mapping
 from tlmsim.replay.steplog import StepLog
 from tlmsim.replay.workload import TraceWorkload, Window, Workload, count_window
 from tlmsim.report import ColumnTable, Report
+from tlmsim.tiles.protocols import NeuroCoreTile
 
 #: most (step x flow) cells a window may hold; bounds a window's memory
 MAX_WINDOW_CELLS = 1 << 22
@@ -64,7 +66,7 @@ class SnnPlatform:
     """
 
     name: str
-    core_cls: type
+    core_cls: type[NeuroCoreTile]
     core_costs: object
     noc_params: MeshParams
     barrier_ps: Callable[[int, CoreMesh], int]
@@ -282,7 +284,7 @@ class SnnReplay:
         report.timeline = self.sim.timeline
         return report
 
-    def _windows(self) -> Iterator:
+    def _windows(self) -> Generator[Event, Any, None]:
         """The replay's process: each window counted, run and tallied in turn."""
         for w in self.workload.windows(self.window_cap):
             c = self._count(w)
@@ -294,7 +296,7 @@ class SnnReplay:
             else:
                 self._timed_steps(w, c, busy.max(axis=1, initial=0), timing)
             if self.sim.timeline is not None:
-                self._record_busy(w, busy, timing, window_start)
+                self._record_busy(self.sim.timeline, w, busy, timing, window_start)
             self._tally(w, c, actions, busy, core_pj, timing)
             self.bar.update(w.n_steps)
             if not self.detailed and self.clock.need_sync():
@@ -369,7 +371,8 @@ class SnnReplay:
                 else timing.step_ps[k]
             clock.inc(int(timing.padded[k]))
 
-    def _detailed_steps(self, c: WindowCounts, busy: np.ndarray, timing: StepTiming) -> Iterator:
+    def _detailed_steps(self, c: WindowCounts, busy: np.ndarray,
+                        timing: StepTiming) -> Generator[Event, Any, None]:
         """The window's steps event by event: a process per busy core, the barrier waits
         for the last, then the NoC's detailed batch, the barrier time, the padding."""
         sim, noc = self.sim, self.noc
@@ -392,13 +395,13 @@ class SnnReplay:
                 yield sim.wait(self.period - int(timing.step_ps[k]))
             timing.padded[k] = sim.now - start
 
-    def _record_busy(self, w: Window, busy: np.ndarray, timing: StepTiming,
+    def _record_busy(self, timeline: Timeline, w: Window, busy: np.ndarray, timing: StepTiming,
                      window_start: int) -> None:
         """Each core's busy interval of each step of the window, into the timeline."""
         for k, c in zip(*np.nonzero(busy)):
             if int(c) in self.cores:
                 t0 = window_start + int(timing.starts[k])
-                self.sim.timeline.record(self.cores[int(c)].full_name, t0, t0 + int(busy[k, c]),
+                timeline.record(self.cores[int(c)].full_name, t0, t0 + int(busy[k, c]),
                                          f"sample {w.sample} step {w.step_start + k}")
 
     def _tally(self, w: Window, c: WindowCounts, actions: dict, busy: np.ndarray,
@@ -527,7 +530,7 @@ class SnnReplay:
                 "per_step_rows_truncated": log.truncated}
 
 
-def _busy(sim: Simulator, duration_ps: int) -> Iterator:
+def _busy(sim: Simulator, duration_ps: int) -> Generator[Event, Any, None]:
     yield sim.wait(duration_ps)
 
 

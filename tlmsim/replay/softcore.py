@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Generator, Iterator, Optional
+from typing import Any, Generator, Optional
 
 import numpy as np
+from simpy.events import Event
 
 from tlmsim.components.bus import Bus, BusParams
 from tlmsim.components.dma import Descriptor, Dma, DmaParams
@@ -256,7 +257,7 @@ class SoftcoreReplay:
         self.core_index = {(int(h), int(j)): i for i, (h, j) in
                            enumerate(zip(m.chip.tolist(), m.local.tolist()))}
 
-    def event(self, k: int):
+    def event(self, k: int) -> Event:
         """The event that fires when window `k` is counted."""
         if k not in self.ready:
             self.ready[k] = self.sim.event()
@@ -274,7 +275,7 @@ class SoftcoreReplay:
         return self._report(elapsed)
 
     # -- the driver: counts per (tick, core), routing ---------------------------------
-    def _driver(self) -> Iterator[object]:
+    def _driver(self) -> Generator[Event, Any, None]:
         """Count each window when its first tick is due; hand it to the cores."""
         p, u = self.platform, self.u
         g0 = 0
@@ -425,7 +426,7 @@ class SoftcoreReplay:
         return RoutePlan(src, chip, in_link, keys, parent, link_in, chips, levels, table[chip])
 
     # -- one application core ---------------------------------------------------------------
-    def _core(self, i: int) -> Generator[object, object, None]:
+    def _core(self, i: int) -> Generator[Event, Any, None]:
         """The process of used core `i`: the ticks of each window as the driver counts it."""
         tally = _CoreTally()
         k = 0
@@ -444,7 +445,7 @@ class SoftcoreReplay:
             self.acc[key][i] = getattr(tally, key)
 
     def _core_window(self, i: int, data: dict,
-                     tally: _CoreTally) -> Generator[object, object, list[int]]:
+                     tally: _CoreTally) -> Generator[Event, Any, list[int]]:
         """Core `i`'s ticks of one window; returns each tick's finish after its start."""
         sim, period = self.sim, self.period
         name = self.board.cores[i].full_name
@@ -474,7 +475,7 @@ class SoftcoreReplay:
         return finish
 
     def _fetch_rows(self, i: int, g: int, rows: int, nbytes: int, proc: int,
-                    tally: _CoreTally) -> Generator[object, object, None]:
+                    tally: _CoreTally) -> Generator[Event, Any, None]:
         """Fetch tick `g`'s rows of core `i` with one DMA descriptor and process them as
         they land: done at ``max(DMA done + one row, DMA issue + all rows)``."""
         sim = self.sim

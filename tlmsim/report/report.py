@@ -14,7 +14,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, TypeVar
 
 from tlmsim.errors import InvariantError, ParameterError, TlmsimError
 
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 #: the operation counts every report carries (zero where not applicable)
 OPS_KEYS = ("synaptic_ops", "neuron_updates", "spikes", "macs", "noc_hops", "dram_bytes")
+
+#: a report or a subclass of it (`Report.check` returns the report it checks)
+_R = TypeVar("_R", bound="Report")
 
 
 @dataclass
@@ -81,7 +84,7 @@ class Report:
             return {"samples_per_s": 0.0, "ops_per_s": 0.0}
         return {"samples_per_s": self.samples / self.latency_s, "ops_per_s": ops / self.latency_s}
 
-    def check(self) -> Report:
+    def check(self: _R) -> _R:
         """End-of-replay invariants every report must satisfy."""
         for k, v in self.energy_breakdown_j.items():
             if not (v >= 0 and math.isfinite(v)):

@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
+    from tlmsim.kernel import Module, Stats
     from tlmsim.report import Report
     from tlmsim.tiles.datapath import LayerSpec, Work
     from tlmsim.tiles.systolic import Fold
@@ -71,6 +72,16 @@ class LedgerModule(Protocol):
         """Static power drawn for the whole run, W."""
         ...
 
+    @property
+    def full_name(self) -> str:
+        """The module's dotted name (timeline rows, summaries)."""
+        ...
+
+    @property
+    def stats(self) -> Stats:
+        """The module's counters, histograms and busy time."""
+        ...
+
     def count(self, action: str, n: int = 1) -> None:
         """Record `n` occurrences of an energy-bearing `action`."""
         ...
@@ -90,6 +101,9 @@ class NeuroCoreTile(LedgerModule, Protocol):
     - ``busy_ps(costs, actions)``: busy time per (step, core), int64 ps;
     - ``energy_pj_of(costs, actions)``: dynamic energy per step, float pJ [steps].
     """
+
+    def __init__(self, parent: Module, name: str, costs: Any) -> None:
+        ...
 
     @staticmethod
     def actions(costs: Any, counts: Counts) -> dict[str, np.ndarray]:
