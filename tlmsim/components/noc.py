@@ -60,17 +60,20 @@ every flow's tree (its numpy reference, for tests, is in `tlmsim.loops.reference
 `xy_links` (one flow's link ids) are built on it.
 """
 
+from __future__ import annotations
+
 import heapq
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from tlmsim import loops
 from tlmsim.kernel.module import Module
-from tlmsim.kernel.simulator import PS_PER_S
+from tlmsim.kernel.simulator import PS_PER_S, Simulator
 from tlmsim.kernel.socket import TargetSocket
-from tlmsim.kernel.transaction import Extension, Status
+from tlmsim.kernel.transaction import Extension, Status, Transaction
 from tlmsim.params import param, validate
 
 #: direction indices of the link-id scheme ``4 * router + direction``
@@ -126,17 +129,18 @@ class Flow(Extension):
 
     __slots__ = ("source", "destinations", "packets", "step")
 
-    def __init__(self, source, destinations, packets=1, step=0):
+    def __init__(self, source: int, destinations: int | Sequence[int] | np.ndarray,
+                 packets: int = 1, step: int = 0) -> None:
         self.source = source
         self.destinations = destinations
         self.packets = packets
         self.step = step
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Flow({self.source} -> {self.destinations}, packets={self.packets}, step={self.step})"
 
 
-def _check_nodes(name, a, n_routers):
+def _check_nodes(name: str, a: np.ndarray, n_routers: int) -> None:
     if a.size and (a.min() < 0 or a.max() >= n_routers):
         bad = a[(a < 0) | (a >= n_routers)][0]
         raise ValueError(f"{name} router index {bad} is outside the mesh of {n_routers} routers")
@@ -223,7 +227,8 @@ class MeshNoc(Module):
 
     kind = "noc"
 
-    def __init__(self, parent, name, params=None):
+    def __init__(self, parent: Module | Simulator, name: str,
+                 params: MeshParams | None = None) -> None:
         p = params if params is not None else MeshParams()
         validate(p)
         super().__init__(parent, name, p)
@@ -258,47 +263,47 @@ class MeshNoc(Module):
         self.link_packets = np.zeros(self.n_links, dtype=np.int64)
         self.target = TargetSocket(self, "target", b_transport=self.b_transport, required=False)
 
-    def _axis_latency(self, size, chip_size, hop_ps):
+    def _axis_latency(self, size: int, chip_size: int, hop_ps: int) -> np.ndarray:
         a = np.arange(size)
         hops = np.abs(a[None, :] - a[:, None])
         chips = np.abs(a[None, :] // chip_size - a[:, None] // chip_size)
         return ((hops - chips) * hop_ps + chips * self.params.chip_link_latency_ps).astype(np.int64)
 
     # -- addressing ---------------------------------------------------------------------
-    def node(self, x, y):
+    def node(self, x: int, y: int) -> int:
         """Router index of global mesh position (x, y)."""
         if not (0 <= x < self.width and 0 <= y < self.height):
             raise ValueError(f"({x}, {y}) is outside the {self.width} x {self.height} mesh")
         return y * self.width + x
 
-    def xy(self, node):
+    def xy(self, node: int) -> tuple[int, int]:
         """Global (x, y) of a router index."""
         return node % self.width, node // self.width
 
-    def chip_of(self, node):
+    def chip_of(self, node: int) -> tuple[int, int]:
         """(chip column, chip row) of the chip holding router `node`."""
         x, y = self.xy(node)
         return x // self.chip_width, y // self.chip_height
 
     # -- per-destination path arithmetic --------------------------------------------------
-    def path_latency_ps(self, src, dst):
+    def path_latency_ps(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """Head latency (ps) of the XY route from `src` to `dst` (arrays broadcast); a
         destination at the source router takes the local latency."""
         lat = self._latency_ps(src, dst)
         return np.where(np.asarray(src) == np.asarray(dst), self.params.local_latency_ps, lat)
 
-    def _latency_ps(self, src, dst):
+    def _latency_ps(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         w = self.width
         return self._lat_x[src % w, dst % w] + self._lat_y[src // w, dst // w]
 
     # -- transport ------------------------------------------------------------------------
-    def send(self, flow, delay_ps=0):
+    def send(self, flow: Flow, delay_ps: int = 0) -> int:
         """Move one `Flow`; returns `delay_ps` plus the time until its last packet arrives."""
         dst = np.atleast_1d(np.asarray(flow.destinations, dtype=np.int64))
         return self.send_batch([flow.source], dst, [flow.packets], offsets=[0, dst.size],
                                delay_ps=delay_ps)
 
-    def b_transport(self, txn, delay_ps=0):
+    def b_transport(self, txn: Transaction, delay_ps: int = 0) -> int:
         """LT target: `txn` carries a `Flow` extension."""
         flow = txn.extension(Flow)
         if flow is None:
@@ -386,7 +391,7 @@ class MeshNoc(Module):
         self.stats.add_busy(int((finish - start).sum()))
         return finish
 
-    def _group_links(self, link):
+    def _group_links(self, link: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The distinct links in `link` (sorted) and, for each entry, its index among
         them. Few entries: a sort; many: dense arrays over all link ids."""
         if link.size * 16 < self.n_links:
@@ -479,7 +484,7 @@ class MeshNoc(Module):
                 seq += 1
         return last
 
-    def _count(self, links, loads, local):
+    def _count(self, links: np.ndarray, loads: np.ndarray, local: int) -> None:
         """Count packet-link traversals: `loads[i]` packets crossed link `links[i]`."""
         chip = self.chip_links[links]
         by_dir = np.bincount(links[~chip] % 4, weights=loads[~chip], minlength=4)
@@ -494,19 +499,19 @@ class MeshNoc(Module):
         self.stats.add("packet_hops", int(loads.sum()))
 
     # -- statistics -------------------------------------------------------------------------
-    def hops(self):
+    def hops(self) -> int:
         """Packet-link traversals so far, on-chip and across chips."""
         return sum(self.counts.get(a, 0) for a in
                    ("hop_east", "hop_west", "hop_north", "hop_south", "chip_crossing"))
 
-    def link_utilization(self, elapsed_ps=None):
+    def link_utilization(self, elapsed_ps: int | None = None) -> np.ndarray:
         """Busy fraction of each link over `elapsed_ps` (default: now), 0..1."""
         elapsed = self.sim.now if elapsed_ps is None else elapsed_ps
         if elapsed <= 0:
             return np.zeros(self.n_links)
         return np.minimum(1.0, self.link_busy_ps / elapsed)
 
-    def load_map(self, what="packets", elapsed_ps=None):
+    def load_map(self, what: str = "packets", elapsed_ps: int | None = None) -> np.ndarray:
         """A (height, width, 4) array for a heat map: per router (row y, column x) and
         output direction (E, W, N, S), the link's packets, busy ps or utilisation."""
         if what == "packets":
@@ -519,7 +524,7 @@ class MeshNoc(Module):
             raise ValueError(f"load_map: unknown quantity {what!r} (packets, busy_ps, utilization)")
         return a.reshape(self.height, self.width, 4)
 
-    def link_records(self, elapsed_ps=None):
+    def link_records(self, elapsed_ps: int | None = None) -> list[dict[str, Any]]:
         """Tidy rows, one per link that carried traffic: position, direction, chip link,
         packets, busy ps and utilisation."""
         util = self.link_utilization(elapsed_ps)
@@ -532,7 +537,7 @@ class MeshNoc(Module):
                          "busy_ps": int(self.link_busy_ps[link]), "utilization": float(util[link])})
         return rows
 
-    def summary(self, elapsed_ps=None):
+    def summary(self, elapsed_ps: int | None = None) -> dict[str, Any]:
         """A dict for reports: flows, packets, packet-hops per direction, chip crossings,
         local deliveries, mean and max link utilisation over the links that exist."""
         util = self.link_utilization(elapsed_ps)[self.valid_links]

@@ -29,15 +29,16 @@ Energy: ``route`` per packet looked up (every packet entering the router) and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from tlmsim.errors import InvariantError, MappingError, ParameterError
 from tlmsim.kernel.module import Module
-from tlmsim.kernel.simulator import PS_PER_S
+from tlmsim.kernel.simulator import PS_PER_S, Simulator
 from tlmsim.params import param, validate
 
 #: SpiNNaker's link numbering: link i's opposite is (i + 3) % 6
@@ -54,13 +55,16 @@ Entry = tuple[int, int, int]
 _SPINN = "Furber et al., IEEE Trans. Computers 2013 (reference/platforms.md, SpiNNaker)"
 _ASSUMED = "assumption: no primary source checked"
 
+#: a link number, or an array of them
+_Links = TypeVar("_Links", int, np.ndarray)
 
-def opposite(link):
+
+def opposite(link: _Links) -> _Links:
     """The link straight across from `link` (where default routing sends a packet)."""
     return (link + 3) % N_LINKS
 
 
-def route_bits(links=(), cores=()):
+def route_bits(links: Iterable[int] = (), cores: Iterable[int] = ()) -> int:
     """A route bit mask from link numbers (0..5) and core numbers."""
     r = 0
     for link in links:
@@ -74,14 +78,15 @@ def route_bits(links=(), cores=()):
     return r
 
 
-def route_links(route):
+def route_links(route: int) -> list[int]:
     """Link numbers in a route bit mask."""
     return [i for i in range(N_LINKS) if route >> i & 1]
 
 
-def route_cores(route):
+def route_cores(route: int) -> list[int]:
     """Core numbers in a route bit mask."""
-    r, out, c = route >> N_LINKS, [], 0
+    out: list[int] = []
+    r, c = route >> N_LINKS, 0
     while r:
         if r & 1:
             out.append(c)
@@ -90,7 +95,7 @@ def route_cores(route):
     return out
 
 
-def check_fits(needed, capacity, where="routing table"):
+def check_fits(needed: int, capacity: int, where: str = "routing table") -> None:
     """Raise `MappingError` if a mapping needs more table entries than fit."""
     if needed > capacity:
         raise MappingError(
@@ -134,19 +139,22 @@ class RoutingTable:
     an entry is refused. Adding beyond the capacity raises `MappingError`.
     """
 
-    def __init__(self, capacity=1024, where="routing table"):
+    def __init__(self, capacity: int = 1024, where: str = "routing table") -> None:
         self.capacity = capacity
         self.where = where
-        self.keys, self.masks, self.routes = [], [], []
-        self._arrays = None
+        self.keys: list[int] = []
+        self.masks: list[int] = []
+        self.routes: list[int] = []
+        #: keys, masks (uint64) and routes (int64) as arrays for `lookup_many`, once built
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.keys)
 
-    def entries(self):
+    def entries(self) -> list[Entry]:
         return list(zip(self.keys, self.masks, self.routes))
 
-    def add(self, key, mask, route):
+    def add(self, key: int, mask: int, route: int) -> None:
         check_fits(len(self) + 1, self.capacity, self.where)
         if key & ~mask:
             raise ParameterError(f"{self.where}: entry key 0x{key:x} has bits outside its mask "
@@ -158,23 +166,23 @@ class RoutingTable:
         self.routes.append(int(route))
         self._arrays = None
 
-    def load(self, entries):
+    def load(self, entries: Iterable[Entry]) -> None:
         """Replace the table by `entries` ((key, mask, route) triples), checking first
         that they all fit."""
-        entries = list(entries)
-        check_fits(len(entries), self.capacity, self.where)
+        listed = list(entries)
+        check_fits(len(listed), self.capacity, self.where)
         self.keys, self.masks, self.routes = [], [], []
-        for k, m, r in entries:
+        for k, m, r in listed:
             self.add(k, m, r)
 
-    def lookup(self, key):
+    def lookup(self, key: int) -> int | None:
         """The route of the first entry matching `key`, or None."""
         for k, m, r in zip(self.keys, self.masks, self.routes):
             if key & m == k:
                 return r
         return None
 
-    def lookup_many(self, keys, chunk=4096):
+    def lookup_many(self, keys: ArrayLike, chunk: int = 4096) -> np.ndarray:
         """Routes for an array of keys (int64 array; -1 where nothing matches)."""
         keys = np.asarray(keys, dtype=np.uint64).ravel()
         out = np.full(keys.size, -1, dtype=np.int64)
@@ -206,7 +214,8 @@ class MulticastRouter(Module):
 
     kind = "router"
 
-    def __init__(self, parent, name, params=None):
+    def __init__(self, parent: Module | Simulator, name: str,
+                 params: RouterParams | None = None) -> None:
         p = params if params is not None else RouterParams()
         validate(p)
         super().__init__(parent, name, p)
@@ -218,13 +227,14 @@ class MulticastRouter(Module):
         self.link_busy_ps = np.zeros(N_LINKS, dtype=np.int64)
         self.core_packets = np.zeros(p.n_cores, dtype=np.int64)
 
-    def packet_ser_ps(self, payload=False):
+    def packet_ser_ps(self, payload: bool = False) -> float:
         """Serialisation time (ps, float) of one packet on an inter-chip link."""
         p = self.params
         bits = p.payload_packet_bits if payload else p.packet_bits
         return bits * PS_PER_S / p.link_bits_per_s
 
-    def route(self, key, packets=1, in_link=LOCAL, payload=False, delay_ps=0, window_ps=0):
+    def route(self, key: int, packets: int = 1, in_link: int = LOCAL, payload: bool = False,
+              delay_ps: int = 0, window_ps: int = 0) -> RouteResult:
         """Route `packets` packets with `key` arriving on `in_link` (0..5, or `LOCAL`).
 
         Returns a `RouteResult` whose `delay_ps` is `delay_ps` plus the time until the
@@ -315,7 +325,8 @@ class MulticastRouter(Module):
         self.stats.add("unrouted_packets", int(packets[unrouted].sum()))
         self.stats.add("default_routed_packets", int(packets[default].sum()))
 
-    def _serve(self, link, n, t, ser, window_ps):
+    def _serve(self, link: int | np.integer, n: int, t: int, ser: float,
+               window_ps: int) -> tuple[int, int]:
         """Serve `n` packets arriving evenly over [t, t + window_ps) on output `link`;
         returns (packets accepted, time the last one has left)."""
         p = self.params
@@ -338,14 +349,14 @@ class MulticastRouter(Module):
         self.stats.add_busy(busy)
         return n_ok, finish
 
-    def link_utilization(self, elapsed_ps=None):
+    def link_utilization(self, elapsed_ps: int | None = None) -> np.ndarray:
         """Busy fraction of each of the six links over `elapsed_ps` (default: now)."""
         elapsed = self.sim.now if elapsed_ps is None else elapsed_ps
         if elapsed <= 0:
             return np.zeros(N_LINKS)
         return np.minimum(1.0, self.link_busy_ps / elapsed)
 
-    def report(self, elapsed_ps=None):
+    def report(self, elapsed_ps: int | None = None) -> dict[str, Any]:
         """A summary dict: packets, drops, unrouted, default-routed, stall time and, per
         link (by name), packets, dropped and utilisation."""
         c = self.stats.counters
@@ -389,14 +400,15 @@ class RouteResult:
 
     __slots__ = ("delay_ps", "route", "link_packets", "core_packets", "dropped")
 
-    def __init__(self, delay_ps, route, link_packets, core_packets, dropped):
+    def __init__(self, delay_ps: int, route: int, link_packets: np.ndarray,
+                 core_packets: np.ndarray, dropped: int) -> None:
         self.delay_ps = delay_ps
         self.route = route
         self.link_packets = link_packets
         self.core_packets = core_packets
         self.dropped = dropped
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"RouteResult(delay_ps={self.delay_ps}, route=0x{self.route:x}, "
                 f"links={self.link_packets.tolist()}, dropped={self.dropped})")
 
@@ -409,7 +421,8 @@ class BatchResult:
 
     __slots__ = ("delay_ps", "routes", "link_packets", "core_packets", "dropped")
 
-    def __init__(self, delay_ps, routes, link_packets, core_packets, dropped):
+    def __init__(self, delay_ps: int, routes: np.ndarray, link_packets: np.ndarray,
+                 core_packets: np.ndarray, dropped: np.ndarray) -> None:
         self.delay_ps = delay_ps
         self.routes = routes
         self.link_packets = link_packets
@@ -419,7 +432,8 @@ class BatchResult:
 
 # -- table compression -------------------------------------------------------------------
 
-def _overlaps(keys, masks, routes, chunk=1024):
+def _overlaps(keys: Sequence[int], masks: Sequence[int], routes: Sequence[int],
+              chunk: int = 1024) -> tuple[int, int] | None:
     """First pair (i, j) of entries with different routes whose key sets intersect."""
     k = np.asarray(keys, dtype=np.uint64)
     m = np.asarray(masks, dtype=np.uint64)
@@ -556,7 +570,7 @@ def multicast_tree(src_chip: int, dst_chips: Iterable[int],
     and default routing sends it on east). The dimension-order paths from one source form
     a tree (a chip on a path is reached by its own path's prefix), so each chip has one in
     link (`LOCAL` at the source)."""
-    def xy(c):
+    def xy(c: int) -> tuple[int, int]:
         return (c % chips_x, c // chips_x)
     tree: dict[int, TreeNode] = {src_chip: [LOCAL, set(), set(), None]}
     for d in dst_chips:
