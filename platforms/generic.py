@@ -19,10 +19,11 @@ memories (`tlmsim.tiles.converter`).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from tlmsim.tiles.datapath import (MODES, DatapathParams, DramLevelParams, Gener
 if TYPE_CHECKING:
     from tlmsim.replay.hybrid import MemoryTrace
     from tlmsim.report import Report
+    from tlmsim.shapes import PairLike
 
 DESCRIPTION = "generic digital datapath, Horowitz 45 nm energies: one layer as ANN or SNN"
 NAME = "generic"
@@ -61,9 +63,12 @@ def build(params: Params | None = None) -> GenericDatapath:
     return GenericDatapath(params if params is not None else Params())
 
 
-def run_layer(kind="conv2d", in_shape=(144, 30, 30), out_channels=32, kernel=3, stride=1,
-              padding=0, mode="ann", steps=1, input_sparsity=0.0, output_sparsity=None,
-              samples=1, params=None, name=None, timeline=False):
+def run_layer(kind: str = "conv2d", in_shape: Sequence[int] = (144, 30, 30),
+              out_channels: int = 32, kernel: PairLike = 3, stride: PairLike = 1,
+              padding: PairLike = 0, mode: str = "ann", steps: int = 1,
+              input_sparsity: float = 0.0, output_sparsity: float | None = None,
+              samples: int = 1, params: Params | None = None, name: str | None = None,
+              timeline: bool = False) -> Report:
     """Run one layer and return its `Report`.
 
     `kind` is "conv2d" (`in_shape` = (channels, height, width)) or "dense" (`in_shape` =
@@ -185,18 +190,20 @@ def validation_checks():
     totals is an in-sample counting check of the arithmetic, not a test of a chip model."""
     from tlmsim.validation import Check
 
-    layer = dict(kind="conv2d", in_shape=(144, 30, 30), out_channels=32, kernel=3)
+    # run_layer on the script's layer
+    layer = functools.partial(run_layer, kind="conv2d", in_shape=(144, 30, 30),
+                              out_channels=32, kernel=3)
     note = ("run_layer on the script's layer, dense input, default parameters (every "
             "operand in the 1 MB SRAM, fetch_zero_inputs and update_silent_neurons true); "
             "the script uses a 3 pJ 32-bit multiply and 8-bit state, generic 3.1 pJ and "
             "32-bit state, hence the small difference")
     return [
         Check("ANN energy of the script's layer", 823.00, "uJ", SCRIPT_FIGURES,
-              lambda: run_layer(mode="ann", **layer).energy_j * 1e6, 0.005, in_sample=True,
+              lambda: layer(mode="ann").energy_j * 1e6, 0.005, in_sample=True,
               note=note, secondhand=True),
         Check("SNN energy of the script's layer, one time step", 461.23, "uJ",
               SCRIPT_FIGURES,
-              lambda: run_layer(mode="snn", steps=1, **layer).energy_j * 1e6, 0.005,
+              lambda: layer(mode="snn", steps=1).energy_j * 1e6, 0.005,
               in_sample=True, note=note, secondhand=True),
     ]
 

@@ -28,6 +28,7 @@ Python API: `Params`, `Gemm`, `VectorOp`, `dense_gemm`, `conv_gemm`, `plan`, `bu
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, replace
@@ -388,7 +389,7 @@ def validation_checks():
     ]
     for name, (_, _, batch, tops) in APPS.items():
         rows.append(Check(f"{name} TeraOps/s (batch {batch})", tops, "TOPS", APPS_SOURCE,
-                          lambda name=name: app_tops(name), 0.15, False,
+                          functools.partial(app_tops, name), 0.15, False,
                           "app_tops: replay of app_gemms (layer sizes assumed), default "
                           "parameters, steady state (host transfers overlap other batches)",
                           secondhand=True))

@@ -417,11 +417,13 @@ def presets_of(platform: types.ModuleType) -> dict[str, Preset]:
 
 
 def with_preset(platform: types.ModuleType, name: Optional[str],
-                params: Optional[DataclassInstance] = None) -> DataclassInstance:
+                params: Optional[DataclassInstance] = None) -> Any:
     """`params` (default: the platform's defaults) with preset `name` applied.
 
     An unknown name raises `ParameterError` listing the known ones.
     """
+    # returns an instance of the platform module's own `Params` class, which a module
+    # object does not tell the type checker: Any
     params = platform.Params() if params is None else params
     if name is None:
         return params

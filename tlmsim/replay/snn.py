@@ -43,7 +43,7 @@ from tlmsim.replay.closing import (busy_share, check_energy, close_ledger, stati
 from tlmsim.replay.geometry import CoreMesh
 from tlmsim.replay.mapper import Mapping
 from tlmsim.replay.steplog import StepLog
-from tlmsim.replay.workload import TraceWorkload, Window, Workload, count_window
+from tlmsim.replay.workload import Window, WindowedWorkload, count_window
 from tlmsim.report import ColumnTable, Report
 from tlmsim.tiles.protocols import NeuroCoreTile
 
@@ -145,7 +145,7 @@ def _deliver_next_step(sops, msgs_in, spikes, carry, sample_ends):
     return shifted, msgs_in, spikes, carry
 
 
-def replay_snn(workload: Workload | TraceWorkload, mapping: Mapping, platform: SnnPlatform,
+def replay_snn(workload: WindowedWorkload, mapping: Mapping, platform: SnnPlatform,
                parameters: dict, trace_name: str = "", progress: bool = False,
                wall0: Optional[float] = None, timeline: bool = False,
                detailed: bool = False) -> Report:
@@ -205,7 +205,7 @@ class SnnReplay:
     window's end (quantum 0: the keeper syncs whenever asked, and the engine asks once per
     window). In `detailed` mode every step runs as SimPy events instead."""
 
-    def __init__(self, workload: Workload | TraceWorkload, mapping: Mapping,
+    def __init__(self, workload: WindowedWorkload, mapping: Mapping,
                  platform: SnnPlatform, parameters: dict, trace_name: str, progress: bool,
                  wall0: float, timeline: bool = False, detailed: bool = False):
         self.workload, self.mapping, self.platform = workload, mapping, platform

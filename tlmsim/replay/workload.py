@@ -8,6 +8,7 @@ Neurons get global ids: layer after layer in the network's (topological) order.
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Iterator, Protocol
 
 import numpy as np
 
@@ -45,6 +46,20 @@ class Window:
     def steps(self):
         """Each spike's step relative to `step_start` (int64)."""
         return np.repeat(np.arange(self.n_steps, dtype=np.int64), np.diff(self.offsets))
+
+
+class WindowedWorkload(Protocol):
+    """What the SNN engine reads of a workload: its steps per sample, its samples and its
+    spikes window by window (`Workload`, `TraceWorkload`, and the wrappers a platform
+    puts around them, such as TrueNorth's fan-in split)."""
+
+    @property
+    def n_steps(self) -> int: ...
+
+    @property
+    def n_samples(self) -> int: ...
+
+    def windows(self, window_steps: int) -> Iterator[Window]: ...
 
 
 @dataclass
