@@ -65,10 +65,18 @@ class PlacementParams(Protocol):
 class SoftcoreMapperParams(Protocol):
     """The parameter groups `map_workload` and `format_mapping` read."""
 
-    core: CoreMemoryParams
-    chip: BoardParams
-    mapper: PlacementParams
-    router: RouterParams
+    # read-only: a platform's groups may be subclasses or other classes with these fields
+    @property
+    def core(self) -> CoreMemoryParams: ...
+
+    @property
+    def chip(self) -> BoardParams: ...
+
+    @property
+    def mapper(self) -> PlacementParams: ...
+
+    @property
+    def router(self) -> RouterParams: ...
 
 
 @dataclass

@@ -16,7 +16,8 @@ this module does not depend on the platform; each replays a few small networks (
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+import dataclasses
+from typing import Any, Callable, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
@@ -40,19 +41,28 @@ class StromatiasPower(Protocol):
 class HasPower(Protocol):
     """Parameters holding a ``power`` group."""
 
-    power: StromatiasPower
+    @property
+    def power(self) -> StromatiasPower: ...
 
 
 class BoardPower(Protocol):
     """The platform's parameters as read here: ``power`` and ``chip`` (the others are set
     by name through `tlmsim.params.override`)."""
 
-    power: StromatiasPower
-    chip: BoardParams
+    # a parameter dataclass (`override` copies it)
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+    @property
+    def power(self) -> StromatiasPower: ...
+
+    @property
+    def chip(self) -> BoardParams: ...
 
 
+#: the platform's parameters (a `BoardPower`), as its `replay` takes them
+BoardPowerT = TypeVar("BoardPowerT", bound=BoardPower)
 #: the platform's replay: (workload, parameters) -> its report (`tlmsim.platforms.spinnaker`)
-ReplayFn = Callable[[Workload, BoardPower], Report]
+ReplayFn = Callable[[Workload, BoardPowerT], Report]
 
 
 def stromatias_power_w(p: HasPower, n_chips: int, neuron_updates_per_s: float,
@@ -75,8 +85,8 @@ def power_counts(report: Report) -> tuple[int, float, float, float, float]:
             d["ops"]["synaptic_ops"] / t, routed / t, d["power_w"])
 
 
-def s13_coefficients_from_replays(replay: ReplayFn,
-                                  defaults: BoardPower) -> tuple[float, float, float, float]:
+def s13_coefficients_from_replays(replay: ReplayFn[BoardPowerT],
+                                  defaults: BoardPowerT) -> tuple[float, float, float, float]:
     """S13's model P = chips P_idle + E_N updates/s + E_S events/s + E_R routed/s fitted
     by least squares to five replays of different sizes, rates and row lengths (1-3 chips,
     0-30 Hz, 5 ticks each). The ledger charges exactly these four terms, so the fit returns
@@ -98,7 +108,7 @@ def s13_coefficients_from_replays(replay: ReplayFn,
     return float(coef[0]), float(coef[1] * 1e9), float(coef[2] * 1e9), float(coef[3] * 1e9)
 
 
-def saturated_chip_power_w(replay: ReplayFn, defaults: BoardPower) -> float:
+def saturated_chip_power_w(replay: ReplayFn[BoardPowerT], defaults: BoardPowerT) -> float:
     """Power of one chip whose 16 application cores are all saturated by synaptic events
     (16 populations of 256 neurons, 256 synapses each, 200 Hz: every core overruns its
     ticks, so the replay runs at the cores' pace). Its synaptic event rate, and with it the
@@ -108,7 +118,8 @@ def saturated_chip_power_w(replay: ReplayFn, defaults: BoardPower) -> float:
     return float(r.to_dict()["power_per_chip_w"])
 
 
-def sharp_decomposition(replay: ReplayFn, defaults: BoardPower) -> tuple[float, float]:
+def sharp_decomposition(replay: ReplayFn[BoardPowerT],
+                        defaults: BoardPowerT) -> tuple[float, float]:
     """Sharp et al. 2012's two-term decomposition applied to the model: P = a x neurons/ms
     + b x PSPs/s, fitted by least squares to replays of a circuit of Sharp's size (4 chips
     as 2 x 2, 64 cores of 157 neurons = 10,048 neurons, 400 synapses each = 4.0 M, rows
@@ -130,7 +141,8 @@ def sharp_decomposition(replay: ReplayFn, defaults: BoardPower) -> tuple[float, 
     return float(coef[0] * 1e9), float(coef[1] * 1e9)
 
 
-def microcircuit_energy_per_event_j(replay: ReplayFn, defaults: BoardPower, scale: float = 0.02,
+def microcircuit_energy_per_event_j(replay: ReplayFn[BoardPowerT], defaults: BoardPowerT,
+                                    scale: float = 0.02,
                                     n_steps: int = 1000) -> float:
     """Energy per synaptic event of the cortical microcircuit (`microcircuit`, 2 % scale,
     full in-degrees, 0.1 ms steps, 1,000 steps) run as van Albada et al. 2018 ran it: a
