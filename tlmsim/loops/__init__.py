@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from tlmsim import _cext
+import tlmsim._cext as _cext
 
 __all__ = [
     "fanout_counts",

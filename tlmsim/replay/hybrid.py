@@ -9,6 +9,8 @@
   error a platform raises for a kind it has no hardware for.
 """
 
+from typing import Any
+
 import numpy as np
 
 from tlmsim.errors import TraceFormatError, UnsupportedKindError
@@ -186,7 +188,7 @@ def group_of(layer, mode):
 def per_kind(rows):
     """{group: {"energy_j", "latency_s", "layers"}} summed over per-layer rows that carry
     ``group``, ``energy_j`` and ``latency_s``."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for row in rows:
         g = out.setdefault(row["group"], {"energy_j": 0.0, "latency_s": 0.0, "layers": []})
         g["energy_j"] += float(row["energy_j"])

@@ -8,7 +8,7 @@ Neurons get global ids: layer after layer in the network's (topological) order.
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import Iterator, Optional, Protocol
 
 import numpy as np
 
@@ -25,7 +25,7 @@ class LayerInfo:
     sources: tuple = ()
     weight_bits: int = 8
     kind: str = "dense"
-    shape: tuple = None
+    shape: Optional[tuple] = None
 
 
 @dataclass

@@ -60,6 +60,7 @@ class VectorOp:
 
     @property
     def input_bytes(self) -> int:
+        assert self.inputs is not None     # __post_init__ fills it in when not given
         return self.inputs
 
     @property
