@@ -128,7 +128,7 @@ class _Trees:
     target: list = field(default_factory=list)
     syn: list = field(default_factory=list)
     child_of: dict = field(default_factory=dict)
-    top: np.ndarray | None = None
+    top: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     depth: int = 0
 
 
@@ -551,11 +551,14 @@ class FanInSplit:
         self.dt_s = getattr(workload, "dt_s", 1e-3)
         self.layers = list(workload.layers)
         self.split: list[dict] = []
-        self._tables, self._weights = {}, {}
+        # (layer, source) -> its fan-out table (indptr, indices), its stored weights or None
+        self._tables: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._weights: dict[tuple[int, int], np.ndarray | None] = {}
         offsets = np.concatenate([[0], np.cumsum([l.n_neurons for l in self.layers])]
                                  ).astype(np.int64)
         index = {l.name: i for i, l in enumerate(self.layers)}
-        relays = ([], [], int(offsets[-1]))   # parents, children, next partial-sum id
+        # parents, children, next partial-sum id
+        relays: tuple[list[np.ndarray], list[np.ndarray], int] = ([], [], int(offsets[-1]))
         for li, layer in enumerate(workload.layers):
             srcs = [index[x] if isinstance(x, str) else int(x) for x in layer.sources]
             tables = {si: workload.fanout(li, si) for si in srcs}

@@ -46,7 +46,8 @@ def datapath_items(tr, specs, modes, count_updates=False, window_steps=WINDOW_ST
     sample after sample; `modes` gives every layer's mode (``ann``/``snn``). With
     `count_updates`, SNN transactions carry the neurons updated in the step, else None."""
     check_recorded(tr, specs, modes)
-    per_channel = {}   # nonzero_per_channel of layers recorded as counts only
+    # nonzero_per_channel of layers recorded as counts only
+    per_channel: dict[str, np.ndarray] = {}
     runs = _runs(specs, modes)
     for sample in range(tr.n_samples):
         for names in runs:
@@ -63,7 +64,7 @@ def datapath_items(tr, specs, modes, count_updates=False, window_steps=WINDOW_ST
 def _runs(specs, modes):
     """The layers of `specs` in order, grouped: each run of consecutive SNN layers
     together, every other layer alone."""
-    runs = []
+    runs: list[tuple[bool, list[str]]] = []   # (SNN run, its layers)
     for name, spec in specs.items():
         snn = modes[name] == "snn" and not spec.conversion
         if snn and runs and runs[-1][0]:
@@ -148,7 +149,10 @@ def snn_items(tr, specs, sample, count_updates=False, window_steps=WINDOW_STEPS)
     names = list(specs)
     recorded = [n for n in {s for n in names for s in tr.network[n].sources} | set(names)
                 if tr.has_spikes(n)]
-    last_step, last_in, last_ids = {}, {}, {}   # a recurrent layer's last step, carried
+    # a recurrent layer's last step, carried
+    last_step: dict[str, int] = {}
+    last_in: dict[str, int] = {}
+    last_ids: dict[str, np.ndarray] = {}
     for step0 in range(0, tr.n_steps, window_steps):
         n = min(window_steps, tr.n_steps - step0)
         spikes = {}

@@ -49,10 +49,11 @@ class Gemm:
     n: int
     name: str = ""
     kind: str = "dense"
-    input_bytes: int = None
-    input_zero_fraction: float = None
-    nonzero_act_macs: int = None
-    conv: tuple = None
+    # None asks for m * k, which `__post_init__` sets: an int once the GEMM is built
+    input_bytes: int = None  # type: ignore[assignment]
+    input_zero_fraction: float | None = None
+    nonzero_act_macs: int | None = None
+    conv: tuple | None = None
 
     def __post_init__(self):
         for dim in ("m", "k", "n"):
@@ -150,7 +151,7 @@ class LayerPlan:
     """How one GEMM runs: its row parts, where its input comes from and its output goes."""
 
     index: int
-    gemm: Gemm
+    gemm: Gemm | VectorOp
     input_from_host: bool
     output_to_host: bool
     row_parts: list

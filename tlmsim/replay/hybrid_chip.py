@@ -35,6 +35,7 @@ mapper and cores), so this module depends on no platform.
 import math
 import re
 import time
+from typing import Any
 
 import numpy as np
 
@@ -318,7 +319,11 @@ def _core_rows(rep, net):
     """Per-layer rows of the cores: each core's ledger energy to the layer it holds; the
     mesh (and any idle-core static energy) as one row ``(mesh)``."""
     layer_of_core = {r["core"]: r["layer"] for r in rep.tables["per_core"] if r["core"] >= 0}
-    rows, energy, busy, sops, spikes = {}, {}, {}, {}, {}
+    rows: dict[str, dict[str, Any]] = {}          # layer -> its row
+    energy: dict[str, float] = {}
+    busy: dict[str, float] = {}
+    sops: dict[str, int] = {}
+    spikes: dict[str, int] = {}
     for r in rep.tables["per_core"]:
         if r["core"] >= 0:
             name = r["layer"]
@@ -445,7 +450,8 @@ def merge(tr, trace_name, p, parts, link, link_ledger, link_ps, rows, placement,
     breakdown.update(_prefixed(link_ledger.breakdown(), "link"))
     conv = link.converter
     util[f"link.{conv.kind}"] = min(1.0, conv.stats.busy_ps / latency_ps) if latency_ps else 0.0
-    groups = {g: {"energy_j": 0.0, "latency_s": 0.0, "layers": []} for g in H.GROUPS}
+    groups: dict[str, dict[str, Any]] = {g: {"energy_j": 0.0, "latency_s": 0.0, "layers": []}
+                                         for g in H.GROUPS}
     for row in rows:
         g = groups[row["group"]]
         g["energy_j"] += row["energy_j"]

@@ -366,7 +366,8 @@ def _auto(net, limits, per_chip, max_chips, cores_per_tile, tiles_x, tiles_y, ch
         blocks[li] = -(-n // k)
     mesh_all = CoreMesh(cores_per_tile, tiles_x, tiles_y, max_chips,
                         max(1, min(chips_x, max_chips)))
-    cache = {}
+    # build_fanout's tables per layer: (block count, members, indptr, blocks, counts)
+    cache: dict[int, tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
     for _ in range(60):
         total = int(blocks.sum())
         if total > per_chip * max_chips:
@@ -417,7 +418,7 @@ def _regrow(net, blocks, worst_local, worst_route):
     neuron; so layers are visited targets first, and a route ratio is scaled by how much
     that number grows with the targets' new block counts."""
     new = blocks.copy()
-    targets = {}
+    targets: dict[int, list[tuple[int, float]]] = {}   # source -> (target, mean fan-out)
     for li, si, indptr, _ in net.connections:
         if li != si and len(indptr) > 1:
             targets.setdefault(si, []).append((li, indptr[-1] / (len(indptr) - 1)))
@@ -452,14 +453,15 @@ def _place_blocks(net, blocks, mesh, policy):
     gx, gy = mesh.tile_xy(cores)
     free = np.ones(mesh.n_cores, dtype=bool)
     out = np.empty(total, dtype=np.int64)
-    placed, start = {}, 0
+    placed: dict[int, np.ndarray] = {}   # layer -> its blocks' cores
+    start = 0
     for li, b in enumerate(blocks):
         b = int(b)
         if b == 0:
             continue
-        src = [placed[s] for s in net.sources(li) if s in placed]
-        if src:
-            src = np.concatenate(src)
+        near = [placed[s] for s in net.sources(li) if s in placed]
+        if near:
+            src = np.concatenate(near)
             cx, cy = gx[src].mean(), gy[src].mean()
         else:
             cx, cy = 0.0, 0.0          # input ports and first layers: near the host port
