@@ -333,10 +333,10 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+# `typ` is a type form read from annotations (int, Optional[int], tuple[float, ...]): no
+# static type describes one, hence Any (and for the value `coerce` gives back)
 def coerce(raw: object, typ: Any, name: str = "parameter") -> Any:
     """Convert `raw` (often text from the command line) to the declared type `typ`."""
-    # `typ` is a type form read from annotations (int, Optional[int], tuple[float, ...]):
-    # Python has no static type for those, hence Any (and the value it gives back)
     origin = typing.get_origin(typ)
     if origin is typing.Union:
         options = [a for a in typing.get_args(typ) if a is not type(None)]
@@ -385,9 +385,8 @@ def coerce(raw: object, typ: Any, name: str = "parameter") -> Any:
         if typ is float:
             if isinstance(raw, bool):
                 raise ValueError
-            # any object: float() refusing it raises TypeError, caught below
-            value = float(str(raw).strip().replace("_", "")) if isinstance(raw, str) \
-                else float(raw)  # type: ignore[arg-type]
+            given = str(raw).strip().replace("_", "") if isinstance(raw, str) else raw
+            value = float(given)  # type: ignore[arg-type]  # any object: TypeError caught below
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValueError
             return value
