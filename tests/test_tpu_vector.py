@@ -58,6 +58,16 @@ def test_a_vector_layer_waits_for_the_activation_of_the_layer_before_it():
     assert both.tables["per_layer"][1]["vector_cycles"] == 5
 
 
+def test_the_default_batch_is_the_first_gemms_m_even_after_a_vector_layer():
+    # a vector layer has no m: the batch is the first GEMM's (before: int(None), a TypeError)
+    relu = tpu.VectorOp("elementwise", 4 * 300, op="relu")
+    r = tpu.replay_gemms([relu, tpu.Gemm(4, 300, 300, name="mm")], tpu.Params(host_io=False))
+    assert r.samples == 4
+    with pytest.raises(ParameterError, match="give samples="):
+        tpu.replay_gemms([relu], tpu.Params(host_io=False))
+    assert tpu.replay_gemms([relu], tpu.Params(host_io=False), samples=2).samples == 2
+
+
 @pytest.mark.parametrize("record", [False, True])
 def test_an_lstm_cell_replays_with_its_gate_arithmetic(tmp_path, record):
     path = _lstm_cell_trace(str(tmp_path / "lstm.h5"), record=record)

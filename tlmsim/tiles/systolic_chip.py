@@ -25,7 +25,7 @@ from simpy.events import Event, Timeout
 from tlmsim import registry
 from tlmsim.components.bandwidth import BandwidthServer, CountingUnit
 from tlmsim.components.weight_memory import WeightMemory
-from tlmsim.errors import InvariantError
+from tlmsim.errors import InvariantError, ParameterError
 from tlmsim.kernel import Clock, EnergyLedger, Module, PS_PER_S
 from tlmsim.params import to_dict
 from tlmsim.report import Report
@@ -393,6 +393,15 @@ class _Tokens:
 # Report
 
 
+def default_samples(plans: list[LayerPlan]) -> int:
+    """The batch a list of layers stands for when the caller gives none: the first GEMM's
+    m (vector layers have no m)."""
+    for lp in plans:
+        if lp.gemm.m is not None:
+            return int(lp.gemm.m)
+    raise ParameterError("a list of vector layers only has no batch size: give samples=")
+
+
 def chip_report(chip: SystolicChip, plans: list[LayerPlan], end_ps: int, trace: str,
                 samples: int | None, wall_s: float, sim: Simulator,
                 platform: str = "tpu") -> Report:
@@ -425,9 +434,7 @@ def chip_report(chip: SystolicChip, plans: list[LayerPlan], end_ps: int, trace: 
     secs = end_ps / PS_PER_S
     report = Report(
         platform=platform, trace=str(trace), steps=1,
-        # a VectorOp first (its m is None) makes this a TypeError: a known bug, left as it
-        # was by the typing work (replay_gemms without samples, a vector layer first)
-        samples=int(samples if samples is not None else plans[0].gemm.m),  # type: ignore[arg-type]
+        samples=samples if samples is not None else default_samples(plans),
         latency_s=secs,
         energy_breakdown_j=ledger.breakdown(),
         ops={"macs": macs, "dram_bytes": chip.weight_memory.bytes},
