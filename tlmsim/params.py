@@ -176,12 +176,12 @@ def override(params, assignments, platform=None):
 
 
 def parse_assignments(items):
-    """Parse ``["noc.hop_energy_pj=2.0", ...]`` into a dict; malformed items raise."""
+    """Parse ``["noc.hop_ew_energy_pj=2.0", ...]`` into a dict; malformed items raise."""
     out = {}
     for item in items:
         if not isinstance(item, str) or "=" not in item:
             raise ParameterError(f"cannot read parameter assignment {item!r}: "
-                                 "write it as NAME=VALUE, e.g. noc.hop_energy_pj=2.0")
+                                 "write it as NAME=VALUE, e.g. noc.hop_ew_energy_pj=2.0")
         name, value = item.split("=", 1)
         name = name.strip()
         if not name:
