@@ -353,8 +353,6 @@ def replay(trace: str | Workload, params: Params | None = None, progress: bool =
             workload.close()
 
 
-
-
 # -- validation: published figures and the model's values ---------------------------------
 
 #: primary sources of the validation rows, as read (abstracts; see `validation_checks`)

@@ -56,9 +56,8 @@ def respecified(base: type, name: str, doc: str, module: str,
     and sources, given as ``field=(value, source)``, or ``field=(None, source, follows)``
     for a derived parameter (see `param`), or ``field=(value, source, follows, doc)`` when
     the base's description does not fit this platform (`follows` may be None); units and
-    ranges stay the base's. It
-    is how a platform says "this component, with my chip's figures" without copying the
-    component's fields::
+    ranges stay the base's. It is how a platform says "this component, with my chip's
+    figures" without copying the component's fields::
 
         SdramParams = respecified(DramParams, "SdramParams", "SpiNNaker's SDRAM.",
                                   __name__, tCK_ps=(7500.0, "recalled: 133 MHz"))
