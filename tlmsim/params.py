@@ -274,9 +274,25 @@ def _set(params, path, raw, platform=None):
     if typ in (tuple, list) and current:
         typ = typing.List[type(current[0])] if typ is list else typing.Tuple[type(current[0]), ...]
     unit = next(f.metadata.get("unit", "") for f in dataclasses.fields(target) if f.name == leaf)
-    converted = units.convert(path, raw, unit, whole=_counts_whole(typ)) \
-        if isinstance(raw, str) else None
+    if isinstance(raw, str) and typing.get_origin(typ) in (tuple, list):
+        raw, converted = _convert_items(path, raw, unit, typ), None
+    else:
+        converted = units.convert(path, raw, unit, whole=_counts_whole(typ)) \
+            if isinstance(raw, str) else None
     setattr(target, leaf, coerce(raw if converted is None else converted, typ, path))
+
+
+def _convert_items(path: str, raw: str, unit: str, typ: object) -> str:
+    """The text of a list value with each item that carries a unit converted to `unit`
+    (``600ns,1us`` -> ``600,1000``; brackets and plain items as given): units apply to
+    a list's items as to a single value."""
+    inner = (typing.get_args(typ) or (str,))[0]
+    items = []
+    for item in raw.split(","):
+        core = item.strip().strip("()[]").strip()
+        converted = units.convert(path, core, unit, whole=inner is int) if core else None
+        items.append(item if converted is None else item.replace(core, repr(converted)))
+    return ",".join(items)
 
 
 def _counts_whole(typ) -> bool:
