@@ -26,13 +26,13 @@ Model (transaction level: one DMA transaction and a few SimPy events per core pe
 * Every 1 ms timer tick each used core (a SimPy process) updates its neurons; the spikes
   of tick k travel as multicast packets (key = source core and neuron) through the
   routers, along a multicast tree per source core (dimension-order on the chip grid,
-  diagonal links first; `tlmsim.components.router.multicast_routing`); routers deliver to the destination cores, which take an
-  interrupt and a row lookup per packet, then fetch the tick's rows that hold synapses
-  on them with ONE DMA descriptor (rows of mean length at the pitch of the core's
-  synaptic matrix, all landing in the DTCM row buffer), over the chip's bus into the
-  SDRAM channel shared by the chip's 16 cores, and process the rows as they land
-  (pipelined: processing ends at ``max(DMA done + one row, DMA issue + all rows)``).
-  Cycle costs: `tlmsim.tiles.armcore`.
+  diagonal links first; `tlmsim.components.router.multicast_routing`); routers deliver to
+  the destination cores, which take an interrupt and a row lookup per packet, then fetch
+  the tick's rows that hold synapses on them with ONE DMA descriptor (rows of mean length
+  at the pitch of the core's synaptic matrix, all landing in the DTCM row buffer), over
+  the chip's bus into the SDRAM channel shared by the chip's 16 cores, and process the
+  rows as they land (pipelined: processing ends at
+  ``max(DMA done + one row, DMA issue + all rows)``). Cycle costs: `tlmsim.tiles.armcore`.
 * Every layer, input layers included, is placed on cores (spike sources are
   populations on cores in sPyNNaker); populations of up to ``mapper.neurons_per_core``
   (`tlmsim.replay.softcore_mapper`: placement, DTCM, SDRAM, keys, routing tables).
