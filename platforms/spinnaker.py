@@ -26,13 +26,13 @@ Model (transaction level: one DMA transaction and a few SimPy events per core pe
 * Every 1 ms timer tick each used core (a SimPy process) updates its neurons; the spikes
   of tick k travel as multicast packets (key = source core and neuron) through the
   routers, along a multicast tree per source core (dimension-order on the chip grid,
-  diagonal links first; `tlmsim.components.router.multicast_routing`); routers deliver to the destination cores, which take an
-  interrupt and a row lookup per packet, then fetch the tick's rows that hold synapses
-  on them with ONE DMA descriptor (rows of mean length at the pitch of the core's
-  synaptic matrix, all landing in the DTCM row buffer), over the chip's bus into the
-  SDRAM channel shared by the chip's 16 cores, and process the rows as they land
-  (pipelined: processing ends at ``max(DMA done + one row, DMA issue + all rows)``).
-  Cycle costs: `tlmsim.tiles.armcore`.
+  diagonal links first; `tlmsim.components.router.multicast_routing`); routers deliver to
+  the destination cores, which take an interrupt and a row lookup per packet, then fetch
+  the tick's rows that hold synapses on them with ONE DMA descriptor (rows of mean length
+  at the pitch of the core's synaptic matrix, all landing in the DTCM row buffer), over
+  the chip's bus into the SDRAM channel shared by the chip's 16 cores, and process the
+  rows as they land (pipelined: processing ends at
+  ``max(DMA done + one row, DMA issue + all rows)``). Cycle costs: `tlmsim.tiles.armcore`.
 * Every layer, input layers included, is placed on cores (spike sources are
   populations on cores in sPyNNaker); populations of up to ``mapper.neurons_per_core``
   (`tlmsim.replay.softcore_mapper`: placement, DTCM, SDRAM, keys, routing tables).
@@ -46,6 +46,9 @@ Model (transaction level: one DMA transaction and a few SimPy events per core pe
   update, per synaptic event, per packet routed (each router a packet passes). The
   SDRAM, bus, DMA and DTCM energies are left at zero: S13's per-synaptic-event energy
   already includes fetching the row, and its idle power the SDRAM's standby power.
+* The engine that runs all this is `tlmsim.replay.softcore` (`replay_softcore`, shared
+  with any software-core platform); this file holds the parameters, their checks and the
+  glue (`softcore_platform`, `replay`).
 
 What the figures were checked against (``tlmsim validate --platform spinnaker``,
 `validation_checks`, replays in `tlmsim.replay.softcore_power`; run in about 13 s)
@@ -316,12 +319,15 @@ def softcore_platform(p: Params) -> SoftcorePlatform:
     """The `SoftcorePlatform` the software-core engine replays on, from the parameters
     (the router charges S13's energy per packet routed)."""
     return SoftcorePlatform(
-        "spinnaker", core_costs(p), p.chip.app_cores, p.chip.chips_x * p.chip.chips_y,
-        p.chip.sdram_bytes, p.core.dtcm_bytes, p.core.freq_hz, p.core.row_header_bytes,
-        p.core.synapse_bytes, p.sdram, p.bus, p.dma,
-        dataclasses.replace(p.router, route_energy_pj=p.power.packet_routed_nj * 1e3),
-        p.power.chip_idle_w, p.power.board_static_w, p.replay.tick_s, p.replay.window_steps,
-        p.replay.max_overrun_rows, p.replay.max_step_rows)
+        name="spinnaker", costs=core_costs(p), app_cores=p.chip.app_cores,
+        board_chips=p.chip.chips_x * p.chip.chips_y, sdram_bytes=p.chip.sdram_bytes,
+        dtcm_bytes=p.core.dtcm_bytes, dtcm_freq_hz=p.core.freq_hz,
+        row_header_bytes=p.core.row_header_bytes, synapse_bytes=p.core.synapse_bytes,
+        sdram=p.sdram, bus=p.bus, dma=p.dma,
+        router=dataclasses.replace(p.router, route_energy_pj=p.power.packet_routed_nj * 1e3),
+        chip_idle_w=p.power.chip_idle_w, board_static_w=p.power.board_static_w,
+        tick_s=p.replay.tick_s, window_steps=p.replay.window_steps,
+        max_overrun_rows=p.replay.max_overrun_rows, max_step_rows=p.replay.max_step_rows)
 
 
 def replay(trace: str | Workload, params: Params | None = None, progress: bool = False,
@@ -351,8 +357,6 @@ def replay(trace: str | Workload, params: Params | None = None, progress: bool =
         if hasattr(workload, "close") and not isinstance(trace, Workload) \
                 and workload is not trace:
             workload.close()
-
-
 
 
 # -- validation: published figures and the model's values ---------------------------------

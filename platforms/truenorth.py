@@ -100,7 +100,7 @@ from tlmsim.replay.snn import SnnPlatform, replay_snn
 from tlmsim.replay.workload import LayerInfo, Workload, open_workload
 from tlmsim.registry import get_tile
 from tlmsim.tiles.protocols import NeuroCoreTile
-from tlmsim.tiles.crossbar import CrossbarCore, CrossbarCoreCosts  # noqa: F401 (registers the tile)
+from tlmsim.tiles.crossbar import CrossbarCoreCosts  # importing the module registers the tile
 
 if TYPE_CHECKING:
     from tlmsim.report import Report

@@ -1,7 +1,7 @@
 """Mesh NoC: timing and energy pinned to hand arithmetic.
 
 Unless a test says otherwise the mesh uses Loihi's per-hop figures (east-west 4.1 ns /
-3.0 pJ, north-south 6.5 ns / 4.0 pJ, reference/platforms.md) and a link that moves one
+3.0 pJ, north-south 6.5 ns / 4.0 pJ, Davies et al. 2018) and a link that moves one
 4-byte packet per 1 GHz cycle, so one packet occupies a link for ser = 1000 ps.
 """
 

@@ -145,3 +145,10 @@ def test_registry_names_the_missing_method() -> None:
     params = P.override(tpu.Params(), {"array.tile": "neurocore"})
     with pytest.raises(ParameterError, match="is not a SystolicArrayTile: it lacks load_cycles"):
         tpu.replay_gemms([tpu.Gemm(8, 8, 8)], params)
+
+
+@pytest.mark.parametrize("name", ["os:path", "math:pi", "os:sep"])
+def test_a_tile_named_by_path_that_is_not_a_class_is_refused(name: str) -> None:
+    # before: a traceback from inside the registry (AttributeError / TypeError)
+    with pytest.raises(ParameterError, match=rf"cannot load tile '{name}': .* is not a class"):
+        registry.get_tile(name, family=NeuroCoreTile)

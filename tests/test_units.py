@@ -76,6 +76,21 @@ def test_override_converts_and_keeps_the_declared_type():
                     "array.clock_hz") == 1.4e9
 
 
+def test_list_parameters_convert_each_item_with_a_unit():
+    """A list parameter (Loihi's barrier table) takes units per item, as a scalar does;
+    before, ``1ns`` failed as "cannot read 1.0 as a list" and ``600ns,1us`` as a float."""
+    loihi = get_platform("loihi")
+    p = P.override(loihi.Params(), ["chip.barrier_table_ns=(600ns, 1us,1400,1.8us)"])
+    assert p.chip.barrier_table_ns == (600.0, 1000.0, 1400.0, 1800.0)
+    assert P.override(loihi.Params(), ["chip.barrier_table_ns=1ns"]).chip.barrier_table_ns \
+        == (1.0,)
+    with pytest.raises(ParameterError, match="chip.barrier_table_ns is in ns; 2MHz is a "
+                                             "frequency"):
+        P.override(loihi.Params(), ["chip.barrier_table_ns=600ns,2MHz"])
+    with pytest.raises(ParameterError, match="chip.barrier_table_tiles is in tiles"):
+        P.override(loihi.Params(), ["chip.barrier_table_tiles=1,2ns"])
+
+
 def test_cli_params_converts_and_refuses():
     done = run_tlmsim("params", "-p", "spinnaker", "--set", "core.freq_hz=100MHz")
     assert done.returncode == 0, done.stderr

@@ -40,7 +40,7 @@ def add_parser(sub):
                    "topology CSV or ONNX model (README: ANN inputs)")
     p.add_argument("--platform", "-p", required=True, help="platform name (tlmsim platforms)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a parameter, e.g. --set noc.hop_energy_pj=2.0")
+                   help="override a parameter, e.g. --set noc.hop_ew_energy_pj=2.0")
     p.add_argument("--preset", metavar="NAME", help="start from a named parameter set "
                    "(tlmsim params --platform P --presets); --set applies on top")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")

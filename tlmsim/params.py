@@ -64,9 +64,8 @@ def respecified(base: type, name: str, doc: str, module: str,
     and sources, given as ``field=(value, source)``, or ``field=(None, source, follows)``
     for a derived parameter (see `param`), or ``field=(value, source, follows, doc)`` when
     the base's description does not fit this platform (`follows` may be None); units and
-    ranges stay the base's. It
-    is how a platform says "this component, with my chip's figures" without copying the
-    component's fields::
+    ranges stay the base's. It is how a platform says "this component, with my chip's
+    figures" without copying the component's fields::
 
         SdramParams = respecified(DramParams, "SdramParams", "SpiNNaker's SDRAM.",
                                   __name__, tCK_ps=(7500.0, "recalled: 133 MHz"))
@@ -191,12 +190,12 @@ def override(params: ParamsT, assignments: Mapping[str, object] | list[str] | tu
 
 
 def parse_assignments(items: Iterable[object]) -> dict[str, str]:
-    """Parse ``["noc.hop_energy_pj=2.0", ...]`` into a dict; malformed items raise."""
+    """Parse ``["noc.hop_ew_energy_pj=2.0", ...]`` into a dict; malformed items raise."""
     out = {}
     for item in items:
         if not isinstance(item, str) or "=" not in item:
             raise ParameterError(f"cannot read parameter assignment {item!r}: "
-                                 "write it as NAME=VALUE, e.g. noc.hop_energy_pj=2.0")
+                                 "write it as NAME=VALUE, e.g. noc.hop_ew_energy_pj=2.0")
         name, value = item.split("=", 1)
         name = name.strip()
         if not name:
@@ -293,9 +292,25 @@ def _set(params: DataclassInstance, path: str, raw: object,
         typ = types.GenericAlias(list, (item,)) if typ is list else \
             types.GenericAlias(tuple, (item, ...))
     unit = next(f.metadata.get("unit", "") for f in dataclasses.fields(target) if f.name == leaf)
-    converted = units.convert(path, raw, unit, whole=_counts_whole(typ)) \
-        if isinstance(raw, str) else None
+    if isinstance(raw, str) and typing.get_origin(typ) in (tuple, list):
+        raw, converted = _convert_items(path, raw, unit, typ), None
+    else:
+        converted = units.convert(path, raw, unit, whole=_counts_whole(typ)) \
+            if isinstance(raw, str) else None
     setattr(target, leaf, coerce(raw if converted is None else converted, typ, path))
+
+
+def _convert_items(path: str, raw: str, unit: str, typ: object) -> str:
+    """The text of a list value with each item that carries a unit converted to `unit`
+    (``600ns,1us`` -> ``600,1000``; brackets and plain items as given): units apply to
+    a list's items as to a single value."""
+    inner = (typing.get_args(typ) or (str,))[0]
+    items = []
+    for item in raw.split(","):
+        core = item.strip().strip("()[]").strip()
+        converted = units.convert(path, core, unit, whole=inner is int) if core else None
+        items.append(item if converted is None else item.replace(core, repr(converted)))
+    return ",".join(items)
 
 
 def _counts_whole(typ: object) -> bool:

@@ -102,9 +102,12 @@ def _find_tile(name: str | type) -> type:
         module, _, attr = name.partition(":")
         try:
             found: type = getattr(importlib.import_module(module), attr)
-            return found
         except (ImportError, AttributeError) as e:
             raise ParameterError(f"cannot load tile {name!r}: {e}") from None
+        if not isinstance(found, type):
+            raise ParameterError(f"cannot load tile {name!r}: {module}.{attr} is not a class "
+                                 f"(it is a {type(found).__name__}); name a tile class")
+        return found
     raise ParameterError(f"unknown tile {name!r}; known tiles: {', '.join(sorted(tiles())) or 'none'}"
                          " (register one with @tlmsim.registry.tile('name') or the"
                          " 'tlmsim.tiles' entry-point group)")

@@ -36,8 +36,6 @@ SI_PREFIXES = {"f": -15, "p": -12, "n": -9, "u": -6, "\u00b5": -6, "\u03bc": -6,
                "k": 3, "K": 3, "M": 6, "G": 9, "T": 12}
 #: binary prefixes (exponent of 1024), for bytes and bits only
 BINARY_PREFIXES = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4}
-#: SI prefixes as factors (kept for callers that scale by them)
-PREFIXES = {p: 10.0 ** e for p, e in SI_PREFIXES.items()}
 #: base units parameters are declared in, and the quantity each measures
 BASES = {"Hz": "frequency", "s": "time", "J": "energy", "W": "power", "V": "voltage",
          "B": "size", "b": "size", "bit": "size"}

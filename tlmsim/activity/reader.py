@@ -8,8 +8,8 @@
 Opening a trace checks its header, network and dataset shapes; `Trace.validate` also
 reads every value. Statistics are computed above the reader, by
 `tlmsim.activity.stats.trace_stats(trace)`: the reader depends on the network model and its
-checks (`network`, `checks`), never on what is built from a trace. HDF5 errors (corrupt, truncated or missing data) surface as
-`TraceFormatError` naming the file and the dataset.
+checks (`network`, `checks`), never on what is built from a trace. HDF5 errors (corrupt,
+truncated or missing data) surface as `TraceFormatError` naming the file and the dataset.
 """
 
 import contextlib

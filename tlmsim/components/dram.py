@@ -80,8 +80,8 @@ class DramParams:
     """One DRAM channel. Timing values are in clock cycles (tCK) unless the name says.
 
     The defaults are DDR4-3200 (8 Gb x8 devices, one 64-bit rank), the JEDEC-derived
-    values DRAMsim3 uses (configs/DDR4_8Gb_x8_3200.ini) and ``reference/platforms.md``
-    lists; `dram_presets` has the others with their sources.
+    values DRAMsim3 uses (configs/DDR4_8Gb_x8_3200.ini); `dram_presets` has the others
+    with their sources.
     """
 
     tCK_ps: float = param(625.0, "ps", "clock period; data moves on both edges",

@@ -2,13 +2,13 @@
 
 Timing: cycles of the preset's tCK. DDR3-1600, DDR4-3200 and HBM2 take the JEDEC-derived
 values of DRAMsim3's configurations (github.com/umd-memsys/DRAMsim3, ``configs/``
-DDR3_8Gb_x8_1600.ini, DDR4_8Gb_x8_3200.ini, HBM2_8Gb_x128.ini); the DDR4-3200 figures
-are also those of ``shared/reference/platforms.md``. LPDDR4-4266 has no DRAMsim3 file: its
-timings are the JESD209-4 nanosecond minima (tRCD 18, tRPpb 18, tRAS 42, tRRD 10,
-tFAW 40, tWR 18, tWTR 10, tRTP 7.5 ns; tRFCab 280 ns for an 8 Gb channel; tREFI 3.904 us;
-RL 36, WL 18 at 4266 MT/s set A; BL16) rounded up to whole cycles of 0.469 ns (tREFI, a
-maximum, rounded down). These ns figures are quoted from memory of the standard and
-from public DRAMSys/DRAMPower-style memspecs, not checked against JESD209-4 itself.
+DDR3_8Gb_x8_1600.ini, DDR4_8Gb_x8_3200.ini, HBM2_8Gb_x128.ini). LPDDR4-4266 has no
+DRAMsim3 file: its timings are the JESD209-4 nanosecond minima (tRCD 18, tRPpb 18, tRAS
+42, tRRD 10, tFAW 40, tWR 18, tWTR 10, tRTP 7.5 ns; tRFCab 280 ns for an 8 Gb channel;
+tREFI 3.904 us; RL 36, WL 18 at 4266 MT/s set A; BL16) rounded up to whole cycles of 0.469
+ns (tREFI, a maximum, rounded down). These ns figures are quoted from memory of the
+standard and from public DRAMSys/DRAMPower-style memspecs, not checked against JESD209-4
+itself.
 
 Energy: the IDD method of Micron TN-41-01 (also DRAMsim3's), `idd_energies`:
   activate (ACT + PRE)  = VDD x (IDD0 x tRC - IDD3N x tRAS - IDD2N x (tRC - tRAS))

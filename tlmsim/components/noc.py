@@ -80,7 +80,7 @@ from tlmsim.params import param, validate
 E, W, N, S = 0, 1, 2, 3
 DIRECTIONS = ("east", "west", "north", "south")
 
-_LOIHI = "Davies et al., IEEE Micro 2018, Table 2 (reference/platforms.md, Loihi)"
+_LOIHI = "Davies et al., IEEE Micro 2018, Table 2 (Loihi)"
 _ASSUMED = "assumption: no primary source checked"
 
 

@@ -52,7 +52,7 @@ LINK_STEP = ((1, 0), (1, 1), (0, 1), (-1, 0), (-1, -1), (0, -1))
 #: a routing-table entry: (key, mask, route bit mask)
 Entry = tuple[int, int, int]
 
-_SPINN = "Furber et al., IEEE Trans. Computers 2013 (reference/platforms.md, SpiNNaker)"
+_SPINN = "Furber et al., IEEE Trans. Computers 2013 (SpiNNaker)"
 _ASSUMED = "assumption: no primary source checked"
 
 #: a link number, or an array of them

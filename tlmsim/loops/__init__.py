@@ -44,7 +44,6 @@ __all__ = [
 LINK_E, LINK_W, LINK_N, LINK_S = 0, 1, 2, 3
 
 _INT32_MAX = np.iinfo(np.int32).max
-_INT64_MAX = np.iinfo(np.int64).max
 
 _KERNEL_ERRORS = {
     1: "{ids} holds an id out of range at position {where}",

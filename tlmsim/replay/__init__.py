@@ -19,6 +19,9 @@ Software-core platforms (SpiNNaker) use `softcore` (`replay_softcore`): per-core
 processes, multicast routing, synaptic rows fetched by DMA, overruns; the platform supplies
 a `SoftcorePlatform` and a `softcore_mapper.SpinnakerMapping`. Both engines close with
 `closing`: the checked energy ledger, the report's energy invariants, utilisation.
+`populations` builds synthetic workloads in memory (random populations, the cortical
+microcircuit) and `softcore_power` reads published power models off their replays (the
+SpiNNaker platform's calibration and validation).
 
 ANN platforms on matrix units (the TPU) use `gemm`: layers lowered to GEMMs
 (`gemms_from_trace`), placed in the activation buffer and cut into folds (`plan`).

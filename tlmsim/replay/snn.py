@@ -321,8 +321,10 @@ class SnnReplay:
                 sops, msgs_in, spikes, self.carry, w.step_start + s >= self.workload.n_steps)
             msgs_out = np.concatenate([msgs_out, np.zeros_like(msgs_out[:sops.shape[0] - s])])
             s = sops.shape[0]
-        return WindowCounts(s, sops, msgs_in, msgs_out, spikes, f_step, f_src, f_dst, f_msgs,
-                            np.searchsorted(f_step, np.arange(s + 1)), len(nids))
+        return WindowCounts(s=s, sops=sops, msgs_in=msgs_in, msgs_out=msgs_out, spikes=spikes,
+                            f_step=f_step, f_src=f_src, f_dst=f_dst, f_msgs=f_msgs,
+                            f_bounds=np.searchsorted(f_step, np.arange(s + 1)),
+                            n_spikes=len(nids))
 
     def _flows(self, nids: np.ndarray, offsets: np.ndarray, s: int, n_msgs: int) -> tuple:
         """The window's flows (step, src node, dst node, messages)."""

@@ -423,7 +423,8 @@ class SoftcoreReplay:
         for (h, j), i in self.core_index.items():
             if h < len(table) and j < n_rc:
                 table[h, j] = i
-        return RoutePlan(src, chip, in_link, keys, parent, link_in, chips, levels, table[chip])
+        return RoutePlan(src=src, chip=chip, in_link=in_link, keys=keys, parent=parent,
+                         link_in=link_in, chips=chips, levels=levels, cores_of=table[chip])
 
     # -- one application core ---------------------------------------------------------------
     def _core(self, i: int) -> Generator[Event, Any, None]:

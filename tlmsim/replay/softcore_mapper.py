@@ -88,9 +88,10 @@ class SpinnakerMapping:
     `key_bits` neuron bits under each core's key; `tables` per chip the compressed
     (key, mask, route) entries and `table_sizes` (before, after compression);
     `visits` the multicast trees as arrays (chip, source core, in link, parent visit,
-    depth) -- one row per router a source core's packets pass; `dtcm_bytes`,
-    `sdram_chip_bytes` per core and per chip; `row_bytes` per used core (the pitch of its synaptic matrix); `pair_src`,
-    `pair_dst` every (source core, destination core) pair with synapses.
+    depth) -- one row per router a source core's packets pass; `dtcm_bytes` per core and
+    `sdram_chip_bytes` per chip; `row_bytes` per used core (the pitch of its synaptic
+    matrix); `pair_src`, `pair_dst` every (source core, destination core) pair with
+    synapses.
     """
 
     base: Mapping

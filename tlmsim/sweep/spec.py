@@ -270,7 +270,7 @@ def _values_table(value, where):
 def _check_param_name(name, where):
     if not isinstance(name, str) or not name.strip() or "=" in name:
         raise ParameterError(f"sweep spec {where}: {name!r} is not a parameter name; write dotted "
-                             "names such as noc.hop_energy_pj (`tlmsim params --platform NAME`)")
+                             "names such as noc.hop_ew_energy_pj (`tlmsim params --platform NAME`)")
 
 
 def _check_value(v, where):

@@ -15,7 +15,7 @@ Families, who drives them, and which tiles satisfy them:
   TrueNorth platforms. Tiles: `tlmsim.tiles.neurocore.NeuroCore`,
   `tlmsim.tiles.crossbar.CrossbarCore` (and subclasses, e.g. notebook 03's four-lane core).
 - `SoftwareCoreTile`: SpiNNaker's application core, driven by the software-core replay
-  (`platforms/spinnaker.py`). It is not a `NeuroCoreTile`: the replay times it from the
+  (`tlmsim.replay.softcore`). It is not a `NeuroCoreTile`: the replay times it from the
   cycle costs of its event handlers (`SoftwareCoreCostModel`, the costs' methods), so the
   module itself only carries action counts into the ledger. Tile:
   `tlmsim.tiles.armcore.SoftwareCore` with `tlmsim.tiles.armcore.SoftwareCoreCosts`.
