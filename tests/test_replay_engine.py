@@ -92,3 +92,16 @@ def test_snn_replay_syncs_its_quantum_keeper_once_per_window():
     assert run.window_cap == 4 and run.clock.syncs == len(windows) == 2 * 3
     assert run.clock.local_ps == 0                       # every window's time was waited
     assert r.latency_s * 1e12 == pytest.approx(r.tables["per_step"].columns["latency_s"].sum() * 1e12)
+
+
+@pytest.mark.parametrize("platform", ["loihi", "truenorth"])
+def test_a_chip_grid_set_by_hand_is_refused_not_replaced(platform):
+    # the mapping sets noc.chips_x/chips_y; before, a user's value was silently replaced
+    # (and the report's parameters showed it as if it had been used)
+    from tlmsim import params as P, registry
+    from tlmsim.errors import ParameterError
+    mod = registry.get_platform(platform)
+    w = chain([8, 8], [[]])
+    with pytest.raises(ParameterError, match="chip grid is set by the mapping"):
+        mod.replay(w, P.override(mod.Params(), {"noc.chips_x": "2"}))
+    assert mod.replay(w, mod.Params()).ops["spikes"] >= 0     # the default still runs

@@ -35,7 +35,7 @@ from simpy.events import Event
 
 from tlmsim import loops
 from tlmsim.components.noc import MeshNoc, MeshParams
-from tlmsim.errors import InvariantError
+from tlmsim.errors import InvariantError, ParameterError
 from tlmsim.kernel import EnergyLedger, Module, QuantumKeeper, Simulator, Timeline
 from tlmsim.progress import progress as progress_bar
 from tlmsim.replay.closing import (busy_share, check_energy, close_ledger, static_power_w,
@@ -194,6 +194,17 @@ class StepTiming:
         self.padded = np.empty(s, dtype=np.int64)
 
 
+def _check_chip_grid(noc_params: MeshParams) -> None:
+    """The chip grid comes from the mapping (chips fill rows of ``chip.chips_x``): a
+    ``noc.chips_x``/``noc.chips_y`` set by the user would be replaced silently, so it is
+    refused."""
+    if (noc_params.chips_x, noc_params.chips_y) != (1, 1):
+        raise ParameterError(
+            f"noc.chips_x={noc_params.chips_x}, noc.chips_y={noc_params.chips_y}: the chip "
+            "grid is set by the mapping (chips fill rows of chip.chips_x, at most "
+            "chip.max_chips); leave noc.chips_x and noc.chips_y at 1 and set those instead")
+
+
 class SnnReplay:
     """One replay of a spiking workload on a mesh of neuro-cores: the modules, then per
     window of steps (one call each) the counts, the cores' actions and busy time, the NoC
@@ -208,6 +219,7 @@ class SnnReplay:
     def __init__(self, workload: WindowedWorkload, mapping: Mapping,
                  platform: SnnPlatform, parameters: dict, trace_name: str, progress: bool,
                  wall0: float, timeline: bool = False, detailed: bool = False):
+        _check_chip_grid(platform.noc_params)
         self.workload, self.mapping, self.platform = workload, mapping, platform
         self.parameters, self.trace_name = parameters, trace_name
         self.progress, self.wall0, self.detailed = progress, wall0, detailed
