@@ -307,7 +307,7 @@ def check_params(p):
 
 def map_workload(workload, params=None):
     """`tlmsim.replay.softcore_mapper.map_workload` after checking the parameters (default:
-    the platform's): a `SpinnakerMapping`, or `MappingError` naming what overflowed."""
+    the platform's): a `SoftcoreMapping`, or `MappingError` naming what overflowed."""
     p = params or Params()
     check_params(p)
     return softcore_mapper.map_workload(workload, p)
@@ -335,7 +335,7 @@ def replay(trace: str | Workload, params: Params | None = None, progress: bool =
     """Replay an SNN trace (path or `Workload`) on the SpiNNaker model; returns a report
     (`tlmsim.replay.softcore.SoftcoreReport`).
 
-    Options: ``mapping``, a `SpinnakerMapping` made earlier by `map_workload`;
+    Options: ``mapping``, a `SoftcoreMapping` made earlier by `map_workload`;
     ``timeline=True``, record each core's ticks (and the DMA, bus and SDRAM transactions)
     in ``report.timeline``."""
     unknown = set(options) - {"mapping", "timeline"}

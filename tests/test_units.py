@@ -247,3 +247,25 @@ def test_truenorth_exposes_its_mesh_as_mesh_params():
     assert (small.width, small.hop_ns_energy_pj) == (4, 3.0)
     with pytest.raises(ParameterError, match="noc.width x noc.height = 8 x 64 routers"):
         tn.check_params(P.override(tn.Params(), {"noc.width": 8}))
+
+
+@dataclasses.dataclass
+class _Clocks:
+    chip_hz: float = P.param(2e8, "Hz", "chip clock")
+    dma_hz: float = P.param(None, "Hz", "DMA clock", follows="bus_hz")   # before its source
+    bus_hz: float = P.param(None, "Hz", "bus clock", follows="chip_hz")
+
+
+@dataclasses.dataclass
+class _Circle:
+    a_hz: float = P.param(None, "Hz", "a", follows="b_hz")
+    b_hz: float = P.param(None, "Hz", "b", follows="a_hz")
+
+
+def test_a_chain_of_derived_parameters_resolves_whole_and_a_circle_is_refused():
+    r = P.resolve(_Clocks())
+    assert (r.bus_hz, r.dma_hz) == (2e8, 2e8)
+    r = P.resolve(P.override(_Clocks(), {"bus_hz": "100MHz"}))
+    assert (r.chip_hz, r.bus_hz, r.dma_hz) == (2e8, 1e8, 1e8)
+    with pytest.raises(ParameterError, match="in a circle: a_hz -> b_hz"):
+        P.resolve(_Circle())

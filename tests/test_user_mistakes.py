@@ -93,6 +93,15 @@ def test_a_run_whose_time_overflows_is_a_clear_error(small_snn, capsys):
     assert "2**63 ps" in err
 
 
+def test_a_mesh_too_large_for_memory_is_a_clear_error_not_a_numpy_traceback(small_snn,
+                                                                           capsys):
+    # 10^12 routers per row: numpy cannot allocate the mesh's arrays (a MemoryError)
+    _, err = one_error(capsys, ["replay", "-p", "loihi", small_snn, "-q",
+                                "--set", "noc.width=1e12"])
+    assert "out of memory" in err and "too large for this machine" in err
+    assert "Traceback" not in err
+
+
 def test_roofline_on_a_loihi_report_says_it_does_not_apply(small_snn):
     p = get_platform("loihi")
     report = p.replay(small_snn, p.Params())

@@ -208,6 +208,11 @@ def main(argv=None):
     except TlmsimError as e:
         print(f"tlmsim: error: {e}", file=sys.stderr)
         return e.exit_code
+    except MemoryError as e:
+        print(f"tlmsim: error: out of memory ({e}): a size parameter (a mesh, a grid, a "
+              "count of chips or channels) or the workload is too large for this machine; "
+              "reduce it", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("tlmsim: interrupted", file=sys.stderr)
         return 130

@@ -122,13 +122,26 @@ def describe(params: DataclassInstance, prefix: str = "") -> list[dict[str, Any]
 def resolve(params: ParamsT) -> ParamsT:
     """A copy of `params` whose derived parameters left at ``None`` (``param(...,
     follows="core.freq_hz")``) hold the value of the parameter they follow; the
-    platform builds from it. A name that is not a parameter raises `ParameterError`."""
+    platform builds from it; a chain (a follows b, which follows c) resolves whole. A name
+    that is not a parameter, or a circle of followers, raises `ParameterError`."""
     result = _deep_copy(params)
-    for path, follows in _followers(result):
-        target, leaf = _leaf(result, path)
-        if getattr(target, leaf) is None:
+    pending = _followers(result)
+    while pending:                      # a parameter may follow another derived one
+        waiting = []
+        for path, follows in pending:
+            target, leaf = _leaf(result, path)
+            if getattr(target, leaf) is not None:
+                continue
             source, source_leaf = _leaf(result, follows)
-            setattr(target, leaf, getattr(source, source_leaf))
+            value = getattr(source, source_leaf)
+            if value is None and follows in {p for p, _ in pending}:
+                waiting.append((path, follows))
+            else:
+                setattr(target, leaf, value)
+        if len(waiting) == len(pending):
+            raise ParameterError("derived parameters follow each other in a circle: " +
+                                 ", ".join(f"{p} -> {f}" for p, f in waiting))
+        pending = waiting
     return result
 
 

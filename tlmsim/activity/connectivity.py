@@ -85,9 +85,6 @@ def pooling(in_shape, out_shape, kernel, stride, padding):
     return indptr, indices.astype(np.int32), None
 
 
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
 def splitmix64(x):
     """The splitmix64 finaliser on a uint64 array (wrapping arithmetic)."""
     x = np.asarray(x, dtype=np.uint64)

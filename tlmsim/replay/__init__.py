@@ -17,7 +17,7 @@ A platform supplies a tile class (`tlmsim.tiles.neurocore.NeuroCore` or its own)
 NoC parameters and a barrier function in an `SnnPlatform`.
 Software-core platforms (SpiNNaker) use `softcore` (`replay_softcore`): per-core tick
 processes, multicast routing, synaptic rows fetched by DMA, overruns; the platform supplies
-a `SoftcorePlatform` and a `softcore_mapper.SpinnakerMapping`. Both engines close with
+a `SoftcorePlatform` and a `softcore_mapper.SoftcoreMapping`. Both engines close with
 `closing`: the checked energy ledger, the report's energy invariants, utilisation.
 `populations` builds synthetic workloads in memory (random populations, the cortical
 microcircuit) and `softcore_power` reads published power models off their replays (the

@@ -12,7 +12,7 @@ the ticks: neuron updates and packet handling, one DMA descriptor for the tick's
 next was due is an overrun: the core's next tick starts late and the report lists it.
 
 A platform hands the engine a `SoftcorePlatform` (costs, memories, bus, DMA, router,
-power, replay limits) and a `tlmsim.replay.softcore_mapper.SpinnakerMapping`;
+power, replay limits) and a `tlmsim.replay.softcore_mapper.SoftcoreMapping`;
 `replay_softcore` returns a `SoftcoreReport`. The engine knows no platform module.
 """
 
@@ -34,7 +34,7 @@ from tlmsim.errors import InvariantError
 from tlmsim.kernel import EnergyLedger, Module, Simulator
 from tlmsim.progress import progress as progress_bar
 from tlmsim.replay.closing import busy_share, check_energy, close_ledger, utilization
-from tlmsim.replay.softcore_mapper import SpinnakerMapping
+from tlmsim.replay.softcore_mapper import SoftcoreMapping
 from tlmsim.replay.steplog import StepLog
 from tlmsim.replay.workload import TraceWorkload, Window, Workload, count_window
 from tlmsim.report import Report
@@ -106,7 +106,7 @@ class Board:
     `SoftwareCore`, its DMA engine and its DTCM. Chips of the board that the network does
     not touch are left out (their idle power too)."""
 
-    def __init__(self, sim: Simulator, platform: SoftcorePlatform, m: SpinnakerMapping):
+    def __init__(self, sim: Simulator, platform: SoftcorePlatform, m: SoftcoreMapping):
         self.top = Module(sim, platform.name)
         self.platform = platform
         self.chips: dict[int, Module] = {}
@@ -155,7 +155,7 @@ class Board:
         self.dmas.append(dma)
 
 
-def row_descriptor(m: SpinnakerMapping, p: SoftcorePlatform, i: int, g: int, rows: int,
+def row_descriptor(m: SoftcoreMapping, p: SoftcorePlatform, i: int, g: int, rows: int,
                    nbytes: int) -> Descriptor:
     """The DMA descriptor of core `i`'s rows in global tick `g`: `rows` rows of their
     mean length, at the core's row pitch in its SDRAM region, into its DTCM row buffer."""
@@ -176,7 +176,7 @@ def row_descriptor(m: SpinnakerMapping, p: SoftcorePlatform, i: int, g: int, row
     return Descriptor(base + offset, dst, (length, rows), (pitch,), (length if packed else 0,))
 
 
-def replay_softcore(workload: Workload | TraceWorkload, mapping: SpinnakerMapping,
+def replay_softcore(workload: Workload | TraceWorkload, mapping: SoftcoreMapping,
                     platform: SoftcorePlatform, parameters: dict, trace_name: str = "",
                     progress: bool = False, wall0: Optional[float] = None,
                     timeline: bool = False) -> SoftcoreReport:
@@ -227,7 +227,7 @@ class SoftcoreReplay:
     one process per used core runs the ticks; then the ledger closes and the report is
     made. Windows pass from the driver to the cores through `windows` and `event(k)`."""
 
-    def __init__(self, workload: Workload | TraceWorkload, m: SpinnakerMapping,
+    def __init__(self, workload: Workload | TraceWorkload, m: SoftcoreMapping,
                  platform: SoftcorePlatform, parameters: dict, name: str, progress: bool,
                  wall0: float, timeline: bool = False):
         self.w, self.m, self.platform, self.name = workload, m, platform, name

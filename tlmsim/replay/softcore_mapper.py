@@ -80,7 +80,7 @@ class SoftcoreMapperParams(Protocol):
 
 
 @dataclass
-class SpinnakerMapping:
+class SoftcoreMapping:
     """A `tlmsim.replay.mapper.Mapping` (cores = 16 per chip, one tile per chip) plus what
     SpiNNaker needs: routing keys, per-chip routing tables, multicast trees, memory use.
 
@@ -132,9 +132,9 @@ def _board_of(need: int) -> str:
     return f"a board of at least {need} chips (--set chip.chips_x=.. --set chip.chips_y=..)"
 
 
-def map_workload(workload: Workload, p: SoftcoreMapperParams) -> SpinnakerMapping:
+def map_workload(workload: Workload, p: SoftcoreMapperParams) -> SoftcoreMapping:
     """Place neurons on cores (populations of up to ``mapper.neurons_per_core``), build the
-    routing tables, check DTCM, SDRAM and table capacity; returns a `SpinnakerMapping`
+    routing tables, check DTCM, SDRAM and table capacity; returns a `SoftcoreMapping`
     or raises `MappingError` naming what overflowed and how to fix it. The parameters'
     ranges are the caller's to check."""
     ch = p.chip
@@ -152,7 +152,7 @@ def map_workload(workload: Workload, p: SoftcoreMapperParams) -> SpinnakerMappin
                                         cores << key_bits, key_mask(key_bits), n_chips,
                                         ch.chips_x)
     tables, sizes = compressed_tables(entries, p.router.table_entries)
-    return SpinnakerMapping(base, chip_xy, chip, local, key_bits, tables, sizes, visits,
+    return SoftcoreMapping(base, chip_xy, chip, local, key_bits, tables, sizes, visits,
                             dtcm, sdram, rows.row_bytes, rows.pair_src, rows.pair_dst)
 
 
@@ -222,7 +222,7 @@ def _key_bits(cores: np.ndarray, neurons_per_core: int) -> int:
     return key_bits
 
 
-def format_mapping(m: SpinnakerMapping, p: SoftcoreMapperParams) -> str:
+def format_mapping(m: SoftcoreMapping, p: SoftcoreMapperParams) -> str:
     """A short text summary of a mapping: cores, chips, and the worst use of each limit."""
     b = m.base
     lines = [f"mapping: {m.cores_used} cores on {len(set(m.chip.tolist()))} chip(s), "
