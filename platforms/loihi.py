@@ -226,6 +226,18 @@ class ChipParams:
     barrier_32tiles_ns: float = param(465.0, "ns", "linear: barrier time with 32 tiles in use",
                                       D18T, min=0)
 
+    def check_relations(self, prefix: str = "chip.") -> None:
+        """The barrier table, when the model uses it (`tlmsim.params.validate` calls this
+        before a replay): ascending tile counts, one non-negative time each."""
+        if self.barrier_model != "table":
+            return
+        tiles, times = list(self.barrier_table_tiles), list(self.barrier_table_ns)
+        if (not tiles or len(tiles) != len(times) or tiles != sorted(tiles)
+                or min(times) < 0):
+            raise ParameterError(f"{prefix}barrier_table_tiles must be ascending and as long "
+                                 f"as {prefix}barrier_table_ns, whose times are not negative "
+                                 f"(got {tiles} and {times})")
+
 
 @dataclass
 class MapperParams:
@@ -304,12 +316,8 @@ def barrier_ps(n_tiles, mesh, p=None):
     c = p.chip
     n = max(1, n_tiles)
     if c.barrier_model == "table":
+        c.check_relations("chip.")
         tiles, times = list(c.barrier_table_tiles), list(c.barrier_table_ns)
-        if (not tiles or len(tiles) != len(times) or tiles != sorted(tiles)
-                or min(times) < 0):
-            raise ParameterError("chip.barrier_table_tiles must be ascending and as long as "
-                                 "chip.barrier_table_ns, whose times are not negative (got "
-                                 f"{tiles} and {times})")
         below = [t for t, k in zip(times, tiles) if k <= n]
         ns = below[-1] if below else times[0]
     else:

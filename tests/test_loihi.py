@@ -112,8 +112,13 @@ def test_barrier_is_sana_fe_step_table_in_tiles():
 
 def test_a_bad_barrier_table_is_a_parameter_error():
     from tlmsim.errors import ParameterError
+    # refused when set (the parameters' relations are checked with their ranges) and, for
+    # parameters built behind override's back, at the barrier
+    with pytest.raises(ParameterError, match="ascending"):
+        override(loihi.Params(), {"chip.barrier_table_tiles": "4,1"})
     mesh = loihi.map_workload(chain([1, 1], [[]])).mesh
-    p = override(loihi.Params(), {"chip.barrier_table_tiles": "4,1"})
+    p = loihi.Params()
+    p.chip.barrier_table_tiles = (4, 1)
     with pytest.raises(ParameterError, match="ascending"):
         loihi.barrier_ps(2, mesh, p)
 

@@ -82,8 +82,8 @@ def test_list_parameters_convert_each_item_with_a_unit():
     loihi = get_platform("loihi")
     p = P.override(loihi.Params(), ["chip.barrier_table_ns=(600ns, 1us,1400,1.8us)"])
     assert p.chip.barrier_table_ns == (600.0, 1000.0, 1400.0, 1800.0)
-    assert P.override(loihi.Params(), ["chip.barrier_table_ns=1ns"]).chip.barrier_table_ns \
-        == (1.0,)
+    one = P.override(loihi.Params(), ["chip.barrier_table_tiles=1", "chip.barrier_table_ns=1ns"])
+    assert one.chip.barrier_table_ns == (1.0,)
     with pytest.raises(ParameterError, match="chip.barrier_table_ns is in ns; 2MHz is a "
                                              "frequency"):
         P.override(loihi.Params(), ["chip.barrier_table_ns=600ns,2MHz"])
@@ -206,6 +206,28 @@ def test_bad_values_are_refused_before_the_replay_starts(platform, name, value, 
         module.replay(str(tmp_path / "missing.h5"), p)
     with pytest.raises(ParameterError, match=name):
         P.override(module.Params(), {name: value})
+
+
+RELATIONS = [
+    ("spinnaker", "sdram.BL", 6, "sdram.BL=6 must be a power of two"),
+    ("spinnaker", "sdram.address_mapping", "ro-ro", "sdram.address_mapping"),
+    ("loihi", "chip.barrier_table_tiles", (4, 2, 1, 29), "chip.barrier_table_tiles must be "
+     "ascending"),
+    ("hybrid", "chip.barrier_table_ns", (1.0, 2.0), "chip.barrier_table_tiles must be"),
+]
+
+
+@pytest.mark.parametrize("platform, name, value, says", RELATIONS)
+def test_relations_between_parameters_are_checked_before_the_replay_too(platform, name,
+                                                                        value, says,
+                                                                        tmp_path):
+    """A group's `check_relations` (DRAM geometry, Loihi's barrier table) runs with the
+    ranges: before the trace is read, naming the parameter as the user wrote it (before,
+    SpiNNaker's SDRAM said dram.BL, and Loihi's table was checked at the first barrier)."""
+    module = get_platform(platform)
+    with pytest.raises(ParameterError, match=says):
+        module.replay(str(tmp_path / "missing.h5"),
+                      P.override(module.Params(), {name: value}, platform=platform))
 
 
 def test_ranges_follow_the_unit_when_none_is_declared():

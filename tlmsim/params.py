@@ -222,7 +222,9 @@ def validate(params: DataclassInstance, prefix: str = "") -> None:
 
     A parameter without a declared ``min`` gets one from its unit: frequencies must be
     above 0; times, energies, powers, sizes and rates (any unit `tlmsim.units` reads)
-    at least 0. The message names the parameter, its range and the value."""
+    at least 0. The message names the parameter, its range and the value. A group that
+    defines ``check_relations(prefix)`` (relations between its parameters: a power of two,
+    a table's entries in order) is checked by it too, after its own parameters."""
     for f in dataclasses.fields(params):
         value = getattr(params, f.name)
         if _is_group(value):
@@ -235,6 +237,9 @@ def validate(params: DataclassInstance, prefix: str = "") -> None:
                                  f"{', '.join(map(repr, m['choices']))}")
         _check_range(name, value, m)
         _check_duration(name, value, m.get("unit", ""))
+    relations = getattr(params, "check_relations", None)
+    if callable(relations):
+        relations(prefix)
 
 
 def unit_minimum(unit: str) -> Tuple[Optional[float], bool]:

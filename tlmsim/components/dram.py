@@ -158,24 +158,32 @@ class DramParams:
     def peak_bytes_per_s(self) -> float:
         return self.width_bits / 8 * 2 / (self.tCK_ps * 1e-12)
 
+    def check_relations(self, prefix: str = "dram.") -> None:
+        """Relations between the parameters (`tlmsim.params.validate` calls it): the
+        address fields are powers of two, a row holds a burst, the timings nest."""
+        p = self
+        for name in ("ranks", "bankgroups", "banks_per_group", "rows", "columns", "BL"):
+            v = getattr(p, name)
+            if v & (v - 1):
+                raise ParameterError(f"{prefix}{name}={v} must be a power of two "
+                                     "(it selects address bits)")
+        if p.width_bits % 8 or (p.width_bits // 8) & (p.width_bits // 8 - 1):
+            raise ParameterError(f"{prefix}width_bits={p.width_bits} must be 8 x a power of two")
+        if p.columns < p.BL:
+            raise ParameterError(f"{prefix}columns={p.columns} is smaller than a burst "
+                                 f"(BL={p.BL})")
+        if p.tRC < p.tRAS + p.tRP:
+            raise ParameterError(f"{prefix}tRC={p.tRC} must be at least tRAS + tRP = "
+                                 f"{p.tRAS + p.tRP}")
+        if p.tRFC >= p.tREFI:
+            raise ParameterError(f"{prefix}tRFC={p.tRFC} must be shorter than tREFI={p.tREFI}")
+        AddressMap(p, prefix)           # the address mapping names each field once
 
-def check_params(p: DramParams) -> None:
-    """Validate declared ranges and the relations between DRAM parameters."""
-    validate(p)
-    for name in ("ranks", "bankgroups", "banks_per_group", "rows", "columns", "BL"):
-        v = getattr(p, name)
-        if v & (v - 1):
-            raise ParameterError(f"dram.{name}={v} must be a power of two "
-                                 "(it selects address bits)")
-    if p.width_bits % 8 or (p.width_bits // 8) & (p.width_bits // 8 - 1):
-        raise ParameterError(f"dram.width_bits={p.width_bits} must be 8 x a power of two")
-    if p.columns < p.BL:
-        raise ParameterError(f"dram.columns={p.columns} is smaller than a burst (BL={p.BL})")
-    if p.tRC < p.tRAS + p.tRP:
-        raise ParameterError(f"dram.tRC={p.tRC} must be at least tRAS + tRP = {p.tRAS + p.tRP}")
-    if p.tRFC >= p.tREFI:
-        raise ParameterError(f"dram.tRFC={p.tRFC} must be shorter than tREFI={p.tREFI}")
-    AddressMap(p)
+
+def check_params(p: DramParams, prefix: str = "dram.") -> None:
+    """Validate declared ranges and the relations between DRAM parameters
+    (`DramParams.check_relations`); `prefix` names the group in messages."""
+    validate(p, prefix)
 
 
 class AddressMap:
@@ -185,14 +193,14 @@ class AddressMap:
     ``address_mapping`` follow, least significant last.
     """
 
-    def __init__(self, p: DramParams) -> None:
+    def __init__(self, p: DramParams, prefix: str = "dram.") -> None:
         tokens = [t.strip().lower() for t in p.address_mapping.replace("_", "-").split("-")
                   if t.strip()]
         unknown = [t for t in tokens if t not in _FIELDS]
         missing = [f for f in ("ra", "bg", "ba", "ro", "co") if f not in tokens]
         if unknown or missing or len(set(tokens)) != len(tokens):
             raise ParameterError(
-                f"dram.address_mapping={p.address_mapping!r}: write each of ro, ra, bg, ba, co "
+                f"{prefix}address_mapping={p.address_mapping!r}: write each of ro, ra, bg, ba, co "
                 f"(and optionally ch) once, most significant first, e.g. 'ro-ra-ba-co-bg-ch'"
                 + (f"; unknown field(s) {unknown}" if unknown else "")
                 + (f"; missing {missing}" if missing else ""))
