@@ -157,16 +157,29 @@ def _followers(params: DataclassInstance, prefix: str = "") -> List[Tuple[str, s
     return out
 
 
-def _leaf(params: object, path: str) -> Tuple[object, str]:
-    """(the dataclass holding parameter `path`, its field name)."""
+def _find(params: object, path: str) -> Optional[Tuple[DataclassInstance, str]]:
+    """(the group holding leaf parameter `path`, its field name), or None if `path` names
+    no leaf parameter."""
     *parents, leaf = path.split(".")
     target = params
     for part in parents:
-        target = getattr(target, part, None)
-    if not _has_field(target, leaf) or dataclasses.is_dataclass(getattr(target, leaf)):
+        value = getattr(target, part, None) if _has_field(target, part) else None
+        if not _is_group(value):
+            return None
+        target = value
+    if not _is_group(target) or not _has_field(target, leaf) \
+            or dataclasses.is_dataclass(getattr(target, leaf)):
+        return None
+    return target, leaf
+
+
+def _leaf(params: object, path: str) -> Tuple[object, str]:
+    """(the dataclass holding parameter `path`, its field name)."""
+    found = _find(params, path)
+    if found is None:
         raise ParameterError(f"parameter {path!r} does not exist (a derived parameter "
                              "follows it)")
-    return target, leaf
+    return found
 
 
 def to_dict(params: DataclassInstance) -> dict[str, Any]:
@@ -292,16 +305,10 @@ def _deep_copy(params: ParamsT) -> ParamsT:
 
 def _set(params: DataclassInstance, path: str, raw: object,
          platform: Optional[str] = None) -> None:
-    parts = path.split(".")
-    target = params
-    for i, part in enumerate(parts[:-1]):
-        value = getattr(target, part, None) if _has_field(target, part) else None
-        if not _is_group(value):
-            raise ParameterError(_unknown(params, path, raw, platform))
-        target = value
-    leaf = parts[-1]
-    if not _has_field(target, leaf) or dataclasses.is_dataclass(getattr(target, leaf)):
+    found = _find(params, path)
+    if found is None:
         raise ParameterError(_unknown(params, path, raw, platform))
+    target, leaf = found
     hints = typing.get_type_hints(type(target))
     current = getattr(target, leaf)
     typ = hints.get(leaf, type(current))
