@@ -95,6 +95,7 @@ import functools
 import sys
 import time
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 from tlmsim.components.bus import BusParams
 from tlmsim.components.dma import DmaParams
@@ -372,25 +373,19 @@ VA18 = ("van Albada et al. 2018, Front. Neurosci. 12:291: full-scale microcircui
         "5.9 uJ per synaptic event (Results, not read here: quoted secondhand)")
 
 
-# the replays behind the checks, once per process (`tlmsim.replay.softcore_power`)
-@functools.lru_cache(maxsize=None)
-def s13_coefficients_from_replays():
-    return softcore_power.s13_coefficients_from_replays(replay, Params())
+T = TypeVar("T")
 
 
-@functools.lru_cache(maxsize=None)
-def saturated_chip_power_w():
-    return softcore_power.saturated_chip_power_w(replay, Params())
+def _on_defaults(analysis: Callable[..., T]) -> Callable[[], T]:
+    """`analysis` (of `tlmsim.replay.softcore_power`) run on this platform's replay and
+    default parameters, once per process: the replays behind the checks."""
+    return functools.lru_cache(maxsize=None)(lambda: analysis(replay, Params()))
 
 
-@functools.lru_cache(maxsize=None)
-def sharp_decomposition():
-    return softcore_power.sharp_decomposition(replay, Params())
-
-
-@functools.lru_cache(maxsize=None)
-def microcircuit_energy_per_event_j():
-    return softcore_power.microcircuit_energy_per_event_j(replay, Params())
+s13_coefficients_from_replays = _on_defaults(softcore_power.s13_coefficients_from_replays)
+saturated_chip_power_w = _on_defaults(softcore_power.saturated_chip_power_w)
+sharp_decomposition = _on_defaults(softcore_power.sharp_decomposition)
+microcircuit_energy_per_event_j = _on_defaults(softcore_power.microcircuit_energy_per_event_j)
 
 
 def validation_checks():
